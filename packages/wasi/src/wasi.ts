@@ -292,8 +292,11 @@ export class Wasi {
     const toErrno = (e: unknown, name: string): number => {
       if (e instanceof ExitStatus) throw e;
       const errno = errnoOf(e);
+      // A RangeError is a guest pointer outside its memory (EFAULT): the
+      // guest's mistake, not the host's, so it is not reported.
       if (
         this.onHostError &&
+        !(e instanceof RangeError) &&
         !(
           typeof (e as { errno?: unknown })?.errno === "number" ||
           typeof (e as { code?: unknown })?.code === "string"
@@ -559,9 +562,11 @@ export class Wasi {
 
   fd_seek(n: number, offset: bigint, whence: number, out: number): number {
     // A zero move from the current position is a tell, which needs only FD_TELL.
-    const rights = offset === 0n && whence === C.WHENCE_CUR ? C.RIGHTS_FD_TELL : C.RIGHTS_FD_SEEK;
-    const fd = this.fd(n, rights);
+    const fd = this.fd(n, 0n);
+    // Streams cannot seek whatever their rights; say so first, as wasmtime does.
     if (fd.stream) return C.ESPIPE;
+    const rights = offset === 0n && whence === C.WHENCE_CUR ? C.RIGHTS_FD_TELL : C.RIGHTS_FD_SEEK;
+    if ((fd.base & rights) !== rights) return C.ENOTCAPABLE;
     let base: bigint;
     switch (whence) {
       case C.WHENCE_SET:
@@ -585,8 +590,9 @@ export class Wasi {
   }
 
   fd_tell(n: number, out: number): number {
-    const fd = this.fd(n, C.RIGHTS_FD_TELL);
+    const fd = this.fd(n, 0n);
     if (fd.stream) return C.ESPIPE;
+    if ((fd.base & C.RIGHTS_FD_TELL) === 0n) return C.ENOTCAPABLE;
     this.view().setBigUint64(out, BigInt(this.position(fd)), true);
     return C.ESUCCESS;
   }
@@ -796,20 +802,25 @@ export class Wasi {
     // wasi-libc and Rust's std ask for broad rights and rely on this.
     base &= parent.inheriting;
     inheriting &= parent.inheriting;
+    const directory = (oflags & C.OFLAGS_DIRECTORY) !== 0;
+    // O_DIRECTORY with O_CREAT or O_TRUNC cannot mean anything (Linux: EINVAL).
+    if (directory && oflags & (C.OFLAGS_CREAT | C.OFLAGS_TRUNC)) return C.EINVAL;
+    // A directory is opened for reading only, whatever rights were asked for.
     const write =
+      !directory &&
       (base &
         (C.RIGHTS_FD_WRITE |
           C.RIGHTS_FD_DATASYNC |
           C.RIGHTS_FD_ALLOCATE |
           C.RIGHTS_FD_FILESTAT_SET_SIZE)) !==
-      0n;
+        0n;
     const flags: OpenFlags = {
       read: (base & (C.RIGHTS_FD_READ | C.RIGHTS_FD_READDIR)) !== 0n || !write,
       write,
       create: (oflags & C.OFLAGS_CREAT) !== 0,
       exclusive: (oflags & C.OFLAGS_EXCL) !== 0,
       truncate: (oflags & C.OFLAGS_TRUNC) !== 0,
-      directory: (oflags & C.OFLAGS_DIRECTORY) !== 0,
+      directory,
       append: (fdflags & C.FDFLAGS_APPEND) !== 0,
     };
     const follow = (dirflags & C.LOOKUPFLAGS_SYMLINK_FOLLOW) !== 0;
