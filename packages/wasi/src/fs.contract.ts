@@ -38,7 +38,8 @@ export interface FsContractOptions {
   timePrecisionNs?: bigint;
 }
 
-const NONE: OpenFlags = {
+/** Open flags with every option off; the presets below (exported for other tests) build on it. */
+export const NONE: OpenFlags = {
   read: false,
   write: false,
   create: false,
@@ -47,11 +48,16 @@ const NONE: OpenFlags = {
   directory: false,
   append: false,
 };
-const READ: OpenFlags = { ...NONE, read: true };
-const RW: OpenFlags = { ...NONE, read: true, write: true };
-const CREATE: OpenFlags = { ...RW, create: true };
-const CREATE_EXCL: OpenFlags = { ...CREATE, exclusive: true };
-const DIR: OpenFlags = { ...READ, directory: true };
+/** Open an existing name for reading. */
+export const READ: OpenFlags = { ...NONE, read: true };
+/** Open an existing file for reading and writing. */
+export const RW: OpenFlags = { ...NONE, read: true, write: true };
+/** Open for reading and writing, creating the file if it is missing. */
+export const CREATE: OpenFlags = { ...RW, create: true };
+/** Create a new file for reading and writing; EEXIST if the name exists. */
+export const CREATE_EXCL: OpenFlags = { ...CREATE, exclusive: true };
+/** Open a directory (ENOTDIR on anything else). */
+export const DIR: OpenFlags = { ...READ, directory: true };
 
 /** 2001-09-09, well in the past of any clock a test runs under. */
 const OLD = 1_000_000_000_000_000_000n;

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as C from "./_constants.ts";
-import { assertErrno, fsContract } from "./fs.contract.ts";
-import type { DirHandle, Handle, OpenFlags } from "./fs.ts";
+import { assertErrno, CREATE, fsContract, READ, RW } from "./fs.contract.ts";
+import type { DirHandle, Handle } from "./fs.ts";
 import { MemoryFs } from "./memfs.ts";
 
 fsContract("MemoryFs", () => ({ fs: new MemoryFs() }), {
@@ -13,18 +13,6 @@ fsContract("MemoryFs", () => ({ fs: new MemoryFs() }), {
     return { fs };
   },
 });
-
-const READ: OpenFlags = {
-  read: true,
-  write: false,
-  create: false,
-  exclusive: false,
-  truncate: false,
-  directory: false,
-  append: false,
-};
-const RW: OpenFlags = { ...READ, write: true };
-const CREATE: OpenFlags = { ...RW, create: true };
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 

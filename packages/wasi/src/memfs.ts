@@ -1,7 +1,7 @@
 /**
  * MemoryFs: an in-memory, POSIX-like implementation of the filesystem port
- * (`fs.ts`). It is what a `[[dirs]]` entry without a host path preopens, and
- * the fake that the rest of the WASI host is tested against.
+ * (`fs.ts`): the in-memory preopen, and the fake that the rest of the WASI
+ * host is tested against.
  *
  * Where POSIX leaves a choice, MemoryFs does what Linux does (tmpfs in
  * particular), so that a guest sees the same errno here as on a host-mapped
@@ -52,6 +52,7 @@ const NAME_MAX = 255;
 const TARGET_MAX = 4096;
 /** The port promises file offsets below 2^53. */
 const MAX_FILE_SIZE = Number.MAX_SAFE_INTEGER;
+const MAX_FILE_SIZE_BIG = BigInt(MAX_FILE_SIZE);
 /** What `stat` reports as a directory's size: the block size of a disk filesystem, as guests are used to. */
 const DIR_SIZE = 4096n;
 /** Shared storage of every empty file, so that 20,000 empty files cost no buffers. */
@@ -377,7 +378,7 @@ class FileHandle implements Handle {
     this.#vol.writable();
     if (!this.#write) fail(EINVAL, "handle is not open for writing"); // as ftruncate(2) on Linux
     if (size < 0n) fail(EINVAL, "negative size");
-    if (size > BigInt(MAX_FILE_SIZE)) fail(EFBIG, "file would exceed 2^53 bytes");
+    if (size > MAX_FILE_SIZE_BIG) fail(EFBIG, "file would exceed 2^53 bytes");
     resize(file, Number(size));
     const t = this.#vol.now();
     file.mtim = t;
