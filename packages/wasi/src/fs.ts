@@ -10,6 +10,10 @@
  * (`_resolve.ts`), which is what keeps a guest inside its preopen. This is the
  * manual algorithm of shared/specs/wasi-preview1/path-resolution.md.
  *
+ * A name the port forbids ("" → ENOENT; ".", "..", or one containing "/" or
+ * NUL → EINVAL) is refused by the implementation too, so that a host-backed
+ * filesystem never passes `..` to its host.
+ *
  * Implementations report failure by throwing: either a `WasiErrno`, or a host
  * error carrying a Node-style `code` (`ENOENT`, …) that `_errno.ts` maps.
  */
@@ -47,7 +51,7 @@ export interface OpenFlags {
   exclusive: boolean;
   /** Truncate a regular file to zero length. */
   truncate: boolean;
-  /** Fail with ENOTDIR unless the name is a directory. */
+  /** Fail with ENOTDIR unless the name is a directory. With `create` on a missing name: EINVAL (Linux 6.4+). */
   directory: boolean;
   /** Writes go to the end of the file. */
   append: boolean;
@@ -60,7 +64,8 @@ export interface Handle {
   stat(): Stat;
   /**
    * Read into `buf` at `position` (bytes from the start; files stay below
-   * 2^53 bytes), or from the stream's own position when `position` is null.
+   * 2^53 bytes), or from the handle's own cursor when `position` is null
+   * (a stream's position; for a file, a cursor kept on the handle).
    * Returns the count read; 0 at end.
    */
   read(buf: Uint8Array, position: number | null): number;
@@ -73,7 +78,7 @@ export interface Handle {
   setTimes(atim: TimeSpec, mtim: TimeSpec): void;
   sync(): void;
   datasync(): void;
-  /** Turn append mode on or off for later writes with a null position. */
+  /** Turn append mode on or off: in append mode every write goes to the end, whatever the position. */
   setAppend?(append: boolean): void;
   /**
    * True when a read would not block (data, end of file, or an error waiting).
