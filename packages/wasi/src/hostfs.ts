@@ -73,16 +73,19 @@ export interface HostFsOptions {
 
 /**
  * How far a timestamp set through HostFs may read back from the value asked
- * for, in nanoseconds. Node's `utimes` family takes seconds as a double, whose
- * spacing is 2^-23 s (119 ns) for today's dates, 2^-20 s (954 ns) up to the
- * year 2242 and 2^-18 s (3.8 µs) at the top of the u64 nanosecond range; we
- * send the double nearest to the value (see `seconds`), so the error is at
- * most half of that plus a nanosecond. 2 µs covers every time a WASI
- * timestamp can express. Times read back (stat) are exact; the host
- * filesystem's own granularity (e.g. 1 s on ext3, 2 s on FAT) comes on top.
- * It also applies to the time left unchanged by a null TimeSpec when only the
- * other one is set: Node cannot say UTIME_OMIT, so that time is read and
- * written back.
+ * for, in nanoseconds (strictly less than this). Node's `utimes` family takes
+ * seconds as a double, whose spacing is 2^-22 s (238 ns) until 2038, 2^-20 s
+ * (954 ns) until 2242 and 2^-18 s (3.8 µs) at the top of the u64 nanosecond
+ * range. We send the double nearest to the value (see `seconds`), so a time
+ * reads back within half that spacing plus a nanosecond: about 120 ns for
+ * today's dates, exactly for times in the first weeks of 1970, and under
+ * 2 µs for any time a WASI timestamp can express. Reading times (stat) is
+ * exact; the host filesystem's own granularity (1 s on ext3, 2 s on FAT)
+ * comes on top. The same bound holds for the time a null TimeSpec keeps
+ * while the other one is set, since Node cannot pass UTIME_OMIT: that time
+ * is read and written back. It comes back identical when it was itself set
+ * through HostFs (it already is what a double gives); a time the kernel
+ * stamped (say, the atime of the last read) may move by up to the bound.
  */
 export const HOSTFS_TIME_PRECISION_NS = 2_000n;
 
@@ -176,16 +179,31 @@ export class HostFs implements Filesystem {
     this.readonly = options.readonly ?? false;
   }
 
+  /**
+   * @throws WasiError(INVALID_OPTIONS) when the mapped directory is gone, or
+   * its path now leads to another directory (replaced since it was mapped).
+   */
   openRoot(): DirHandle {
-    const fd = openSync(this.path, O_RDONLY | O_DIRECTORY);
+    let fd: number;
+    try {
+      fd = openSync(this.path, O_RDONLY | O_DIRECTORY);
+    } catch (e) {
+      throw new WasiError("INVALID_OPTIONS", `HostFs: cannot open ${this.path}: ${message(e)}`, {
+        cause: e,
+      });
+    }
+    let same = false;
     try {
       const s = fstatSync(fd, BIG);
-      if (s.dev !== this.#dev || s.ino !== this.#ino) {
-        throw new Error(`HostFs: ${this.path} is no longer the directory that was mapped`);
-      }
-    } catch (e) {
-      closeSync(fd);
-      throw e;
+      same = s.dev === this.#dev && s.ino === this.#ino;
+    } finally {
+      if (!same) closeSync(fd);
+    }
+    if (!same) {
+      throw new WasiError(
+        "INVALID_OPTIONS",
+        `HostFs: ${this.path} is no longer the directory that was mapped`,
+      );
     }
     return new HostDir(this, fd, true);
   }
