@@ -629,6 +629,48 @@ describe("HostFs: files", () => {
     root.close();
   });
 
+  it("a null position uses a cursor kept on the handle, which survives setAppend", () => {
+    const t = tree();
+    nodefs.writeFileSync(path.join(t.jail, "f"), "abcdef");
+    const root = new HostFs({ path: t.jail }).openRoot();
+    const f = root.openAt("f", WRITE) as Required<Handle>;
+    const b = new Uint8Array(2);
+    const next = () => dec.decode(b.subarray(0, f.read(b, null)));
+    assert.equal(next(), "ab");
+    assert.equal(f.read(b, 4), 2, "an explicit position leaves the cursor alone");
+    assert.equal(next(), "cd");
+    f.setAppend(true); // a reopen underneath
+    assert.equal(next(), "ef");
+    f.write(enc.encode("XY"), null);
+    assert.equal(next(), "", "an append leaves the cursor at the end");
+    f.setAppend(false);
+    f.write(enc.encode("12"), null);
+    f.write(enc.encode("Z"), 0);
+    assert.equal(next(), "");
+    assert.equal(nodefs.readFileSync(path.join(t.jail, "f"), "utf8"), "ZbcdefXY12");
+    f.close();
+    root.close();
+  });
+
+  it("create with directory: EINVAL for a missing name, never a file made", () => {
+    const t = tree();
+    nodefs.mkdirSync(path.join(t.jail, "d"));
+    nodefs.writeFileSync(path.join(t.jail, "f"), "");
+    for (const readonly of [false, true]) {
+      const root = new HostFs({ path: t.jail, readonly }).openRoot();
+      const flags = { ...DIR, create: true };
+      throwsErrno(() => root.openAt("new", flags), C.EINVAL);
+      throwsErrno(() => root.openAt("new", { ...flags, exclusive: true }), C.EINVAL);
+      assert.equal(nodefs.existsSync(path.join(t.jail, "new")), false);
+      const d = root.openAt("d", flags);
+      assert.equal(d.filetype, C.FILETYPE_DIRECTORY);
+      d.close();
+      throwsErrno(() => root.openAt("d", { ...flags, exclusive: true }), C.EEXIST);
+      throwsErrno(() => root.openAt("f", flags), C.ENOTDIR);
+      root.close();
+    }
+  });
+
   it("directories: opening for write is EISDIR, reading one is EISDIR", () => {
     const t = tree();
     nodefs.mkdirSync(path.join(t.jail, "d"));

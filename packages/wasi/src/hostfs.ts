@@ -353,6 +353,14 @@ class HostFile extends HostHandle implements Handle {
   /** The access mode the fd was opened with, kept for `setAppend`'s reopen. */
   readonly #access: number;
   #append: boolean;
+  /**
+   * A regular file's cursor for null-position reads and writes, kept here
+   * rather than in the kernel: Node has no lseek to place it, and
+   * `setAppend`'s reopen would reset it. -1 means "at the end", after an
+   * O_APPEND write whose landing place only the kernel knew; it is resolved
+   * (one fstat) when next needed. Streams use the kernel's own position.
+   */
+  #pos = 0;
 
   constructor(fs: HostFs, fd: number, filetype: number, access: number, append: boolean) {
     super(fs, fd);
@@ -362,23 +370,37 @@ class HostFile extends HostHandle implements Handle {
   }
 
   read(buf: Uint8Array, position: number | null): number {
-    return readSync(this.live(), buf, 0, buf.length, position);
+    const fd = this.live();
+    if (position !== null || this.filetype !== FILETYPE_REGULAR_FILE) {
+      return readSync(fd, buf, 0, buf.length, position);
+    }
+    if (this.#pos < 0) this.#pos = fstatSync(fd).size;
+    const n = readSync(fd, buf, 0, buf.length, this.#pos);
+    this.#pos += n;
+    return n;
   }
 
   /**
-   * In append mode a null position lets the kernel append (O_APPEND), which
-   * is atomic against other writers of the file. Without it, a regular file
-   * is written at its current size; a stream just gets a `write(2)`.
-   * As on Linux, under O_APPEND every write appends, whatever the position.
+   * In append mode the kernel appends (O_APPEND), which is atomic against
+   * other writers of the file; as on Linux, that holds whatever the position.
+   * Otherwise a null position writes a regular file at its current size and
+   * moves the cursor past it; a stream just gets a `write(2)`.
    */
   write(buf: Uint8Array, position: number | null): number {
     const fd = this.live();
     this.writable();
-    let at = position;
-    if (at === null && !this.#append && this.filetype === FILETYPE_REGULAR_FILE) {
-      at = fstatSync(fd).size;
+    if (position !== null || this.filetype !== FILETYPE_REGULAR_FILE) {
+      return writeSync(fd, buf, 0, buf.length, position);
     }
-    return writeSync(fd, buf, 0, buf.length, at);
+    if (this.#append) {
+      const n = writeSync(fd, buf, 0, buf.length, null);
+      this.#pos = -1;
+      return n;
+    }
+    const at = fstatSync(fd).size;
+    const n = writeSync(fd, buf, 0, buf.length, at);
+    this.#pos = at + n;
+    return n;
   }
 
   truncate(size: bigint): void {
@@ -392,9 +414,9 @@ class HostFile extends HostHandle implements Handle {
    * Node cannot fcntl(F_SETFL), so the file is opened again through
    * `/proc/self/fd/<fd>` (the same inode, even if renamed or unlinked since)
    * with O_APPEND toggled and the same access mode, and the old fd closed.
-   * The new fd's own offset starts at 0, which only matters to reads and
-   * writes with a null position; and the reopen checks permissions again, so
-   * it fails if the file's mode no longer allows the access mode.
+   * A regular file's cursor lives here, so it survives; a stream's position
+   * starts over. The reopen checks permissions again, so it fails if the
+   * file's mode no longer allows the access mode.
    */
   setAppend(append: boolean): void {
     const fd = this.live();
@@ -488,7 +510,21 @@ class HostDir extends HostHandle implements DirHandle {
   }
 
   openAt(name: string, flags: OpenFlags): Handle {
-    const path = this.#at(name);
+    return this.#openPath(this.#at(name), flags);
+  }
+
+  #openPath(path: string, flags: OpenFlags): Handle {
+    if (flags.create && flags.directory) {
+      // O_CREAT|O_DIRECTORY, which the port defines as Linux 6.4+ has it for a
+      // missing name (EINVAL), never reaches the kernel: older ones would
+      // create a regular file. An existing name opens as without `create`
+      // (EEXIST under `exclusive`), as MemoryFs does.
+      if (lstatSync(path, { throwIfNoEntry: false }) === undefined) {
+        fail(EINVAL, "cannot create a directory with openAt");
+      }
+      if (flags.exclusive) fail(EEXIST, "already exists");
+      return this.#openPath(path, { ...flags, create: false });
+    }
     if (this.fs.readonly && (flags.write || flags.create || flags.truncate)) {
       return this.#openReadonly(path, flags);
     }
