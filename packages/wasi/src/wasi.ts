@@ -164,26 +164,32 @@ export class Wasi {
     this.fds[0] = stdio(options.stdin ?? nullStream(), C.RIGHTS_FD_READ);
     this.fds[1] = stdio(options.stdout ?? nullStream(), C.RIGHTS_FD_WRITE);
     this.fds[2] = stdio(options.stderr ?? nullStream(), C.RIGHTS_FD_WRITE);
-    for (const p of options.preopens ?? []) {
-      if (!p.path.startsWith("/") && p.path !== ".") {
-        throw new WasiError(
-          "INVALID_OPTIONS",
-          `preopen path must be absolute or ".", got ${JSON.stringify(p.path)}`,
-        );
+    try {
+      for (const p of options.preopens ?? []) {
+        if (!p.path.startsWith("/") && p.path !== ".") {
+          throw new WasiError(
+            "INVALID_OPTIONS",
+            `preopen path must be absolute or ".", got ${JSON.stringify(p.path)}`,
+          );
+        }
+        const ro = p.readonly ?? p.fs.readonly;
+        const mask = ro ? ~C.RIGHTS_MUTATING : C.RIGHTS_ALL;
+        this.fds.push({
+          handle: p.fs.openRoot(),
+          filetype: C.FILETYPE_DIRECTORY,
+          base: C.RIGHTS_DIR_BASE & mask,
+          inheriting: C.RIGHTS_DIR_INHERITING & mask,
+          flags: 0,
+          pos: 0,
+          stream: false,
+          preopen: p.path,
+          dirents: null,
+        });
       }
-      const ro = p.readonly ?? p.fs.readonly;
-      const mask = ro ? ~C.RIGHTS_MUTATING : C.RIGHTS_ALL;
-      this.fds.push({
-        handle: p.fs.openRoot(),
-        filetype: C.FILETYPE_DIRECTORY,
-        base: C.RIGHTS_DIR_BASE & mask,
-        inheriting: C.RIGHTS_DIR_INHERITING & mask,
-        flags: 0,
-        pos: 0,
-        stream: false,
-        preopen: p.path,
-        dirents: null,
-      });
+    } catch (e) {
+      // Close the roots already opened: a half-built host must not leak descriptors.
+      this.closeAll();
+      throw e;
     }
     this.imports = this.buildImports();
   }
