@@ -309,7 +309,12 @@ static void test_read_only(void) {
         notcap("ro.subdir_unlink", __wasi_path_unlink_file(sub, "inner.txt"));
         (void)__wasi_fd_close(sub);
       }
-      /* Asking for more rights than the preopen can hand down. */
+      /*
+       * Asking for more rights than the preopen can hand down. path_open
+       * may return fewer rights than asked "if and only if those rights do
+       * not apply to the type of file being opened" (docs.md, path_open),
+       * so quietly dropping FD_WRITE is not allowed: the open must fail.
+       */
       e = __wasi_path_open(D, FOLLOW, "ro_dir", __WASI_OFLAGS_DIRECTORY, R_DIR, R_FILE_RW, 0,
                            &sub);
       if (e == 0) (void)__wasi_fd_close(sub);
@@ -333,6 +338,7 @@ static void test_read_only(void) {
   notcap("ro.symlink", __wasi_path_symlink("x", D, "donjon_ro_symlink"));
 
   if (ro_file) {
+    /* Refused, not opened read-only: FD_WRITE applies to a regular file (see above). */
     notcap("ro.open_for_write", try_open(D, ro_file, 0, R_FILE_RW));
     notcap("ro.open_write_only", try_open(D, ro_file, 0, __WASI_RIGHTS_FD_WRITE));
     notcap("ro.truncate", try_open(D, ro_file, __WASI_OFLAGS_TRUNC, R_FILE_READ));
