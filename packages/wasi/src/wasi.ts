@@ -804,8 +804,13 @@ export class Wasi {
     const dir = this.dir(n, needed);
     if (oflags & ~C.OFLAGS_ALL || fdflags & ~C.FDFLAGS_ALL) return C.EINVAL;
     const path = this.str(pathPtr, pathLen);
-    // Rights beyond what the directory passes on are dropped, not refused:
-    // wasi-libc and Rust's std ask for broad rights and rely on this.
+    // Asking to read or write where the directory does not pass that on is
+    // refused, as open(O_WRONLY) on a read-only mount is. Other rights beyond
+    // what the directory passes on are dropped, not refused: Rust's std asks
+    // for every path right on every open and relies on this (the witx lets an
+    // implementation return fewer rights).
+    const access = (base | inheriting) & (C.RIGHTS_FD_READ | C.RIGHTS_FD_WRITE);
+    if ((access & parent.inheriting) !== access) return C.ENOTCAPABLE;
     base &= parent.inheriting;
     inheriting &= parent.inheriting;
     const directory = (oflags & C.OFLAGS_DIRECTORY) !== 0;
