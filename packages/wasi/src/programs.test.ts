@@ -34,7 +34,12 @@ interface Run {
   hostErrors: unknown[];
 }
 
-async function runProgram(name: string, args: string[], fs: Filesystem | null, readonly = false): Promise<Run> {
+async function runProgram(
+  name: string,
+  args: string[],
+  fs: Filesystem | null,
+  readonly = false,
+): Promise<Run> {
   const module = await WebAssembly.compile(nodefs.readFileSync(path.join(WASM, `${name}.wasm`)));
   const out: Buffer[] = [];
   const err: Buffer[] = [];
@@ -56,7 +61,12 @@ async function runProgram(name: string, args: string[], fs: Filesystem | null, r
   });
   const instance = await WebAssembly.instantiate(module, { wasi_snapshot_preview1: wasi.imports });
   const code = wasi.start(instance);
-  return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), hostErrors };
+  return {
+    code,
+    stdout: Buffer.concat(out).toString(),
+    stderr: Buffer.concat(err).toString(),
+    hostErrors,
+  };
 }
 
 function assertAllPassed(r: Run): void {
@@ -92,14 +102,18 @@ for (const [fsName, make] of filesystems) {
       });
     }
 
-    it("fs_escape: every way out fails and nothing outside changes", { skip: !have("fs_escape") && "not built" }, async () => {
+    it("fs_escape: every way out fails and nothing outside changes", {
+      skip: !have("fs_escape") && "not built",
+    }, async () => {
       const { fs, parent } = make();
       const before = parent ? listing(parent) : "";
       assertAllPassed(await runProgram("fs_escape", ["rw"], fs));
       if (parent) assert.equal(listing(parent), before, "nothing changed beside or in the preopen");
     });
 
-    it("fs_escape on a read-only preopen: no change at all", { skip: !have("fs_escape") && "not built" }, async () => {
+    it("fs_escape on a read-only preopen: no change at all", {
+      skip: !have("fs_escape") && "not built",
+    }, async () => {
       const { fs, dir } = make();
       const seed = await runProgram("fs_escape", ["seed"], fs);
       assert.equal(seed.code, 0, seed.stdout + seed.stderr);
@@ -111,7 +125,9 @@ for (const [fsName, make] of filesystems) {
 }
 
 describe("C programs without a filesystem", () => {
-  it("clocks, random, args, poll, sockets", { skip: !have("clocks_random_args") && "not built" }, async () => {
+  it("clocks, random, args, poll, sockets", {
+    skip: !have("clocks_random_args") && "not built",
+  }, async () => {
     assertAllPassed(await runProgram("clocks_random_args", ["one", "two words"], null));
   });
 });
@@ -120,7 +136,9 @@ describe("C programs without a filesystem", () => {
 function listing(dir: string): string {
   const out: string[] = [];
   const walk = (d: string) => {
-    for (const e of nodefs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const e of nodefs
+      .readdirSync(d, { withFileTypes: true })
+      .sort((a, b) => a.name.localeCompare(b.name))) {
       const p = path.join(d, e.name);
       if (e.isDirectory() && !e.isSymbolicLink()) {
         out.push(`${p}/`);
