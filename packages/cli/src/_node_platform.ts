@@ -1,0 +1,28 @@
+/**
+ * The guest platform on Node.js: the host's stdio fds, host directories
+ * (`HostFs`) and in-memory ones (`MemoryFs`). Made on whichever thread runs
+ * the guest; stdin can be replaced (the worker reads it through the main
+ * thread, see `_stdin_bridge.ts`).
+ */
+import { type Handle, MemoryFs } from "@donjon/wasi";
+import { HostFs, hostStream } from "@donjon/wasi/node";
+import type { GuestPlatform } from "./_guest.ts";
+
+export interface NodePlatformOptions {
+  /** fd 0 for the guest instead of a blocking read of the host's fd 0. */
+  stdin?: Handle;
+  /** Where host-bug warnings go. */
+  warn: (message: string) => void;
+}
+
+export function nodePlatform(options: NodePlatformOptions): GuestPlatform {
+  return {
+    stream: (kind) =>
+      kind === "stdin"
+        ? (options.stdin ?? hostStream(0, "read"))
+        : hostStream(kind === "stdout" ? 1 : 2, "write"),
+    hostFs: (path, readonly) => new HostFs({ path, readonly }),
+    memoryFs: (readonly) => new MemoryFs({ readonly }),
+    warn: options.warn,
+  };
+}

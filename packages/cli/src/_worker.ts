@@ -1,0 +1,33 @@
+/**
+ * Worker entry: runs the guest off the main thread, so that the main thread
+ * can stop it when its time is up (`_worker_host.ts`). Input arrives in
+ * `workerData` (`WorkerInput`); the worker posts `{ type: "started" }` just
+ * before instantiating, stdin requests, and finally `{ type: "done", outcome }`.
+ */
+import * as fs from "node:fs";
+import { parentPort, workerData } from "node:worker_threads";
+import { type GuestPlan, type Outcome, runGuest } from "./_guest.ts";
+import { nodePlatform } from "./_node_platform.ts";
+import { bridgedStdin, type StdinChannel } from "./_stdin_bridge.ts";
+
+export interface WorkerInput {
+  module: WebAssembly.Module;
+  plan: GuestPlan;
+  stdin: StdinChannel;
+}
+
+/** Messages from the worker to the main thread. */
+export type WorkerMessage =
+  | { type: "started" }
+  | { type: "stdin" }
+  | { type: "done"; outcome: Outcome };
+
+const port = parentPort!;
+const input = workerData as WorkerInput;
+const post = (m: WorkerMessage): void => port.postMessage(m);
+const platform = nodePlatform({
+  stdin: bridgedStdin(input.stdin, () => post({ type: "stdin" })),
+  warn: (message) => fs.writeSync(2, `donjon: ${message}\n`),
+});
+post({ type: "started" });
+post({ type: "done", outcome: runGuest(input.module, input.plan, platform) });

@@ -1,0 +1,308 @@
+/**
+ * `donjon run`: run a WASI preview1 command module on a Keep backend (today:
+ * `nil`, in this process). Everything the guest gets is declared by flags and
+ * Donjon.toml; nothing is inherited from the host.
+ *
+ * Order of work: parse the command line, read the config, check the module
+ * (header and sections, memory against the limit, imports against the host,
+ * then full validation by the engine, then the exports a command needs),
+ * build the plan, run, report.
+ */
+import * as path from "node:path";
+import { WASI_IMPORTS } from "@donjon/wasi";
+import { BACKENDS } from "../_backends.ts";
+import { type Config, parseConfig } from "../_config.ts";
+import { type GuestPlan, type Outcome, runGuest, type StdioKind } from "../_guest.ts";
+import { nodePlatform } from "../_node_platform.ts";
+import type { StdinSource } from "../_stdin_bridge.ts";
+import { formatDuration, formatMiB, MAX_MEMORY_LIMIT } from "../_units.ts";
+import { capMemories, PAGE_SIZE, readModule, type WasmImport } from "../_wasm.ts";
+import { runInWorker, type WorkerResult } from "../_worker_host.ts";
+import { CliError } from "../error.ts";
+import { type DirFlag, parseRunArgs } from "./_run_args.ts";
+
+/** What `donjon run` needs from the process; `main` makes the real one. */
+export interface RunContext {
+  /** Directory that relative paths on the command line are resolved against. */
+  cwd: string;
+  /** Write to the host's stdout (help). */
+  out(text: string): void;
+  /** Write to the host's stderr (notes and hints; errors are thrown). */
+  err(text: string): void;
+  /** Read a whole file. Throws a Node-style error with `code` (ENOENT, EISDIR…). */
+  readFile(path: string): Uint8Array<ArrayBuffer>;
+  /** What is at `path`, following symlinks. */
+  kindOf(path: string): "directory" | "file" | "missing";
+  /** The host's stdin, read asynchronously; opened only when a guest in a worker reads it. */
+  openStdin(): StdinSource;
+}
+
+export const RUN_HELP = `Usage: donjon run [OPTIONS] MODULE.wasm [ARGS...]
+
+Run a WASI preview1 command module. Everything after MODULE is passed to the
+guest; the guest's argv[0] is MODULE's file name.
+
+Options:
+  --dir HOST[::GUEST]     Give the guest host directory HOST, read-write, at
+                          GUEST (default: HOST; a relative HOST such as ./data
+                          is seen at /data). Repeatable.
+  --dir-ro HOST[::GUEST]  The same, read-only. Repeatable.
+  --env KEY=VALUE         Set a guest environment variable. Repeatable.
+  --config FILE           Read a Donjon.toml (or Enarx.toml): args, env,
+                          [[files]], [[dirs]], [limits]. Flags add to it and
+                          win over it.
+  --backend NAME          Keep backend: ${BACKENDS.map((b) => b.name).join(", ")}. Only nil is
+                          available yet (in-process, no isolation).
+  --max-memory SIZE       Limit the guest's linear memory: 256MiB, 1GiB, or a
+                          byte count (default 4GiB, the wasm32 maximum). Past
+                          it memory.grow fails, so malloc returns NULL.
+  --timeout DURATION      Stop the guest after DURATION: 500ms, 10s, 2m, 1h
+                          (default: no limit).
+  -h, --help              Show this help.
+
+Exit status: the guest's exit code (its proc_exit code & 255, as a process's);
+134 when the guest traps; 124 when the time limit stops it; 1 when donjon
+cannot run it; 2 for a usage error.
+`;
+
+/** Run `donjon run` with `argv` (what follows `run`); resolve to the exit status. */
+export async function run(argv: readonly string[], ctx: RunContext): Promise<number> {
+  const a = parseRunArgs(argv);
+  if (a.help) {
+    ctx.out(RUN_HELP);
+    return 0;
+  }
+  const backend = BACKENDS.find((b) => b.name === a.backend)!;
+  if (!backend.available) {
+    throw new CliError(
+      "BACKEND_UNAVAILABLE",
+      `backend ${backend.name} is not available yet; use --backend nil`,
+    );
+  }
+
+  const config = a.config === null ? null : loadConfig(a.config, ctx);
+  if (config?.steward) {
+    ctx.err(
+      `donjon: note: steward ${config.steward} is ignored by the nil backend (no attestation)\n`,
+    );
+  }
+
+  // Limits: flags win over the config; the memory default is all of wasm32.
+  const memoryLimit = a.maxMemory ?? config?.limits.memory ?? MAX_MEMORY_LIMIT;
+  const memorySource =
+    a.maxMemory === null && config?.limits.memory != null
+      ? `[limits] memory in ${a.config}`
+      : "--max-memory";
+  const timeout = a.timeout ?? config?.limits.time ?? null;
+  const maxPages = Math.floor(memoryLimit / PAGE_SIZE);
+
+  const modulePath = path.resolve(ctx.cwd, a.module);
+  const bytes = readModuleFile(a.module, modulePath, ctx);
+  const bad = (message: string): CliError =>
+    new CliError("INVALID_MODULE", `${a.module}: ${message}`);
+
+  let info: ReturnType<typeof readModule>;
+  try {
+    info = readModule(bytes);
+  } catch (e) {
+    if (e instanceof CliError) throw bad(e.message);
+    throw e;
+  }
+  for (const m of info.memories) {
+    if (m.is64) throw bad("64-bit memories (memory64) are not supported");
+    if (m.min > maxPages) {
+      throw new CliError(
+        "MEMORY_LIMIT",
+        `${a.module}: module needs ${formatMiB(m.min * PAGE_SIZE)} of memory at start; the limit is ${formatMiB(memoryLimit)} (${memorySource})`,
+      );
+    }
+  }
+  checkImports(a.module, info.imports);
+
+  let module: WebAssembly.Module;
+  try {
+    module = await WebAssembly.compile(capMemories(bytes, info, maxPages));
+  } catch (e) {
+    if (e instanceof WebAssembly.CompileError) {
+      throw bad(
+        `not a valid WebAssembly module: ${e.message.replace(/^WebAssembly\.\w+\(\): /, "")}`,
+      );
+    }
+    throw e;
+  }
+  const exports = WebAssembly.Module.exports(module);
+  if (!exports.some((e) => e.name === "_start" && e.kind === "function")) {
+    throw bad('not a WASI command: it exports no "_start" function (a library or reactor module?)');
+  }
+  if (!exports.some((e) => e.name === "memory" && e.kind === "memory")) {
+    throw bad('not a WASI command: it does not export its memory as "memory"');
+  }
+
+  const plan = makePlan(a.module, a.args, a.env, a.dirs, config, ctx);
+  const initial = info.memories.reduce((n, m) => Math.max(n, m.min), 0) * PAGE_SIZE;
+  let result: WorkerResult;
+  if (timeout === null) {
+    // No time limit: run on this thread. A worker costs tens of milliseconds
+    // of start-up (a new isolate that loads the host's modules again; see
+    // the package README for numbers), which only a time limit pays for.
+    result = runGuest(
+      module,
+      plan,
+      nodePlatform({ warn: (message) => ctx.err(`donjon: ${message}\n`) }),
+    );
+  } else {
+    result = await runInWorker(module, plan, { timeoutMs: timeout, openStdin: ctx.openStdin });
+  }
+  const explicit = a.maxMemory !== null || config?.limits.memory != null;
+  return report(
+    result,
+    { memoryLimit, maxPages, memorySource, initial, explicit, timeout: timeout ?? 0 },
+    ctx,
+  );
+}
+
+function loadConfig(file: string, ctx: RunContext): Config {
+  const abs = path.resolve(ctx.cwd, file);
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(ctx.readFile(abs));
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === "ENOENT") throw new CliError("NOT_FOUND", `config file ${file} not found`);
+    if (e instanceof TypeError) throw new CliError("CONFIG", `${file}: not valid UTF-8`);
+    throw new CliError("CONFIG", `cannot read config file ${file}: ${(e as Error).message}`);
+  }
+  return parseConfig(text, file, path.dirname(abs));
+}
+
+function readModuleFile(given: string, abs: string, ctx: RunContext): Uint8Array<ArrayBuffer> {
+  try {
+    return ctx.readFile(abs);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === "ENOENT") throw new CliError("NOT_FOUND", `module ${given} not found`);
+    if (code === "EISDIR") throw new CliError("NOT_FOUND", `module ${given} is a directory`);
+    throw new CliError("NOT_FOUND", `cannot read module ${given}: ${(e as Error).message}`);
+  }
+}
+
+/** Every import must be a function of wasi_snapshot_preview1 that the host implements. */
+function checkImports(module: string, imports: readonly WasmImport[]): void {
+  const unknown = imports.filter(
+    (i) =>
+      i.module !== "wasi_snapshot_preview1" ||
+      i.kind !== "function" ||
+      !WASI_IMPORTS.includes(i.name),
+  );
+  if (unknown.length === 0) return;
+  const first = unknown[0]!;
+  const more = unknown.length > 1 ? ` and ${unknown.length - 1} more` : "";
+  throw new CliError(
+    "UNKNOWN_IMPORT",
+    `${module}: unknown import ${JSON.stringify(first.module)}.${JSON.stringify(first.name)} (${first.kind})${more}`,
+  );
+}
+
+const DEFAULT_STDIO: StdioKind[] = ["stdin", "stdout", "stderr"];
+
+/** Merge flags and config into what the guest gets. */
+function makePlan(
+  module: string,
+  args: readonly string[],
+  env: readonly [string, string][],
+  dirFlags: readonly DirFlag[],
+  config: Config | null,
+  ctx: RunContext,
+): GuestPlan {
+  const files = config?.files ?? DEFAULT_STDIO.map((kind) => ({ kind, name: kind }));
+  const stdio = [0, 1, 2].map((fd) => files[fd]?.kind ?? "null") as GuestPlan["stdio"];
+
+  const guestEnv: Record<string, string> = {};
+  if (config) {
+    Object.assign(guestEnv, config.env);
+    // As Enarx does: the workload learns its fds from the environment.
+    guestEnv.FD_COUNT = String(files.length);
+    guestEnv.FD_NAMES = files.map((f) => f.name).join(":");
+  }
+  for (const [k, v] of env) guestEnv[k] = v;
+
+  const dirs: GuestPlan["dirs"] = [];
+  for (const d of config?.dirs ?? []) {
+    if (d.host !== null) checkDir(d.host, `[[dirs]] host ${d.host}`, ctx);
+    dirs.push(d);
+  }
+  const flagged = new Set<string>();
+  for (const d of dirFlags) {
+    const flag = d.readonly ? "--dir-ro" : "--dir";
+    if (flagged.has(d.guest)) {
+      throw new CliError("USAGE", `${flag} ${d.host}: guest path ${d.guest} is mapped twice`);
+    }
+    flagged.add(d.guest);
+    const host = path.resolve(ctx.cwd, d.host);
+    checkDir(host, `${flag} ${d.host}`, ctx);
+    // A flag replaces the config's entry for the same guest path.
+    const i = dirs.findIndex((x) => x.guest === d.guest);
+    const entry = { guest: d.guest, host, readonly: d.readonly };
+    if (i >= 0) dirs[i] = entry;
+    else dirs.push(entry);
+  }
+
+  return {
+    args: [path.basename(module), ...(config?.args ?? []), ...args],
+    env: guestEnv,
+    stdio,
+    dirs,
+  };
+}
+
+function checkDir(host: string, what: string, ctx: RunContext): void {
+  const kind = ctx.kindOf(host);
+  if (kind === "missing") throw new CliError("NOT_FOUND", `${what}: no such directory`);
+  if (kind !== "directory") throw new CliError("NOT_FOUND", `${what}: not a directory`);
+}
+
+interface Limits {
+  memoryLimit: number;
+  maxPages: number;
+  memorySource: string;
+  /** Initial memory in bytes. */
+  initial: number;
+  /** The limit was set by a flag or the config, not the default. */
+  explicit: boolean;
+  timeout: number;
+}
+
+/** Turn the outcome into an exit status, or a CliError for a trap or the time limit. */
+function report(result: WorkerResult, limits: Limits, ctx: RunContext): number {
+  if (result.kind === "timeout") {
+    throw new CliError(
+      "TIMEOUT",
+      `time limit of ${formatDuration(limits.timeout)} reached; the workload was stopped (--timeout / [limits] time)`,
+    );
+  }
+  if (result.kind === "error") throw new CliError("HOST_SETUP", result.message);
+  const hint = memoryHint(result, limits);
+  if (result.kind === "trap") {
+    throw new CliError("TRAP", `wasm trap: ${result.message}`, {
+      details: [...result.frames.map((f) => `  ${f}`), ...(hint ? [hint] : [])],
+    });
+  }
+  const status = result.code & 255;
+  if (status !== 0 && hint) ctx.err(`${hint}\n`);
+  return status;
+}
+
+/**
+ * A line for a failed guest that may have run out of memory. The engine does
+ * not say when memory.grow fails, so this is offered when the memory grew to
+ * within an eighth of the limit, or when the user set a limit at all (one
+ * large malloc fails without growing anything). It states both numbers so
+ * the reader can judge.
+ */
+function memoryHint(result: Exclude<Outcome, { kind: "error" }>, limits: Limits): string | null {
+  const cap = limits.maxPages * PAGE_SIZE;
+  const near =
+    result.memory > limits.initial && cap - result.memory <= Math.max(PAGE_SIZE, cap / 8);
+  if (!near && !limits.explicit) return null;
+  return `donjon: note: the guest was using ${formatMiB(result.memory)} of memory under a limit of ${formatMiB(limits.memoryLimit)} (${limits.memorySource}); if it ran out, raise the limit`;
+}

@@ -1,0 +1,44 @@
+/**
+ * The one function that touches `process`: it turns argv, the environment's
+ * working directory, stdio and the file system into a `CliContext`, runs the
+ * command, and turns any failure into a message on stderr and an exit status.
+ */
+import * as fs from "node:fs";
+import { dispatch } from "./cli.ts";
+import { CliError, EXIT_INTERNAL } from "./error.ts";
+
+/** Run `donjon` with `argv` (`process.argv.slice(2)`); resolve to the exit status. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const err = (text: string): void => void process.stderr.write(text);
+  try {
+    return await dispatch(argv, {
+      cwd: process.cwd(),
+      out: (text) => void process.stdout.write(text),
+      err,
+      readFile: (path) => fs.readFileSync(path),
+      kindOf: (path) => {
+        const st = fs.statSync(path, { throwIfNoEntry: false });
+        return st === undefined ? "missing" : st.isDirectory() ? "directory" : "file";
+      },
+      openStdin: () => {
+        const chunks = process.stdin[Symbol.asyncIterator]();
+        return {
+          next: async () => {
+            const r = await chunks.next();
+            return r.done ? null : (r.value as Uint8Array);
+          },
+          // destroy(), not chunks.return(): return() waits for a pending read.
+          close: () => void process.stdin.destroy(),
+        };
+      },
+    });
+  } catch (e) {
+    if (e instanceof CliError) {
+      err(`donjon: ${e.message}\n`);
+      for (const line of e.details) err(`${line}\n`);
+      return e.exitStatus;
+    }
+    err(`donjon: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return EXIT_INTERNAL;
+  }
+}
