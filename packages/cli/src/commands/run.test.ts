@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { after, describe, test } from "node:test";
 
 const ROOT = path.resolve(import.meta.dirname, "../../../..");
-const BIN = path.join(ROOT, "packages/cli/bin/donjon.ts");
+const BIN = path.join(ROOT, "packages/cli/bin/donjon.js");
 const FIXTURES = "packages/cli/test/fixtures";
 
 interface Result {
