@@ -13,6 +13,12 @@ export interface NodePlatformOptions {
   stdin?: Handle;
   /** Where host-bug warnings go. */
   warn: (message: string) => void;
+  /**
+   * Hold small stdout writes back and write them together (see
+   * `hostStream`). Only where nothing can stop the thread between a write
+   * and its flush: not in a worker that a time limit may terminate.
+   */
+  bufferStdout?: boolean;
 }
 
 export function nodePlatform(options: NodePlatformOptions): GuestPlatform {
@@ -20,7 +26,9 @@ export function nodePlatform(options: NodePlatformOptions): GuestPlatform {
     stream: (kind) =>
       kind === "stdin"
         ? (options.stdin ?? hostStream(0, "read"))
-        : hostStream(kind === "stdout" ? 1 : 2, "write"),
+        : kind === "stdout"
+          ? hostStream(1, "write", { buffer: options.bufferStdout ?? false })
+          : hostStream(2, "write"),
     hostFs: (path, readonly) => new HostFs({ path, readonly }),
     memoryFs: (readonly) => new MemoryFs({ readonly }),
     warn: options.warn,

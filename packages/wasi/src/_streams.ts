@@ -17,6 +17,8 @@ export interface StreamFunctions {
   readReady?: () => boolean;
   /** WASI filetype reported by fdstat and filestat; default character device. */
   filetype?: number;
+  /** Push out held-back writes (see `Handle.flush`). */
+  flush?: () => void;
   /** Called when the guest closes the stream. */
   close?: () => void;
 }
@@ -45,7 +47,11 @@ export function streamHandle(f: StreamFunctions): Handle {
     sync: () => {},
     datasync: () => {},
     readReady: f.readReady ?? (() => true),
-    close: () => f.close?.(),
+    ...(f.flush ? { flush: f.flush } : {}),
+    close: () => {
+      f.flush?.();
+      f.close?.();
+    },
   };
 }
 

@@ -85,6 +85,12 @@ export interface Handle {
    * Regular files and directories are always ready.
    */
   readReady?(): boolean;
+  /**
+   * Push out writes the handle has held back (a buffered stream). The host
+   * calls it before any other syscall and at exit, so a guest never observes
+   * held-back output; a failure is thrown here or from the next write.
+   */
+  flush?(): void;
   close(): void;
 }
 

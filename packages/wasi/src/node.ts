@@ -4,6 +4,7 @@
  * `node:fs` is here or in `hostfs.ts`, so the core stays platform-free.
  */
 import * as fs from "node:fs";
+import { isatty } from "node:tty";
 import {
   FILETYPE_BLOCK_DEVICE,
   FILETYPE_CHARACTER_DEVICE,
@@ -44,30 +45,104 @@ function filetypeOf(fd: number): number {
   }
 }
 
+/** Options of `hostStream`. */
+export interface HostStreamOptions {
+  /**
+   * Hold small writes back and write them in one go (64 KiB at most, and at
+   * most 10 ms after the first one held, checked at each write). The host
+   * flushes before every other syscall and at exit, so only a guest that
+   * writes and then computes without a syscall sees its output delayed, as
+   * C stdio does on a file or pipe. Ignored for a terminal, where output is
+   * for a person to read as it comes. Default false.
+   */
+  buffer?: boolean;
+}
+
+/** Bytes held back by a buffered host stream. */
+const BUFFER_BYTES = 64 * 1024;
+/** Longest a held write waits for company, in milliseconds. */
+const BUFFER_MS = 10;
+
 /**
  * A host file descriptor (normally 0, 1 or 2) as a WASI stream. Reads and
  * writes use the descriptor's own offset, so `>>` redirections and pipes
  * behave as they do for a native program.
  */
-export function hostStream(fd: number, mode: "read" | "write"): Handle {
+export function hostStream(
+  fd: number,
+  mode: "read" | "write",
+  options: HostStreamOptions = {},
+): Handle {
   const filetype = filetypeOf(fd);
+  if (mode === "read") {
+    return streamHandle({
+      filetype,
+      read: (buf) => {
+        try {
+          return blocking(() => fs.readSync(fd, buf, 0, buf.length, null));
+        } catch (e) {
+          // A closed or hung-up stdin reads as end of stream.
+          if ((e as { code?: string }).code === "EOF") return 0;
+          throw e;
+        }
+      },
+    });
+  }
+  const writeAll = (buf: Uint8Array, off: number, len: number): void => {
+    while (len > 0) {
+      const n = blocking(() => fs.writeSync(fd, buf, off, len, null));
+      off += n;
+      len -= n;
+    }
+  };
+  if (!options.buffer || isatty(fd)) {
+    return streamHandle({
+      filetype,
+      write: (buf) => blocking(() => fs.writeSync(fd, buf, 0, buf.length, null)),
+    });
+  }
+  const held = new Uint8Array(BUFFER_BYTES);
+  let used = 0;
+  let since = 0;
+  let failure: unknown = null;
+  const flush = (): void => {
+    if (used === 0) return;
+    const n = used;
+    used = 0;
+    try {
+      writeAll(held, 0, n);
+    } catch (e) {
+      // The guest was told these bytes were written; it learns of the
+      // failure (EPIPE, ENOSPC…) from its next write, as with a full pipe.
+      failure = e;
+      throw e;
+    }
+  };
   return streamHandle({
     filetype,
-    read:
-      mode === "read"
-        ? (buf) => {
-            try {
-              return blocking(() => fs.readSync(fd, buf, 0, buf.length, null));
-            } catch (e) {
-              // A closed or hung-up stdin reads as end of stream.
-              if ((e as { code?: string }).code === "EOF") return 0;
-              throw e;
-            }
-          }
-        : undefined,
-    write:
-      mode === "write"
-        ? (buf) => blocking(() => fs.writeSync(fd, buf, 0, buf.length, null))
-        : undefined,
+    write: (buf) => {
+      if (failure !== null) {
+        const e = failure;
+        failure = null;
+        throw e;
+      }
+      if (used > 0 && (used + buf.length > BUFFER_BYTES || performance.now() - since > BUFFER_MS)) {
+        try {
+          flush();
+        } catch (e) {
+          failure = null; // reported now, by this write
+          throw e;
+        }
+      }
+      if (buf.length >= BUFFER_BYTES) {
+        writeAll(buf, 0, buf.length);
+        return buf.length;
+      }
+      if (used === 0) since = performance.now();
+      held.set(buf, used);
+      used += buf.length;
+      return buf.length;
+    },
+    flush,
   });
 }

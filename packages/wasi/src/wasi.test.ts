@@ -775,3 +775,60 @@ for (const [fsName, makeFs] of filesystems) {
     });
   });
 }
+
+describe("held-back output", () => {
+  /** A stream that holds writes until flushed, logging what happens when. */
+  function holding(log: string[], name: string) {
+    let pending = "";
+    return streamHandle({
+      write: (b) => {
+        pending += Buffer.from(b).toString();
+        return b.length;
+      },
+      flush: () => {
+        if (pending) log.push(`${name}:${pending}`);
+        pending = "";
+      },
+    });
+  }
+
+  it("is flushed before any other call, before another stream's write, and at exit", () => {
+    const log: string[] = [];
+    const stderr = streamHandle({
+      write: (b) => {
+        log.push(`stderr:${Buffer.from(b).toString()}`);
+        return b.length;
+      },
+    });
+    run({ stdout: holding(log, "stdout"), stderr }, (g) => {
+      g.write(1, "a");
+      g.write(1, "b");
+      assert.deepEqual(log, [], "held while the guest only writes to it");
+      g.write(2, "!");
+      assert.deepEqual(log, ["stdout:ab", "stderr:!"], "flushed before stderr, in order");
+      g.write(1, "c");
+      g.call("sched_yield");
+      assert.deepEqual(log.at(-1), "stdout:c", "flushed before any other call");
+      g.write(1, "d");
+    });
+    assert.deepEqual(log.at(-1), "stdout:d", "flushed at exit");
+  });
+
+  it("is flushed when the guest exits with proc_exit or traps", () => {
+    const log: string[] = [];
+    assert.equal(
+      run({ stdout: holding(log, "out") }, (g) => {
+        g.write(1, "bye");
+        g.call("proc_exit", 3);
+      }),
+      3,
+    );
+    assert.throws(() =>
+      run({ stdout: holding(log, "out") }, (g) => {
+        g.write(1, "trap");
+        throw new WebAssembly.RuntimeError("unreachable");
+      }),
+    );
+    assert.deepEqual(log, ["out:bye", "out:trap"]);
+  });
+});

@@ -149,6 +149,8 @@ export class Wasi {
   private u8 = new Uint8Array(0);
   private dv = new DataView(this.buf);
   private started = false;
+  /** A stream holding back output (see `Handle.flush`), flushed before any other call. */
+  private held: Handle | null = null;
 
   constructor(options: WasiOptions = {}) {
     this.args = (options.args ?? []).map((a) => cstr(a, "args"));
@@ -221,6 +223,7 @@ export class Wasi {
       if (e instanceof ExitStatus) return e.code;
       throw e;
     } finally {
+      this.flushHeld();
       this.closeAll();
     }
   }
@@ -237,6 +240,17 @@ export class Wasi {
           // Closing at exit has no one left to report to.
         }
       }
+    }
+  }
+
+  /** Flush the stream holding output. Never throws: a buffered stream reports its failure on its next write. */
+  private flushHeld(): void {
+    const h = this.held;
+    this.held = null;
+    try {
+      h?.flush?.();
+    } catch {
+      // See above: the stream keeps the error for the guest's next write.
     }
   }
 
@@ -314,6 +328,9 @@ export class Wasi {
     };
     for (const name of SYSCALLS) {
       const fn = (this as unknown as Record<string, (...a: unknown[]) => number>)[name]!;
+      // Output a stream held back is pushed out before any other call, so the
+      // guest never observes it held (a read of stdin, a sleep, a file write).
+      const flushFirst = name !== "fd_write";
       // Fixed-arity closures keep the hot calls monomorphic and free of
       // rest-argument allocation.
       let w: (...a: never[]) => number;
@@ -321,6 +338,7 @@ export class Wasi {
         case 0:
           w = () => {
             try {
+              if (flushFirst && this.held !== null) this.flushHeld();
               return fn.call(this);
             } catch (e) {
               return toErrno(e, name);
@@ -330,6 +348,7 @@ export class Wasi {
         case 1:
           w = (a: unknown) => {
             try {
+              if (flushFirst && this.held !== null) this.flushHeld();
               return fn.call(this, a);
             } catch (e) {
               return toErrno(e, name);
@@ -339,6 +358,7 @@ export class Wasi {
         case 2:
           w = (a: unknown, b: unknown) => {
             try {
+              if (flushFirst && this.held !== null) this.flushHeld();
               return fn.call(this, a, b);
             } catch (e) {
               return toErrno(e, name);
@@ -348,6 +368,7 @@ export class Wasi {
         case 3:
           w = (a: unknown, b: unknown, c: unknown) => {
             try {
+              if (flushFirst && this.held !== null) this.flushHeld();
               return fn.call(this, a, b, c);
             } catch (e) {
               return toErrno(e, name);
@@ -357,6 +378,7 @@ export class Wasi {
         case 4:
           w = (a: unknown, b: unknown, c: unknown, d: unknown) => {
             try {
+              if (flushFirst && this.held !== null) this.flushHeld();
               return fn.call(this, a, b, c, d);
             } catch (e) {
               return toErrno(e, name);
@@ -366,6 +388,7 @@ export class Wasi {
         default:
           w = (...a: unknown[]) => {
             try {
+              if (flushFirst && this.held !== null) this.flushHeld();
               return fn.apply(this, a);
             } catch (e) {
               return toErrno(e, name);
@@ -474,6 +497,8 @@ export class Wasi {
     const dv = this.view();
     const u8 = this.u8;
     const h = fd.handle;
+    if (this.held !== null && this.held !== h) this.flushHeld();
+    if (h.flush !== undefined) this.held = h;
     const append = fd.stream || (fd.flags & C.FDFLAGS_APPEND) !== 0;
     let total = 0;
     for (let i = 0; i < iovsLen; i++) {

@@ -148,7 +148,7 @@ export async function run(argv: readonly string[], ctx: RunContext): Promise<num
     result = runGuest(
       module,
       plan,
-      nodePlatform({ warn: (message) => ctx.err(`donjon: ${message}\n`) }),
+      nodePlatform({ warn: (message) => ctx.err(`donjon: ${message}\n`), bufferStdout: true }),
     );
   } else {
     result = await runInWorker(module, plan, { timeoutMs: timeout, openStdin: ctx.openStdin });
