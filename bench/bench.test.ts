@@ -1,0 +1,148 @@
+/**
+ * Keeps `npm run bench` from rotting silently: each engine runner runs every
+ * workload once on a tiny input and must print the right answer (sha256's
+ * digest is checked against node:crypto, nbody's energies against the
+ * published values) and leave a sane report; then bench/run.ts itself does
+ * one `--quick` pass of everything without writing docs/BENCHMARKS.md.
+ * Benchmarks are not tests: no timing is asserted here.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, describe, it } from "node:test";
+import type { Report } from "./report.mjs";
+
+const ROOT = path.resolve(import.meta.dirname, "..");
+const WASM = path.join(ROOT, "bench/wasm");
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "donjon-bench-test-"));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+interface Run {
+  status: number | null;
+  stdout: Buffer;
+  stderr: string;
+  report: Report;
+}
+
+function run(runner: string, args: string[]): Run {
+  const report = path.join(tmp, `report-${process.hrtime.bigint()}.json`);
+  const r = spawnSync(
+    process.execPath,
+    ["--disable-warning=ExperimentalWarning", path.join(ROOT, "bench", runner), ...args],
+    {
+      env: { ...process.env, DONJON_BENCH_REPORT: report },
+      stdio: ["ignore", "pipe", "pipe"],
+      maxBuffer: 64 << 20,
+    },
+  );
+  assert.ifError(r.error);
+  const stderr = r.stderr.toString();
+  assert.ok(fs.existsSync(report), `${runner} wrote no report (status ${r.status}): ${stderr}`);
+  return {
+    status: r.status,
+    stdout: r.stdout,
+    stderr,
+    report: JSON.parse(fs.readFileSync(report, "utf8")) as Report,
+  };
+}
+
+/** sha256.c's input: MiB mebibytes of xorshift64* output, little-endian. */
+function sha256Input(mib: number): Buffer {
+  const buf = Buffer.alloc(mib << 20);
+  const M = (1n << 64n) - 1n;
+  let x = 0x9e3779b97f4a7c15n;
+  for (let i = 0; i + 8 <= buf.length; i += 8) {
+    x ^= x >> 12n;
+    x ^= (x << 25n) & M;
+    x ^= x >> 27n;
+    buf.writeBigUInt64LE((x * 0x2545f4914f6cdd1dn) & M, i);
+  }
+  return buf;
+}
+
+for (const [runner, engine] of [
+  ["donjon-run.ts", "donjon"],
+  ["nodewasi-run.mjs", "node:wasi"],
+] as const) {
+  describe(`bench/${runner}`, () => {
+    const wasm = (name: string) => path.join(WASM, `${name}.wasm`);
+    const ok = (r: Run) => {
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.report.engine, engine);
+      assert.equal(r.report.exitCode, 0);
+      assert.ok(
+        r.report.runMs >= 0 && r.report.totalMs >= r.report.runMs,
+        JSON.stringify(r.report),
+      );
+      // A Node process is tens of MiB: a KiB/MiB mix-up would show.
+      assert.ok(
+        r.report.maxRssKiB > 10_000 && r.report.maxRssKiB < 4_000_000,
+        JSON.stringify(r.report),
+      );
+    };
+
+    it("hello", () => {
+      const r = run(runner, [wasm("hello")]);
+      ok(r);
+      assert.equal(r.stdout.toString(), "Hello, world!\n");
+    });
+
+    it("sha256: the digest node:crypto computes", () => {
+      const r = run(runner, [wasm("sha256"), "1"]);
+      ok(r);
+      const digest = createHash("sha256").update(sha256Input(1)).digest("hex");
+      assert.equal(r.stdout.toString(), `${digest}  1 MiB\n`);
+    });
+
+    it("nbody: the published energies", () => {
+      const r = run(runner, [wasm("nbody"), "1000"]);
+      ok(r);
+      assert.equal(r.stdout.toString(), "-0.169075164\n-0.169087605\n");
+    });
+
+    it("smallfiles: in a preopened host directory, which it leaves empty", () => {
+      const dir = fs.mkdtempSync(path.join(tmp, "sf-"));
+      const r = run(runner, ["--dir", `${dir}::/sandbox`, wasm("smallfiles"), "50", "/sandbox"]);
+      ok(r);
+      assert.equal(r.stdout.toString(), "smallfiles: 50 files written, verified and removed\n");
+      assert.deepEqual(fs.readdirSync(dir), []);
+    });
+
+    it("manywrites: every write reaches fd 1", () => {
+      const r = run(runner, [wasm("manywrites"), "100"]);
+      ok(r);
+      const want = Array.from({ length: 100 }, (_, i) => `line ${String(i).padStart(10, "0")}\n`);
+      assert.equal(r.stdout.toString(), want.join(""));
+    });
+
+    it("bigmem: 1 GiB of linear memory, resident once", () => {
+      const r = run(runner, [wasm("bigmem")]);
+      ok(r);
+      assert.equal(r.stdout.toString(), "bigmem: 262144 pages touched\n");
+      // Every page is touched, so at least 1 GiB is resident, and not twice that.
+      assert.ok(r.report.maxRssKiB > 1 << 20, `${r.report.maxRssKiB} KiB`);
+      assert.ok(r.report.maxRssKiB < 1.5 * (1 << 20), `${r.report.maxRssKiB} KiB`);
+    });
+  });
+}
+
+describe("bench/run.ts", () => {
+  it("--quick --reps 1 runs every workload and engine and prints the tables", () => {
+    const r = spawnSync(
+      process.execPath,
+      [path.join(ROOT, "bench/run.ts"), "--quick", "--reps", "1", "--no-write"],
+      { stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 << 20, timeout: 300_000 },
+    );
+    const out = r.stdout.toString();
+    assert.equal(r.status, 0, `${r.stderr}\n${out}`);
+    for (const heading of ["## Time in `_start`", "## Peak RSS", "## Cold start", "## Goals"]) {
+      assert.ok(out.includes(heading), `missing ${heading}:\n${out}`);
+    }
+    for (const name of ["sha256", "nbody", "smallfiles", "manywrites", "bigmem"]) {
+      assert.match(out, new RegExp(`^\\| ${name} \\|`, "m"));
+    }
+  });
+});

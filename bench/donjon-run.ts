@@ -1,0 +1,35 @@
+/**
+ * Runs one WASI command in-process with Donjon's host (`@donjon/wasi`), the
+ * way an embedder uses the API — no CLI, no config, no worker:
+ *
+ *   node bench/donjon-run.ts [--dir HOST::GUEST]... MODULE.wasm [ARGS...]
+ *
+ * Same arguments, stdio and report as bench/nodewasi-run.mjs, so that the two
+ * differ only in the WASI host: `--dir` preopens a `HostFs`, fds 0/1/2 are
+ * `hostStream`s over the process's own descriptors.
+ */
+import { readFileSync } from "node:fs";
+import { Wasi } from "../packages/wasi/src/index.ts";
+import { HostFs, hostStream } from "../packages/wasi/src/node.ts";
+import { parseArgs, report } from "./report.mjs";
+
+const t0 = performance.now();
+const { dirs, module: file, args } = parseArgs(process.argv.slice(2), "donjon-run");
+const wasi = new Wasi({
+  args: [file.split("/").pop()!, ...args],
+  env: {},
+  preopens: dirs.map((d) => ({ path: d.guest, fs: new HostFs({ path: d.host }) })),
+  stdin: hostStream(0, "read"),
+  stdout: hostStream(1, "write"),
+  stderr: hostStream(2, "write"),
+});
+const module = await WebAssembly.compile(readFileSync(file));
+const t1 = performance.now();
+const instance = await WebAssembly.instantiate(module, { wasi_snapshot_preview1: wasi.imports });
+const t2 = performance.now();
+const cpu0 = process.threadCpuUsage();
+const code = wasi.start(instance);
+const cpu = process.threadCpuUsage(cpu0);
+const t3 = performance.now();
+report("donjon", code, t0, t1, t2, t3, cpu);
+process.exitCode = code;
