@@ -151,6 +151,8 @@ export class Wasi {
   private started = false;
   /** A stream holding back output (see `Handle.flush`), flushed before any other call. */
   private held: Handle | null = null;
+  /** File position after the last `transfer`. */
+  private ioEnd = 0;
 
   constructor(options: WasiOptions = {}) {
     this.args = (options.args ?? []).map((a) => cstr(a, "args"));
@@ -492,52 +494,60 @@ export class Wasi {
 
   // ---- fd: reading and writing -------------------------------------------
 
-  fd_write(n: number, iovs: number, iovsLen: number, out: number): number {
-    const fd = this.fd(n, C.RIGHTS_FD_WRITE);
+  /**
+   * Move bytes between the guest's iovecs and a handle, one iovec at a time,
+   * stopping at the first short transfer (a stream had no more, a file
+   * ended, a device took less). `pos` is the file position to start at, or
+   * null for a stream or an append write. Returns the byte count and leaves
+   * the position after the last byte in `ioEnd`.
+   */
+  private transfer(
+    h: Handle,
+    write: boolean,
+    iovs: number,
+    iovsLen: number,
+    pos: number | null,
+  ): number {
     const dv = this.view();
     const u8 = this.u8;
-    const h = fd.handle;
-    if (this.held !== null && this.held !== h) this.flushHeld();
-    if (h.flush !== undefined) this.held = h;
-    const append = fd.stream || (fd.flags & C.FDFLAGS_APPEND) !== 0;
     let total = 0;
     for (let i = 0; i < iovsLen; i++) {
       const ptr = dv.getUint32(iovs + i * 8, true);
       const len = dv.getUint32(iovs + i * 8 + 4, true);
       if (len === 0) continue;
       if (ptr + len > u8.length) fail(C.EFAULT);
-      const w = h.write(u8.subarray(ptr, ptr + len), append ? null : fd.pos);
-      total += w;
-      if (!append) fd.pos += w;
-      if (w < len) break;
+      const buf = u8.subarray(ptr, ptr + len);
+      const n = write ? h.write(buf, pos) : h.read(buf, pos);
+      total += n;
+      if (pos !== null) pos += n;
+      if (n < len) break;
     }
+    this.ioEnd = pos ?? 0;
+    return total;
+  }
+
+  fd_write(n: number, iovs: number, iovsLen: number, out: number): number {
+    const fd = this.fd(n, C.RIGHTS_FD_WRITE);
+    const h = fd.handle;
+    if (this.held !== null && this.held !== h) this.flushHeld();
+    if (h.flush !== undefined) this.held = h;
+    const append = fd.stream || (fd.flags & C.FDFLAGS_APPEND) !== 0;
+    const total = this.transfer(h, true, iovs, iovsLen, append ? null : fd.pos);
     if (!fd.stream) {
-      if (append) fd.pos = -1;
+      // After an append the position is the end of file, looked up only if asked.
+      fd.pos = append ? -1 : this.ioEnd;
       this.syncAfterWrite(fd);
     }
-    dv.setUint32(out, total, true);
+    this.dv.setUint32(out, total, true);
     return C.ESUCCESS;
   }
 
   fd_pwrite(n: number, iovs: number, iovsLen: number, offset: bigint, out: number): number {
     const fd = this.fd(n, C.RIGHTS_FD_WRITE | C.RIGHTS_FD_SEEK);
     if (fd.stream) return C.ESPIPE;
-    let pos = toPos(offset);
-    const dv = this.view();
-    const u8 = this.u8;
-    let total = 0;
-    for (let i = 0; i < iovsLen; i++) {
-      const ptr = dv.getUint32(iovs + i * 8, true);
-      const len = dv.getUint32(iovs + i * 8 + 4, true);
-      if (len === 0) continue;
-      if (ptr + len > u8.length) fail(C.EFAULT);
-      const w = fd.handle.write(u8.subarray(ptr, ptr + len), pos);
-      total += w;
-      pos += w;
-      if (w < len) break;
-    }
+    const total = this.transfer(fd.handle, true, iovs, iovsLen, toPos(offset));
     this.syncAfterWrite(fd);
-    dv.setUint32(out, total, true);
+    this.dv.setUint32(out, total, true);
     return C.ESUCCESS;
   }
 
@@ -549,23 +559,15 @@ export class Wasi {
   fd_read(n: number, iovs: number, iovsLen: number, out: number): number {
     const fd = this.fd(n, C.RIGHTS_FD_READ);
     if (fd.filetype === C.FILETYPE_DIRECTORY) return C.EISDIR;
-    const dv = this.view();
-    const u8 = this.u8;
-    let pos = fd.stream ? 0 : this.position(fd);
-    let total = 0;
-    for (let i = 0; i < iovsLen; i++) {
-      const ptr = dv.getUint32(iovs + i * 8, true);
-      const len = dv.getUint32(iovs + i * 8 + 4, true);
-      if (len === 0) continue;
-      if (ptr + len > u8.length) fail(C.EFAULT);
-      const r = fd.handle.read(u8.subarray(ptr, ptr + len), fd.stream ? null : pos);
-      total += r;
-      pos += r;
-      // A short read ends the call: a stream returned what it had, a file hit its end.
-      if (r < len) break;
-    }
-    if (!fd.stream) fd.pos = pos;
-    dv.setUint32(out, total, true);
+    const total = this.transfer(
+      fd.handle,
+      false,
+      iovs,
+      iovsLen,
+      fd.stream ? null : this.position(fd),
+    );
+    if (!fd.stream) fd.pos = this.ioEnd;
+    this.dv.setUint32(out, total, true);
     return C.ESUCCESS;
   }
 
@@ -573,21 +575,8 @@ export class Wasi {
     const fd = this.fd(n, C.RIGHTS_FD_READ | C.RIGHTS_FD_SEEK);
     if (fd.stream) return C.ESPIPE;
     if (fd.filetype === C.FILETYPE_DIRECTORY) return C.EISDIR;
-    let pos = toPos(offset);
-    const dv = this.view();
-    const u8 = this.u8;
-    let total = 0;
-    for (let i = 0; i < iovsLen; i++) {
-      const ptr = dv.getUint32(iovs + i * 8, true);
-      const len = dv.getUint32(iovs + i * 8 + 4, true);
-      if (len === 0) continue;
-      if (ptr + len > u8.length) fail(C.EFAULT);
-      const r = fd.handle.read(u8.subarray(ptr, ptr + len), pos);
-      total += r;
-      pos += r;
-      if (r < len) break;
-    }
-    dv.setUint32(out, total, true);
+    const total = this.transfer(fd.handle, false, iovs, iovsLen, toPos(offset));
+    this.dv.setUint32(out, total, true);
     return C.ESUCCESS;
   }
 
