@@ -3,9 +3,12 @@
  * working directory, stdio and the file system into a `CliContext`, runs the
  * command, and turns any failure into a message on stderr and an exit status.
  */
-import * as fs from "node:fs";
 import { dispatch } from "./cli.ts";
 import { CliError, EXIT_INTERNAL } from "./error.ts";
+
+// Not `import … from "node:fs"`: building that ESM namespace loads
+// node:stream and fs/promises for nothing (see @donjon/wasi's _nodefs.ts).
+const fs = process.getBuiltinModule("node:fs");
 
 /** Run `donjon` with `argv` (`process.argv.slice(2)`); resolve to the exit status. */
 export async function main(argv: readonly string[]): Promise<number> {

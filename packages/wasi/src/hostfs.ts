@@ -17,30 +17,7 @@
  *
  * Host failures are thrown as the Node errors they are; `_errno.ts` maps them.
  */
-import {
-  closeSync,
-  constants,
-  type Dirent,
-  fdatasyncSync,
-  fstatSync,
-  fsyncSync,
-  ftruncateSync,
-  futimesSync,
-  linkSync,
-  lstatSync,
-  lutimesSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readlinkSync,
-  readSync,
-  realpathSync,
-  renameSync,
-  rmdirSync,
-  symlinkSync,
-  unlinkSync,
-  writeSync,
-} from "node:fs";
+import type { Dirent } from "node:fs";
 import {
   EBADF,
   EEXIST,
@@ -60,8 +37,33 @@ import {
   FILETYPE_UNKNOWN,
 } from "./_constants.ts";
 import { fail } from "./_errno.ts";
+import { nodeFs } from "./_nodefs.ts";
 import { WasiError } from "./error.ts";
 import type { DirEntry, DirHandle, Filesystem, Handle, OpenFlags, Stat, TimeSpec } from "./fs.ts";
+
+const {
+  closeSync,
+  constants,
+  fdatasyncSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  futimesSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  readSync,
+  realpathSync,
+  renameSync,
+  rmdirSync,
+  symlinkSync,
+  unlinkSync,
+  writeSync,
+} = nodeFs;
 
 /** Options of `new HostFs()`. */
 export interface HostFsOptions {

@@ -3,8 +3,6 @@
  * and host directories as preopens (`HostFs`). Everything that touches
  * `node:fs` is here or in `hostfs.ts`, so the core stays platform-free.
  */
-import * as fs from "node:fs";
-import { isatty } from "node:tty";
 import {
   FILETYPE_BLOCK_DEVICE,
   FILETYPE_CHARACTER_DEVICE,
@@ -12,6 +10,7 @@ import {
   FILETYPE_SOCKET_STREAM,
   FILETYPE_UNKNOWN,
 } from "./_constants.ts";
+import { nodeFs as fs } from "./_nodefs.ts";
 import { streamHandle } from "./_streams.ts";
 import type { Handle } from "./fs.ts";
 
@@ -95,7 +94,8 @@ export function hostStream(
       len -= n;
     }
   };
-  if (!options.buffer || isatty(fd)) {
+  // A terminal (a character device) shows output as it comes; never hold it.
+  if (!options.buffer || filetype === FILETYPE_CHARACTER_DEVICE) {
     return streamHandle({
       filetype,
       write: (buf) => blocking(() => fs.writeSync(fd, buf, 0, buf.length, null)),

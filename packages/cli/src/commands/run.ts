@@ -11,13 +11,13 @@
 import * as path from "node:path";
 import { WASI_IMPORTS } from "@donjon/wasi";
 import { BACKENDS } from "../_backends.ts";
-import { type Config, parseConfig } from "../_config.ts";
+import type { Config } from "../_config.ts";
 import { type GuestPlan, type Outcome, runGuest, type StdioKind } from "../_guest.ts";
 import { nodePlatform } from "../_node_platform.ts";
 import type { StdinSource } from "../_stdin_bridge.ts";
 import { formatDuration, formatMiB, MAX_MEMORY_LIMIT } from "../_units.ts";
 import { capMemories, PAGE_SIZE, readModule, type WasmImport } from "../_wasm.ts";
-import { runInWorker, type WorkerResult } from "../_worker_host.ts";
+import type { WorkerResult } from "../_worker_host.ts";
 import { CliError } from "../error.ts";
 import { type DirFlag, parseRunArgs } from "./_run_args.ts";
 
@@ -80,7 +80,7 @@ export async function run(argv: readonly string[], ctx: RunContext): Promise<num
     );
   }
 
-  const config = a.config === null ? null : loadConfig(a.config, ctx);
+  const config = a.config === null ? null : await loadConfig(a.config, ctx);
   if (config?.steward) {
     ctx.err(
       `donjon: note: steward ${config.steward} is ignored by the nil backend (no attestation)\n`,
@@ -151,6 +151,9 @@ export async function run(argv: readonly string[], ctx: RunContext): Promise<num
       nodePlatform({ warn: (message) => ctx.err(`donjon: ${message}\n`), bufferStdout: true }),
     );
   } else {
+    // Loaded only when needed: the TOML parser and worker_threads cost a
+    // few milliseconds each of a ~50 ms cold start.
+    const { runInWorker } = await import("../_worker_host.ts");
     result = await runInWorker(module, plan, { timeoutMs: timeout, openStdin: ctx.openStdin });
   }
   const explicit = a.maxMemory !== null || config?.limits.memory != null;
@@ -161,7 +164,8 @@ export async function run(argv: readonly string[], ctx: RunContext): Promise<num
   );
 }
 
-function loadConfig(file: string, ctx: RunContext): Config {
+async function loadConfig(file: string, ctx: RunContext): Promise<Config> {
+  const { parseConfig } = await import("../_config.ts");
   const abs = path.resolve(ctx.cwd, file);
   let text: string;
   try {
