@@ -2,11 +2,13 @@
  * Runs one WASI command in-process with Donjon's host (`@donjon/wasi`), the
  * way an embedder uses the API — no CLI, no config, no worker:
  *
- *   node bench/donjon-run.ts [--dir HOST::GUEST]... MODULE.wasm [ARGS...]
+ *   node bench/donjon-run.ts [--dir HOST::GUEST]... [--unbuffered] MODULE.wasm [ARGS...]
  *
  * Same arguments, stdio and report as bench/nodewasi-run.mjs, so that the two
  * differ only in the WASI host: `--dir` preopens a `HostFs`, fds 0/1/2 are
- * `hostStream`s over the process's own descriptors.
+ * `hostStream`s over the process's own descriptors. stdout holds small writes
+ * back as `donjon run` does on its main thread (`hostStream`'s `buffer`
+ * option); `--unbuffered` writes each one through, as node:wasi does.
  */
 import { readFileSync } from "node:fs";
 import { Wasi } from "../packages/wasi/src/index.ts";
@@ -14,13 +16,18 @@ import { HostFs, hostStream } from "../packages/wasi/src/node.ts";
 import { parseArgs, report } from "./report.mjs";
 
 const t0 = performance.now();
-const { dirs, module: file, args } = parseArgs(process.argv.slice(2), "donjon-run");
+const {
+  dirs,
+  flags,
+  module: file,
+  args,
+} = parseArgs(process.argv.slice(2), "donjon-run", ["--unbuffered"]);
 const wasi = new Wasi({
   args: [file.split("/").pop()!, ...args],
   env: {},
   preopens: dirs.map((d) => ({ path: d.guest, fs: new HostFs({ path: d.host }) })),
   stdin: hostStream(0, "read"),
-  stdout: hostStream(1, "write"),
+  stdout: hostStream(1, "write", { buffer: !flags.has("--unbuffered") }),
   stderr: hostStream(2, "write"),
 });
 const module = await WebAssembly.compile(readFileSync(file));

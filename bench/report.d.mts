@@ -6,7 +6,8 @@ export interface Dir {
 export function parseArgs(
   argv: string[],
   name: string,
-): { dirs: Dir[]; module: string; args: string[] };
+  booleans?: string[],
+): { dirs: Dir[]; flags: Set<string>; module: string; args: string[] };
 export function report(
   engine: string,
   exitCode: number,

@@ -18,17 +18,23 @@ export function peakRssKiB() {
 }
 
 /**
- * `[--dir HOST::GUEST]... MODULE.wasm [ARGS...]`
+ * `[--dir HOST::GUEST]... [FLAG]... MODULE.wasm [ARGS...]`, where the FLAGs
+ * are the runner's own boolean options.
  * @param {string[]} argv
  * @param {string} name
+ * @param {string[]} [booleans]
  */
-export function parseArgs(argv, name) {
+export function parseArgs(argv, name, booleans = []) {
   const dirs = [];
+  const flags = new Set();
   let i = 0;
   while (i < argv.length && argv[i].startsWith("--")) {
     const flag = argv[i];
     const value = argv[i + 1];
-    if (flag === "--dir" && value !== undefined) {
+    if (booleans.includes(flag)) {
+      flags.add(flag);
+      i += 1;
+    } else if (flag === "--dir" && value !== undefined) {
       const sep = value.indexOf("::");
       if (sep < 0) usage(name, `--dir takes HOST::GUEST, got ${value}`);
       dirs.push({ host: value.slice(0, sep), guest: value.slice(sep + 2) });
@@ -39,12 +45,12 @@ export function parseArgs(argv, name) {
   }
   const module = argv[i];
   if (module === undefined) usage(name, "missing MODULE.wasm");
-  return { dirs, module, args: argv.slice(i + 1) };
+  return { dirs, flags, module, args: argv.slice(i + 1) };
 }
 
 function usage(name, why) {
   process.stderr.write(
-    `${name}: ${why}\nusage: ${name} [--dir HOST::GUEST]... MODULE.wasm [ARGS...]\n`,
+    `${name}: ${why}\nusage: ${name} [--dir HOST::GUEST]... [OPTION]... MODULE.wasm [ARGS...]\n`,
   );
   process.exit(2);
 }

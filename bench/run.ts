@@ -87,7 +87,11 @@ function parseOptions(argv: string[]): Options {
 type Engine = "native" | "node:wasi" | "donjon" | "donjon run";
 
 interface Workload {
+  /** Row label; also the module (bench/wasm/NAME.wasm, bench/out/native/NAME) unless `module` says. */
   name: string;
+  module?: string;
+  /** Extra options for the Donjon API runner. */
+  donjonFlags?: string[];
   group: "cpu" | "syscall" | "memory";
   what: string;
   /** Guest arguments; "{dir}" becomes the preopen's guest path (or the host path, natively). */
@@ -164,6 +168,23 @@ function workloads(quick: boolean): Workload[] {
       args: [String(writes)],
       dir: false,
       engines: ["native", "node:wasi", "donjon", "donjon run"],
+      reps: sysReps,
+      verify: (out) => {
+        if (out.length !== 16 * writes) return `expected ${16 * writes} bytes, got ${out.length}`;
+        const last = out.subarray(out.length - 16).toString();
+        const want = `line ${String(writes - 1).padStart(10, "0")}\n`;
+        return last === want ? null : `last line ${JSON.stringify(last)}`;
+      },
+    },
+    {
+      name: "manywrites, unbuffered",
+      module: "manywrites",
+      donjonFlags: ["--unbuffered"],
+      group: "syscall",
+      what: "the same, Donjon's stdout not holding writes back (as node:wasi)",
+      args: [String(writes)],
+      dir: false,
+      engines: ["node:wasi", "donjon"],
       reps: sysReps,
       verify: (out) => {
         if (out.length !== 16 * writes) return `expected ${16 * writes} bytes, got ${out.length}`;
@@ -276,8 +297,9 @@ function readReport(): Report {
 const nativeOut = new Map<string, Buffer>();
 
 function runWorkload(w: Workload, engine: Engine): Sample {
-  const dir = w.dir ? fs.mkdtempSync(path.join(scratch, `${w.name}-`)) : null;
-  const wasm = path.join(WASM, `${w.name}.wasm`);
+  const mod = w.module ?? w.name;
+  const dir = w.dir ? fs.mkdtempSync(path.join(scratch, `${mod}-`)) : null;
+  const wasm = path.join(WASM, `${mod}.wasm`);
   const args = (where: string | null) => w.args.map((a) => (a === "{dir}" ? (where ?? "") : a));
   const dirArgs = dir ? ["--dir", `${dir}::${GUEST_DIR}`] : [];
   fs.rmSync(REPORT, { force: true });
@@ -285,7 +307,7 @@ function runWorkload(w: Workload, engine: Engine): Sample {
     let r: Spawned;
     switch (engine) {
       case "native":
-        r = spawn([path.join(NATIVE, w.name), ...args(dir)], {}, true);
+        r = spawn([path.join(NATIVE, mod), ...args(dir)], {}, true);
         break;
       case "node:wasi":
         r = spawn(
@@ -294,10 +316,21 @@ function runWorkload(w: Workload, engine: Engine): Sample {
         );
         break;
       case "donjon":
-        r = spawn([NODE, ...NODE_FLAGS, RUNNERS.donjon, ...dirArgs, wasm, ...args(GUEST_DIR)], {
-          DONJON_BENCH_REPORT: REPORT,
-          ...API_CACHE,
-        });
+        r = spawn(
+          [
+            NODE,
+            ...NODE_FLAGS,
+            RUNNERS.donjon,
+            ...dirArgs,
+            ...(w.donjonFlags ?? []),
+            wasm,
+            ...args(GUEST_DIR),
+          ],
+          {
+            DONJON_BENCH_REPORT: REPORT,
+            ...API_CACHE,
+          },
+        );
         break;
       case "donjon run":
         r = spawn(
@@ -320,8 +353,8 @@ function runWorkload(w: Workload, engine: Engine): Sample {
       new Error(`${w.name} under ${engine}: ${why}\n${r.stderr.slice(-2000)}`);
     if (r.status !== 0) throw fail(`exit status ${r.status}`);
     const printed = fs.readFileSync(STDOUT);
-    if (engine === "native" && !nativeOut.has(w.name)) nativeOut.set(w.name, printed);
-    const bad = w.verify(printed, dir, nativeOut.get(w.name) ?? null);
+    if (engine === "native" && !nativeOut.has(mod)) nativeOut.set(mod, printed);
+    const bad = w.verify(printed, dir, nativeOut.get(mod) ?? null);
     if (bad) throw fail(bad);
     if (engine === "native")
       return { wallMs: r.wallMs, runMs: r.wallMs, cpuMs: null, rssKiB: r.timeRss };
@@ -476,12 +509,14 @@ function main(): void {
   const load = os.loadavg()[0]!;
   const t0 = performance.now();
   let list = workloads(opts.quick);
-  if (opts.only) list = list.filter((w) => opts.only!.includes(w.name));
-  for (const name of ["hello", ...list.map((w) => w.name)]) {
+  if (opts.only) list = list.filter((w) => opts.only!.some((o) => w.name.startsWith(o)));
+  for (const name of ["hello", ...list.map((w) => w.module ?? w.name)]) {
     if (!fs.existsSync(path.join(WASM, `${name}.wasm`)))
       throw new Error(`bench: bench/wasm/${name}.wasm missing; run npm run build:wasm`);
   }
-  ensureNative([...new Set(list.filter((w) => w.engines.includes("native")).map((w) => w.name))]);
+  ensureNative([
+    ...new Set(list.filter((w) => w.engines.includes("native")).map((w) => w.module ?? w.name)),
+  ]);
 
   const results: { w: Workload; s: Map<Engine, Sample[]> }[] = [];
   for (const w of list) {
@@ -494,7 +529,7 @@ function main(): void {
   }
   let cold: Map<Starter, Sample[]> | null = null;
   if (!opts.only || opts.only.includes("hello")) {
-    const reps = opts.reps ?? (opts.quick ? 5 : 20);
+    const reps = opts.reps ?? (opts.quick ? 5 : 30);
     process.stderr.write(`bench: cold start of hello.wasm, ${reps} runs each …\n`);
     cold = coldStart(reps);
   }
@@ -645,7 +680,7 @@ function main(): void {
   const env = [
     `- Date: ${started.toISOString().replace(/\.\d+Z$/, "Z")}`,
     `- Node ${process.version} (V8 ${process.versions.v8}), ${os.type()} ${os.release()} ${os.arch()}`,
-    `- CPU: ${cpuModel()}, ${os.cpus().length} cores; ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB memory; load average ${load.toFixed(2)} at start`,
+    `- CPU: ${cpuModel()}, ${os.cpus().length} cores; ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB memory; load average ${load.toFixed(2)} at start, ${os.loadavg()[0]!.toFixed(2)} at the end (1 min)`,
     `- ${opts.quick ? "`--quick` run" : "Full run"}${opts.reps ? `, ${opts.reps} runs per engine` : ""}; ${elapsed.toFixed(0)} s in all; scratch on ${path.dirname(scratch)}`,
   ].join("\n");
   const text = sections.join("\n");
@@ -676,11 +711,13 @@ ${verdicts.map((v) => `- ${v}`).join("\n")}
 ## Method
 
 - **Engines.** *Donjon* (the API runner) is \`bench/donjon-run.ts\`: \`new Wasi()\` from
-  \`@donjon/wasi\` with \`HostFs\` preopens and \`hostStream\` stdio, in-process. *node:wasi*
-  is \`bench/nodewasi-run.mjs\`: Node's built-in \`WASI\` with the same arguments, preopens
-  and fds 0/1/2. Both compile the same \`bench/wasm/*.wasm\` with the same V8.
-  *\`donjon run\`* is the CLI, \`${CLI_REL}\`. *native* is the same C
-  built with \`gcc -O2\` (\`scripts/build-wasm.sh --native\`).
+  \`@donjon/wasi\` with \`HostFs\` preopens and \`hostStream\` stdio, in-process; its stdout
+  holds small writes back as \`donjon run\` does on its main thread (the *unbuffered* row
+  turns that off). *node:wasi* is \`bench/nodewasi-run.mjs\`: Node's built-in \`WASI\` with
+  the same arguments, preopens and fds 0/1/2. Both compile the same \`bench/wasm/*.wasm\`
+  with the same V8. *\`donjon run\`* is the CLI, \`${CLI_REL}\`. *native* is the same C
+  built with \`gcc -O2\` (\`scripts/build-wasm.sh --native\`). \`bench/ab.ts\` A/B-tests a
+  patched copy of the host against these runners.
 - **One process per run.** Every run is a fresh child process, and the engines are
   interleaved (A B C D, D C B A, …) after one discarded warm-up run each. Separate
   processes rather than alternating in one, because V8 shares compiled wasm code
