@@ -11,8 +11,9 @@
  * option); `--unbuffered` writes each one through, as node:wasi does.
  */
 import { readFileSync } from "node:fs";
+import { HostFs } from "../packages/wasi/src/hostfs.ts";
 import { Wasi } from "../packages/wasi/src/index.ts";
-import { HostFs, hostStream } from "../packages/wasi/src/node.ts";
+import { hostStream } from "../packages/wasi/src/node.ts";
 import { parseArgs, report } from "./report.mjs";
 
 const t0 = performance.now();

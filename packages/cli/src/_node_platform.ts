@@ -4,9 +4,9 @@
  * the guest; stdin can be replaced (the worker reads it through the main
  * thread, see `_stdin_bridge.ts`).
  */
-import { type Handle, MemoryFs } from "@donjon/wasi";
-import { HostFs, hostStream } from "@donjon/wasi/node";
-import type { GuestPlatform } from "./_guest.ts";
+import type { Handle } from "@donjon/wasi";
+import { hostStream } from "@donjon/wasi/node";
+import type { GuestPlan, GuestPlatform } from "./_guest.ts";
 
 export interface NodePlatformOptions {
   /** fd 0 for the guest instead of a blocking read of the host's fd 0. */
@@ -21,7 +21,21 @@ export interface NodePlatformOptions {
   bufferStdout?: boolean;
 }
 
-export function nodePlatform(options: NodePlatformOptions): GuestPlatform {
+/**
+ * The platform for `plan`. Each filesystem module is loaded only when the
+ * plan has a directory of its kind: a guest without directories starts
+ * faster and smaller without them.
+ */
+export async function nodePlatform(
+  plan: GuestPlan,
+  options: NodePlatformOptions,
+): Promise<GuestPlatform> {
+  const { HostFs } = plan.dirs.some((d) => d.host !== null)
+    ? await import("@donjon/wasi/hostfs")
+    : { HostFs: null };
+  const { MemoryFs } = plan.dirs.some((d) => d.host === null)
+    ? await import("@donjon/wasi/memfs")
+    : { MemoryFs: null };
   return {
     stream: (kind) =>
       kind === "stdin"
@@ -29,8 +43,8 @@ export function nodePlatform(options: NodePlatformOptions): GuestPlatform {
         : kind === "stdout"
           ? hostStream(1, "write", { buffer: options.bufferStdout ?? false })
           : hostStream(2, "write"),
-    hostFs: (path, readonly) => new HostFs({ path, readonly }),
-    memoryFs: (readonly) => new MemoryFs({ readonly }),
+    hostFs: (path, readonly) => new HostFs!({ path, readonly }),
+    memoryFs: (readonly) => new MemoryFs!({ readonly }),
     warn: options.warn,
   };
 }

@@ -25,7 +25,7 @@ export type WorkerMessage =
 const port = parentPort!;
 const input = workerData as WorkerInput;
 const post = (m: WorkerMessage): void => port.postMessage(m);
-const platform = nodePlatform({
+const platform = await nodePlatform(input.plan, {
   stdin: bridgedStdin(input.stdin, () => post({ type: "stdin" })),
   warn: (message) => fs.writeSync(2, `donjon: ${message}\n`),
 });

@@ -42,7 +42,7 @@ describe("EACCES from the host", () => {
       fs.chmodSync(path.join(dir, "secret"), 0o000);
       const script = `
         import { Wasi, constants as C } from "@donjon/wasi";
-        import { HostFs } from "@donjon/wasi/node";
+        import { HostFs } from "@donjon/wasi/hostfs";
         import { runGuest } from ${JSON.stringify(path.join(import.meta.dirname, "_testguest.ts"))};
         runGuest({ preopens: [{ path: "/d", fs: new HostFs({ path: ${JSON.stringify(dir)} }) }] }, (g) => {
           console.log(JSON.stringify([g.open(3, "secret", 0, C.RIGHTS_FD_READ)[0], g.open(3, "secret", 0, C.RIGHTS_FD_READ | C.RIGHTS_FD_WRITE)[0]]));

@@ -148,7 +148,10 @@ export async function run(argv: readonly string[], ctx: RunContext): Promise<num
     result = runGuest(
       module,
       plan,
-      nodePlatform({ warn: (message) => ctx.err(`donjon: ${message}\n`), bufferStdout: true }),
+      await nodePlatform(plan, {
+        warn: (message) => ctx.err(`donjon: ${message}\n`),
+        bufferStdout: true,
+      }),
     );
   } else {
     // Loaded only when needed: the TOML parser and worker_threads cost a
