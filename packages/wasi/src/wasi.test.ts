@@ -405,6 +405,16 @@ for (const [fsName, makeFs] of filesystems) {
       });
     });
 
+    it("a bad result pointer fails before anything is opened or created", () => {
+      run(rw(), (g) => {
+        const [pp, pl] = g.put("never");
+        const bad = g.mem.buffer.byteLength - 2;
+        assert.equal(g.call("path_open", 3, 0, pp, pl, C.OFLAGS_CREAT, 0n, 0n, 0, bad), C.EFAULT);
+        assert.equal(g.open(3, "never")[0], C.ENOENT, "not created");
+        assert.deepEqual(g.open(3, "x", C.OFLAGS_CREAT)[1], 4, "fd 4 is still the lowest free");
+      });
+    });
+
     it("pread and pwrite leave the position alone; writes past the end zero-fill", () => {
       run(rw(), (g) => {
         const [, fd] = g.open(3, "p", C.OFLAGS_CREAT);

@@ -818,6 +818,9 @@ export class Wasi {
     const dir = this.dir(n, needed);
     if (oflags & ~C.OFLAGS_ALL || fdflags & ~C.FDFLAGS_ALL) return C.EINVAL;
     const path = this.str(pathPtr, pathLen);
+    // Checked before anything is opened, so a bad pointer cannot leave an
+    // open descriptor the guest never learned about.
+    if (out + 4 > this.u8.length) return C.EFAULT;
     // Asking to read or write where the directory does not pass that on is
     // refused, as open(O_WRONLY) on a read-only mount is. Other rights beyond
     // what the directory passes on are dropped, not refused: Rust's std asks
@@ -888,14 +891,7 @@ export class Wasi {
       dirents: null,
     };
     if (flags.append) entry.pos = -1;
-    let newFd: number;
-    try {
-      newFd = this.alloc(entry);
-      this.view().setUint32(out, newFd, true);
-    } catch (e) {
-      handle.close();
-      throw e;
-    }
+    this.view().setUint32(out, this.alloc(entry), true);
     return C.ESUCCESS;
   }
 
