@@ -937,8 +937,7 @@ export class Wasi {
     const follow = (dirflags & C.LOOKUPFLAGS_SYMLINK_FOLLOW) !== 0;
     const st = walk(dir, this.str(pathPtr, pathLen), follow, (d, name, slash) => {
       if (name === ".") return d.stat();
-      const s = d.statAt(name);
-      if (s.filetype === C.FILETYPE_SYMBOLIC_LINK && (follow || slash)) throw FOLLOW;
+      const s = statFinal(d, name, follow, slash);
       if (slash && s.filetype !== C.FILETYPE_DIRECTORY) fail(C.ENOTDIR);
       return s;
     });
@@ -960,8 +959,7 @@ export class Wasi {
     const follow = (dirflags & C.LOOKUPFLAGS_SYMLINK_FOLLOW) !== 0;
     walk(dir, this.str(pathPtr, pathLen), follow, (d, name, slash) => {
       if (name === ".") return d.setTimes(a, m);
-      const s = d.statAt(name);
-      if (s.filetype === C.FILETYPE_SYMBOLIC_LINK && (follow || slash)) throw FOLLOW;
+      const s = statFinal(d, name, follow, slash);
       if (slash && s.filetype !== C.FILETYPE_DIRECTORY) fail(C.ENOTDIR);
       // Never follows: if a symlink was swapped in since the stat, its own
       // times change, and nothing outside the preopen is touched.
@@ -986,8 +984,7 @@ export class Wasi {
     const follow = (oldFlags & C.LOOKUPFLAGS_SYMLINK_FOLLOW) !== 0;
     walk(oldDir, oldPath, follow, (od, oname, oslash) => {
       if (oname === ".") fail(C.EPERM, "cannot link a directory");
-      const s = od.statAt(oname);
-      if (s.filetype === C.FILETYPE_SYMBOLIC_LINK && (follow || oslash)) throw FOLLOW;
+      const s = statFinal(od, oname, follow, oslash);
       if (s.filetype === C.FILETYPE_DIRECTORY) fail(C.EPERM, "cannot link a directory");
       if (oslash) fail(C.ENOTDIR);
       walk(newDir, newPath, false, (nd, nname, nslash) => {
@@ -1283,6 +1280,16 @@ function times(atim: bigint, mtim: bigint, f: number): [TimeSpec, TimeSpec] {
   const a: TimeSpec = f & C.FSTFLAGS_ATIM_NOW ? "now" : f & C.FSTFLAGS_ATIM ? atim : null;
   const m: TimeSpec = f & C.FSTFLAGS_MTIM_NOW ? "now" : f & C.FSTFLAGS_MTIM ? mtim : null;
   return [a, m];
+}
+
+/**
+ * lstat the final component; when it is a symlink that must be followed (the
+ * lookup says follow, or the path ended in "/"), ask the walker to expand it.
+ */
+function statFinal(d: DirHandle, name: string, follow: boolean, slash: boolean): Stat {
+  const s = d.statAt(name);
+  if (s.filetype === C.FILETYPE_SYMBOLIC_LINK && (follow || slash)) throw FOLLOW;
+  return s;
 }
 
 function exists(d: DirHandle, name: string): boolean {
