@@ -15,7 +15,7 @@ import { type Guest, runGuest } from "./_testguest.ts";
 import type { Filesystem } from "./fs.ts";
 import { HostFs } from "./hostfs.ts";
 import { MemoryFs } from "./memfs.ts";
-import type { Clock, WasiOptions } from "./wasi.ts";
+import { type Clock, Wasi, type WasiOptions } from "./wasi.ts";
 
 const hostErrors: unknown[] = [];
 const onHostError = (e: unknown, syscall: string) => hostErrors.push([syscall, e]);
@@ -73,6 +73,60 @@ function fakeClock(): Clock & { slept: bigint[] } {
     },
   };
 }
+
+describe("start() and options", () => {
+  const memory = () => new WebAssembly.Memory({ initial: 1 });
+  const inst = (exports: object) => ({ exports }) as unknown as WebAssembly.Instance;
+
+  it("refuses an instance that is not a WASI command", () => {
+    assert.throws(() => new Wasi({}).start(inst({ _start: () => {} })), {
+      code: "INVALID_MODULE",
+      message: /memory/,
+    });
+    assert.throws(() => new Wasi({}).start(inst({ memory: memory() })), {
+      code: "INVALID_MODULE",
+      message: /_start/,
+    });
+  });
+
+  it("starts once", () => {
+    const w = new Wasi({});
+    assert.equal(w.start(inst({ memory: memory(), _start: () => {} })), 0);
+    assert.throws(() => w.start(inst({ memory: memory(), _start: () => {} })), {
+      code: "ALREADY_STARTED",
+    });
+  });
+
+  it("refuses a relative preopen path and closes roots it already opened", () => {
+    let closed = 0;
+    const fs = new MemoryFs();
+    const counting = {
+      readonly: false,
+      openRoot: () => {
+        const root = fs.openRoot();
+        const close = root.close.bind(root);
+        root.close = () => {
+          closed++;
+          close();
+        };
+        return root;
+      },
+    };
+    assert.throws(
+      () =>
+        new Wasi({
+          preopens: [
+            { path: "/ok", fs: counting },
+            { path: "rel", fs },
+          ],
+        }),
+      {
+        code: "INVALID_OPTIONS",
+      },
+    );
+    assert.equal(closed, 1);
+  });
+});
 
 describe("args and environ", () => {
   it("reports nothing unless granted", () => {
@@ -346,6 +400,55 @@ describe("poll_oneoff", () => {
     assert.deepEqual(clock.slept, []);
   });
 
+  it("waits for a stream that is not ready yet, looking again every millisecond", () => {
+    const clock = fakeClock();
+    let checks = 0;
+    const stdin = streamHandle({ read: () => 0, readReady: () => ++checks > 3 });
+    run({ clock, stdin }, (g) => {
+      const inp = sub(g, [{ ud: 5n, type: C.EVENTTYPE_FD_READ, fd: 0 }]);
+      const out = g.alloc(32);
+      const n = g.alloc(4);
+      assert.equal(g.call("poll_oneoff", inp, out, 1, n), 0);
+      assert.equal(g.u32(n), 1);
+      assert.equal(g.u64(out), 5n);
+      assert.equal(g.u8(out + 10), C.EVENTTYPE_FD_READ);
+    });
+    assert.deepEqual(clock.slept, [1_000_000n, 1_000_000n, 1_000_000n]);
+  });
+
+  it("a timer fires while a stream stays unready", () => {
+    const clock = fakeClock();
+    const stdin = streamHandle({ read: () => 0, readReady: () => false });
+    run({ clock, stdin }, (g) => {
+      const inp = sub(g, [
+        { ud: 1n, type: C.EVENTTYPE_FD_READ, fd: 0 },
+        { ud: 2n, type: C.EVENTTYPE_CLOCK, timeout: 2_500_000n },
+      ]);
+      const out = g.alloc(64);
+      const n = g.alloc(4);
+      assert.equal(g.call("poll_oneoff", inp, out, 2, n), 0);
+      assert.equal(g.u32(n), 1);
+      assert.equal(g.u64(out), 2n);
+    });
+    assert.deepEqual(clock.slept, [1_000_000n, 1_000_000n, 500_000n]);
+  });
+
+  it("reports how much of a regular file is left to read", () => {
+    run({ preopens: [{ path: "/d", fs: new MemoryFs() }] }, (g) => {
+      const [, fd] = g.open(3, "f", C.OFLAGS_CREAT);
+      g.write(fd, "0123456789");
+      g.call("fd_seek", fd, 4n, C.WHENCE_SET, g.alloc(8));
+      const inp = sub(g, [{ ud: 9n, type: C.EVENTTYPE_FD_READ, fd }]);
+      const out = g.alloc(32);
+      assert.equal(g.call("poll_oneoff", inp, out, 1, g.alloc(4)), 0);
+      assert.equal(g.u64(out + 16), 6n);
+      // A directory has no poll right.
+      const dinp = sub(g, [{ ud: 1n, type: C.EVENTTYPE_FD_READ, fd: 3 }]);
+      assert.equal(g.call("poll_oneoff", dinp, out, 1, g.alloc(4)), 0);
+      assert.equal(g.u16(out + 8), C.ENOTCAPABLE);
+    });
+  });
+
   it("refuses zero subscriptions and unknown event types", () => {
     run({}, (g) => {
       assert.equal(g.call("poll_oneoff", g.alloc(48), g.alloc(32), 0, g.alloc(4)), C.EINVAL);
@@ -402,6 +505,13 @@ for (const [fsName, makeFs] of filesystems) {
         assert.deepEqual(g.open(3, "f.txt", C.OFLAGS_DIRECTORY), [C.ENOTDIR, -1]);
         assert.deepEqual(g.open(3, "missing"), [C.ENOENT, -1]);
         assert.deepEqual(g.open(3, "f.txt/"), [C.ENOTDIR, -1]);
+        assert.deepEqual(g.open(3, "f.txt/", C.OFLAGS_CREAT), [C.ENOTDIR, -1]);
+        assert.deepEqual(
+          g.open(3, "newdir/", C.OFLAGS_CREAT),
+          [C.EISDIR, -1],
+          "O_CREAT never makes a directory",
+        );
+        assert.deepEqual(g.open(3, ".", C.OFLAGS_CREAT | C.OFLAGS_EXCL), [C.EEXIST, -1]);
       });
     });
 

@@ -101,6 +101,8 @@ const enc = new TextEncoder();
 const dec = new TextDecoder("utf-8", { fatal: true });
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const U64_MAX = (1n << 64n) - 1n;
+/** How often poll_oneoff looks again at a stream that was not ready. */
+const POLL_STEP_NS = 1_000_000n;
 
 /** Default clock from `performance`, `process` and `Atomics.wait`. */
 export function systemClock(): Clock {
@@ -1076,6 +1078,8 @@ export class Wasi {
     }
     const ready: Ev[] = [];
     const timers: { userdata: bigint; deadline: bigint }[] = [];
+    // Streams that said "not ready": watched until one is, or a timer fires.
+    const waiting: { userdata: bigint; handle: Handle }[] = [];
     const mono = this.clock.monotonic();
     for (let i = 0; i < nsubs; i++) {
       const s = inPtr + i * 48;
@@ -1107,6 +1111,7 @@ export class Wasi {
           // A stream that cannot tell is reported ready: the read then blocks, as it would anyway.
           if (fd.handle.readReady?.() ?? true)
             ready.push({ userdata, error: 0, type, nbytes: 0n, flags: 0 });
+          else waiting.push({ userdata, handle: fd.handle });
         } else {
           // Regular files are always readable; nbytes is what is left to read.
           let left = 0n;
@@ -1125,22 +1130,37 @@ export class Wasi {
         return C.EINVAL;
       }
     }
-    if (ready.length === 0 && timers.length > 0) {
-      let first = timers[0]!.deadline;
-      for (const t of timers) if (t.deadline < first) first = t.deadline;
+    let first: bigint | null = null;
+    for (const t of timers) if (first === null || t.deadline < first) first = t.deadline;
+    for (;;) {
       const now = this.clock.monotonic();
-      if (first > now) this.clock.sleep(first - now);
-    }
-    const now = this.clock.monotonic();
-    for (const t of timers) {
-      if (t.deadline <= now)
-        ready.push({
-          userdata: t.userdata,
-          error: 0,
-          type: C.EVENTTYPE_CLOCK,
-          nbytes: 0n,
-          flags: 0,
-        });
+      for (const t of timers) {
+        if (t.deadline <= now)
+          ready.push({
+            userdata: t.userdata,
+            error: 0,
+            type: C.EVENTTYPE_CLOCK,
+            nbytes: 0n,
+            flags: 0,
+          });
+      }
+      if (ready.length > 0 || (first === null && waiting.length === 0)) break;
+      // Nothing yet: sleep until the first deadline, or, while a stream is
+      // being watched, a millisecond at a time (there is no synchronous
+      // readiness wait to block on), then look again.
+      let nap = first === null ? POLL_STEP_NS : first - now;
+      if (waiting.length > 0 && nap > POLL_STEP_NS) nap = POLL_STEP_NS;
+      if (nap > 0n) this.clock.sleep(nap);
+      for (const w of waiting) {
+        if (w.handle.readReady?.() ?? true)
+          ready.push({
+            userdata: w.userdata,
+            error: 0,
+            type: C.EVENTTYPE_FD_READ,
+            nbytes: 0n,
+            flags: 0,
+          });
+      }
     }
     const dv2 = this.view();
     for (let i = 0; i < ready.length; i++) {
