@@ -1,0 +1,207 @@
+/**
+ * The registry of every stable error code of @donjon/attest: one entry per
+ * code, with the kind of failure, a one-line summary and a remedy.
+ * `docs/errors.md` lists the same codes; `codes.test.ts` keeps the two in step,
+ * so adding a code here means adding its row there.
+ *
+ * Kinds:
+ * - `evidence`: the evidence is broken (malformed or unverifiable) — thrown as
+ *   `EvidenceError` or reported as a failed check;
+ * - `policy`: the evidence is fine but not what the policy wants — reported as
+ *   a failed `Check`, or thrown as `PolicyError`;
+ * - `usage`: the caller passed invalid options — thrown as `OptionsError`.
+ */
+
+/** One registry entry. */
+export interface CodeInfo {
+  kind: "evidence" | "policy" | "usage";
+  /** What the code means, one line. */
+  summary: string;
+  /** What to do about it, one line. */
+  remedy: string;
+}
+
+export const CODES = {
+  // ── parse (snp/abi.ts) ──────────────────────────────────────────────────
+  "snp.report.size": {
+    kind: "evidence",
+    summary: "The SNP attestation report is not exactly 1184 (0x4A0) bytes.",
+    remedy:
+      "Pass the raw report only (no trailing bytes, no wrapper); unwrap an Azure HCL report with extractSnpReport.",
+  },
+  "snp.report.version": {
+    kind: "evidence",
+    summary: "The report VERSION is not 2, 3 or 5.",
+    remedy:
+      "Use firmware that produces report version 2, 3 or 5, or extend the parser for the new version.",
+  },
+  "snp.report.reserved": {
+    kind: "evidence",
+    summary:
+      "A reserved (must-be-zero) byte range of the report, or of a TCB_VERSION in it, is not zero.",
+    remedy: "The report is corrupt or of an unknown layout; obtain a fresh report from the guest.",
+  },
+  "snp.report.policy": {
+    kind: "evidence",
+    summary: "GUEST_POLICY has bit 17 clear (it must be 1) or a reserved bit (26–63) set.",
+    remedy:
+      "The report is corrupt or from an unknown firmware; obtain a fresh report from the guest.",
+  },
+  "snp.report.signature_algo": {
+    kind: "evidence",
+    summary: "SIGNATURE_ALGO is not 1 (ECDSA P-384 with SHA-384).",
+    remedy: "The report is corrupt or uses an unsupported signature algorithm.",
+  },
+  "snp.report.key_info": {
+    kind: "evidence",
+    summary: "KEY_INFO has a reserved bit (5–31) set or a reserved SIGNING_KEY value (2–6).",
+    remedy:
+      "The report is corrupt or from an unknown firmware; obtain a fresh report from the guest.",
+  },
+  "snp.report.signature_padding": {
+    kind: "evidence",
+    summary:
+      "The 72-byte SIGNATURE R or S field has a non-zero byte above the 48 bytes P-384 uses.",
+    remedy: "The report signature is corrupt; obtain a fresh report from the guest.",
+  },
+  "snp.report.cpuid": {
+    kind: "evidence",
+    summary:
+      "The report's CPUID family/model is not a known SEV-SNP product (Milan, Genoa, Turin).",
+    remedy:
+      "Check the report comes from a supported AMD EPYC processor, or extend the product table.",
+  },
+  "snp.report.product_required": {
+    kind: "evidence",
+    summary:
+      "A version 2 report does not name its processor; the caller must say which product it is.",
+    remedy:
+      "Pass options.product (Milan or Genoa), e.g. from the VCEK certificate's productName, or use firmware that emits report version 3 or later.",
+  },
+  "snp.report.product_mismatch": {
+    kind: "evidence",
+    summary:
+      "The product passed by the caller disagrees with the product the report's CPUID names.",
+    remedy:
+      "Drop options.product for v3+ reports, or check the report came from the expected machine.",
+  },
+  "snp.report.hcl": {
+    kind: "evidence",
+    summary: "An Azure HCL report (magic HCLA) is too short to hold an SNP report at offset 0x20.",
+    remedy: "Pass the complete HCL report as read from the vTPM NV index.",
+  },
+  // ── validate (snp/validate.ts) ──────────────────────────────────────────
+  "snp.validate.signing_key": {
+    kind: "policy",
+    summary: "The report was signed by a kind of key the policy does not allow (or is unsigned).",
+    remedy:
+      "Allow the key kind (allowedSigningKeys) or run the guest where the expected key signs reports.",
+  },
+  "snp.validate.debug": {
+    kind: "policy",
+    summary:
+      "The guest policy allows debugging (the host can read guest memory), and the policy forbids it.",
+    remedy: "Launch the guest with POLICY.DEBUG = 0, or set allowDebug for test environments only.",
+  },
+  "snp.validate.migrate_ma": {
+    kind: "policy",
+    summary: "The guest policy allows a migration agent, and the policy forbids it.",
+    remedy: "Launch the guest with POLICY.MIGRATE_MA = 0, or set allowMigrationAgent.",
+  },
+  "snp.validate.smt": {
+    kind: "policy",
+    summary: "SMT (hyper-threading) is enabled on the platform, and the policy forbids it.",
+    remedy: "Disable SMT in the host firmware, or set allowSmt.",
+  },
+  "snp.validate.vmpl": {
+    kind: "policy",
+    summary: "The report was requested from a VMPL the policy does not accept.",
+    remedy: "Request the report from the expected VMPL, or change vmpl / maxVmpl.",
+  },
+  "snp.validate.tcb": {
+    kind: "policy",
+    summary:
+      "A REPORTED_TCB component (bootloader, TEE, SNP, microcode, FMC) is below the policy minimum.",
+    remedy: "Update the host firmware and microcode (then the committed TCB), or lower minimumTcb.",
+  },
+  "snp.validate.guest_svn": {
+    kind: "policy",
+    summary: "GUEST_SVN is below the policy minimum.",
+    remedy: "Launch a newer guest image (higher ID block SVN), or lower minimumGuestSvn.",
+  },
+  "snp.validate.report_data": {
+    kind: "policy",
+    summary:
+      "REPORT_DATA is not the expected 64 bytes (the binding to the key or nonce does not hold).",
+    remedy:
+      "Check the guest put the expected binding (e.g. the hash of its key and nonce) into REPORT_DATA.",
+  },
+  "snp.validate.measurement": {
+    kind: "policy",
+    summary: "MEASUREMENT is not in the allow-list.",
+    remedy: "Launch the expected guest image, or add its launch measurement to the allow-list.",
+  },
+  "snp.validate.host_data": {
+    kind: "policy",
+    summary: "HOST_DATA is not in the allow-list.",
+    remedy: "Launch the guest with the expected HOST_DATA, or add the value to the allow-list.",
+  },
+  "snp.validate.id_key_digest": {
+    kind: "policy",
+    summary: "ID_KEY_DIGEST is not in the allow-list.",
+    remedy:
+      "Launch the guest with an ID block signed by an allowed ID key, or add the key's digest.",
+  },
+  "snp.validate.author_key_digest": {
+    kind: "policy",
+    summary: "AUTHOR_KEY_DIGEST is not in the allow-list.",
+    remedy:
+      "Launch the guest with an ID block whose author key is allowed, or add the key's digest.",
+  },
+  "snp.validate.family_id": {
+    kind: "policy",
+    summary: "FAMILY_ID is not in the allow-list.",
+    remedy: "Launch the guest with the expected ID block, or add the family ID to the allow-list.",
+  },
+  "snp.validate.image_id": {
+    kind: "policy",
+    summary: "IMAGE_ID is not in the allow-list.",
+    remedy: "Launch the guest with the expected ID block, or add the image ID to the allow-list.",
+  },
+  "snp.validate.firmware": {
+    kind: "policy",
+    summary: "The SNP firmware version (CURRENT_MAJOR.MINOR.BUILD) is below the policy minimum.",
+    remedy: "Update the host's SEV firmware, or lower minimumFirmware.",
+  },
+  "snp.validate.policy_abi": {
+    kind: "policy",
+    summary:
+      "The minimum ABI the guest policy demands (POLICY.ABI_MAJOR.ABI_MINOR) is below the policy minimum.",
+    remedy: "Launch the guest with a policy that requires a newer ABI, or lower minimumPolicyAbi.",
+  },
+  "snp.validate.platform_info": {
+    kind: "policy",
+    summary: "A PLATFORM_INFO flag the policy requires is clear, or one it forbids is set.",
+    remedy: "Configure the host (e.g. enable TSME or ECC, disable SMT), or change platformInfo.",
+  },
+  // ── options ─────────────────────────────────────────────────────────────
+  "options.invalid": {
+    kind: "usage",
+    summary: "An option passed to a parse, validate or verify function is invalid.",
+    remedy: "Fix the option named in the message (length, hex encoding, range).",
+  },
+} as const satisfies Record<string, CodeInfo>;
+
+/** Every stable error code. */
+export type Code = keyof typeof CODES;
+
+type CodesOfKind<K extends CodeInfo["kind"]> = {
+  [C in Code]: (typeof CODES)[C]["kind"] extends K ? C : never;
+}[Code];
+
+/** Codes meaning "the evidence is broken". */
+export type EvidenceCode = CodesOfKind<"evidence">;
+/** Codes meaning "the evidence is fine but not what the policy wants". */
+export type PolicyCode = CodesOfKind<"policy">;
+/** Codes meaning "the caller passed invalid options". */
+export type UsageCode = CodesOfKind<"usage">;
