@@ -5,4 +5,23 @@
 export type { Code, CodeInfo, EvidenceCode, PolicyCode, UsageCode } from "./codes.ts";
 export { CODES } from "./codes.ts";
 export { EvidenceError, OptionsError, PolicyError } from "./error.ts";
+export type { ParseSnpReportOptions } from "./snp/abi.ts";
+export {
+  extractSnpReport,
+  parseSnpReport,
+  SNP_REPORT_FIELDS,
+  SNP_REPORT_SIZE,
+  SNP_REPORT_VERSIONS,
+  SNP_SIGNED_REGION_SIZE,
+  snpProductFromCpuid,
+} from "./snp/abi.ts";
+export type {
+  SnpFirmwareVersion,
+  SnpPlatformInfo,
+  SnpPolicy,
+  SnpProduct,
+  SnpReport,
+  SnpSigningKey,
+  SnpTcb,
+} from "./snp/types.ts";
 export type { Check } from "./verdict.ts";
