@@ -184,6 +184,118 @@ export const CODES = {
     summary: "A PLATFORM_INFO flag the policy requires is clear, or one it forbids is set.",
     remedy: "Configure the host (e.g. enable TSME or ECC, disable SMT), or change platformInfo.",
   },
+  // ── verify (snp/verify.ts) ──────────────────────────────────────────────
+  "snp.verify.certificate": {
+    kind: "evidence",
+    summary:
+      "The VCEK/VLEK certificate given to verify the report is not a parsable X.509 certificate.",
+    remedy:
+      "Pass the VCEK (or VLEK) as DER or PEM, as served by the AMD KDS or found in the guest's certificate table.",
+  },
+  "snp.verify.signing_key": {
+    kind: "evidence",
+    summary:
+      "KEY_INFO.SIGNING_KEY in the report names a different kind of key (VCEK, VLEK, none) than the certificate given.",
+    remedy:
+      "Pass the certificate of the key that signed the report: a VCEK for SIGNING_KEY 0, a VLEK for 1.",
+  },
+  "snp.verify.report_signature": {
+    kind: "evidence",
+    summary:
+      "The report's ECDSA P-384/SHA-384 signature over bytes 0x000-0x29F does not verify with the VCEK/VLEK public key.",
+    remedy:
+      "The report was altered or the certificate is for another chip or TCB; fetch the VCEK for this CHIP_ID and REPORTED_TCB, or obtain a fresh report.",
+  },
+  "snp.verify.chain": {
+    kind: "evidence",
+    summary:
+      "The VCEK/VLEK is not signed by any candidate ASK/ASVK (pinned or from the evidence) named as its issuer.",
+    remedy:
+      "Fetch the certificate chain for the right product from the AMD KDS (vcek/v1/<product>/cert_chain or vlek/v1/<product>/cert_chain).",
+  },
+  "snp.verify.untrusted_root": {
+    kind: "evidence",
+    summary: "The ASK/ASVK is not signed by any pinned AMD ARK.",
+    remedy:
+      "Use the AMD chain of the report's product; roots shipped with evidence are never trusted, pass your own via the roots option if needed.",
+  },
+  "snp.verify.ark": {
+    kind: "evidence",
+    summary: "A pinned ARK is not self-signed.",
+    remedy:
+      "The configured trust material is corrupt; restore the AMD roots (see packages/attest/src/snp/roots/SOURCES.md).",
+  },
+  "snp.verify.product": {
+    kind: "evidence",
+    summary:
+      "The report's product, the certificate's productName and the product of the pinned root reached are not all the same.",
+    remedy:
+      "Verify the report with the VCEK and chain of its own processor generation (Milan, Genoa, Turin); for v2 reports pass the right product to the parser.",
+  },
+  "snp.verify.tcb": {
+    kind: "evidence",
+    summary:
+      "A VCEK/VLEK SPL extension (blSPL, teeSPL, snpSPL, ucodeSPL, fmcSPL) differs from the report's REPORTED_TCB.",
+    remedy:
+      "Fetch the VCEK issued for this report's REPORTED_TCB from the AMD KDS (the blSPL/teeSPL/snpSPL/ucodeSPL/fmcSPL query parameters).",
+  },
+  "snp.verify.hwid": {
+    kind: "evidence",
+    summary: "The VCEK hwID extension differs from the report's CHIP_ID (CHIP_ID[0:8] on Turin).",
+    remedy:
+      "Fetch the VCEK for this report's CHIP_ID from the AMD KDS; if MASK_CHIP_ID is set, use a VLEK or unmask the chip ID.",
+  },
+  "snp.verify.expired": {
+    kind: "evidence",
+    summary:
+      "A certificate of the chain (VCEK/VLEK, ASK/ASVK, ARK) expired before the verification time.",
+    remedy:
+      "Fetch a current certificate from the AMD KDS (VLEKs are short-lived), or verify as of a time inside its validity.",
+  },
+  "snp.verify.not_yet_valid": {
+    kind: "evidence",
+    summary: "A certificate of the chain is not yet valid at the verification time.",
+    remedy:
+      "Check the verification time (clock); a certificate issued in the future is not accepted.",
+  },
+  "snp.verify.crl_unavailable": {
+    kind: "evidence",
+    summary:
+      "No AMD CRL was given, so revocation of the ASK/ASVK and VCEK/VLEK was not checked (a warning unless a CRL is required).",
+    remedy:
+      "Fetch the CRL from the AMD KDS (vcek/v1/<product>/crl) and pass it, or accept the warning when revocation is not required.",
+  },
+  "snp.verify.crl_malformed": {
+    kind: "evidence",
+    summary: "A CRL given to the verifier is not a parsable X.509 CRL.",
+    remedy: "Pass the CRL as DER or PEM, as served by the AMD KDS.",
+  },
+  "snp.verify.crl_issuer": {
+    kind: "evidence",
+    summary: "None of the CRLs given is issued by the ARK of the chain.",
+    remedy: "Pass the CRL of the report's product (vcek/v1/<product>/crl).",
+  },
+  "snp.verify.crl_signature": {
+    kind: "evidence",
+    summary: "The CRL's RSASSA-PSS signature does not verify with the pinned ARK.",
+    remedy: "The CRL is corrupt or forged; fetch it again from the AMD KDS.",
+  },
+  "snp.verify.crl_stale": {
+    kind: "evidence",
+    summary: "The CRL's nextUpdate is before the verification time (or absent).",
+    remedy: "Fetch a current CRL from the AMD KDS.",
+  },
+  "snp.verify.crl_not_yet_valid": {
+    kind: "evidence",
+    summary: "The CRL's thisUpdate is after the verification time.",
+    remedy: "Check the verification time (clock), or use the CRL that was current at that time.",
+  },
+  "snp.verify.revoked": {
+    kind: "evidence",
+    summary: "The ASK/ASVK or the VCEK/VLEK serial is listed in the AMD CRL.",
+    remedy:
+      "The key is revoked by AMD: do not trust this evidence; update the platform firmware and fetch a new certificate.",
+  },
   // ── options ─────────────────────────────────────────────────────────────
   "options.invalid": {
     kind: "usage",
