@@ -4,7 +4,8 @@
  */
 export type { Code, CodeInfo, EvidenceCode, PolicyCode, UsageCode } from "./codes.ts";
 export { CODES } from "./codes.ts";
-export { EvidenceError, OptionsError, PolicyError } from "./error.ts";
+export type { CollateralCode } from "./error.ts";
+export { CollateralError, EvidenceError, OptionsError, PolicyError } from "./error.ts";
 export type { ParseSnpReportOptions } from "./snp/abi.ts";
 export {
   extractSnpReport,
@@ -16,6 +17,40 @@ export {
   snpProductFromCpuid,
 } from "./snp/abi.ts";
 export type {
+  AmdCertRole,
+  AmdCertTcb,
+  Collateral,
+  CollateralCertificate,
+  CollateralCrl,
+  CollateralFile,
+  OfflineKdsOptions,
+} from "./snp/collateral.ts";
+export { createOfflineKds, parseCollateral } from "./snp/collateral.ts";
+export type {
+  AmdCertChain,
+  KdsCache,
+  KdsCacheEntry,
+  KdsClient,
+  KdsClientOptions,
+  KdsKeyKind,
+  KdsTcb,
+  MemoryKdsCacheOptions,
+  SnpCollateralSource,
+} from "./snp/kds.ts";
+export {
+  AMD_KDS_URL,
+  createKdsClient,
+  createMemoryKdsCache,
+  formatTcb,
+  kdsCertChainUrl,
+  kdsCrlUrl,
+  kdsHwid,
+  kdsVcekUrl,
+  parseRetryAfter,
+} from "./snp/kds.ts";
+export type { CertificateBytes, SnpRootSet } from "./snp/roots/amd.ts";
+export { AMD_SNP_ROOTS } from "./snp/roots/amd.ts";
+export type {
   SnpFirmwareVersion,
   SnpPlatformInfo,
   SnpPolicy,
@@ -24,4 +59,14 @@ export type {
   SnpSigningKey,
   SnpTcb,
 } from "./snp/types.ts";
+export type {
+  CertificateInput,
+  CrlInput,
+  SnpEndorsementInfo,
+  SnpVerifier,
+  SnpVerifierOptions,
+  SnpVerifyOptions,
+  SnpVerifyResult,
+} from "./snp/verify.ts";
+export { createSnpVerifier, verifySnpReport } from "./snp/verify.ts";
 export type { Check } from "./verdict.ts";

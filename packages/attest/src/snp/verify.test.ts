@@ -287,7 +287,21 @@ describe("milan-v2-steward-crl: the AMD CRLs", () => {
       crls: [read(`${STEWARD}/crl_milan.der`)],
     });
     assert.ok(failed(r).includes("snp.verify.crl.issuer:snp.verify.crl_issuer"));
-    assert.match(check(r, "snp.verify.crl.issuer").actual!, /no pinned ARK/);
+    assert.match(check(r, "snp.verify.crl.issuer").actual!, /ARK-Milan/);
+  });
+
+  it("index.json genoa-crl-vs-genoa-ark: the Milan VCEK fails against Genoa, the Genoa CRL verifies under ARK-Genoa", async () => {
+    const r = await createSnpVerifier({
+      roots: [{ product: "Genoa", ark: ARK_GENOA, ask: ASK_GENOA }],
+    }).verify(stewardReport(), {
+      now: at("2023-01-01T00:00:00Z"),
+      endorsementKey: read(`${STEWARD}/vcek.der`),
+      crls: [read(`${STEWARD}/crl_genoa.der`)],
+    });
+    assert.deepEqual(failed(r), ["snp.verify.chain.vcek:snp.verify.chain"]);
+    assert.equal(check(r, "snp.verify.crl.signature").ok, true);
+    assert.equal(check(r, "snp.verify.crl.fresh").ok, true);
+    assert.equal(check(r, "snp.verify.crl.revoked.vcek").ok, true);
   });
 });
 
@@ -596,7 +610,9 @@ interface Fake {
 }
 
 /** ARK → ASK (serial 01) → VCEK, a CRL revoking the ASK, and a report re-signed by the VCEK. */
-async function fakeHierarchy(opts: { arkSignedByOther?: boolean } = {}): Promise<Fake> {
+async function fakeHierarchy(
+  opts: { arkSignedByOther?: boolean; productName?: number[]; ucodeSpl?: number[] } = {},
+): Promise<Fake> {
   const real = report("snp/milan-v2-virtee/derived/report.bin", "Milan");
   const arkKeys = await rsaKeys();
   const askKeys = await rsaKeys();
@@ -648,12 +664,14 @@ async function fakeHierarchy(opts: { arkSignedByOther?: boolean } = {}): Promise
         new x509.Extension(
           "1.3.6.1.4.1.3704.1.2",
           false,
-          new Uint8Array([0x16, 5, ...new TextEncoder().encode("Milan")]),
+          new Uint8Array(opts.productName ?? [0x16, 5, ...new TextEncoder().encode("Milan")]),
         ),
         intExt("1.3.6.1.4.1.3704.1.3.1", t.bootloader),
         intExt("1.3.6.1.4.1.3704.1.3.2", t.tee),
         intExt("1.3.6.1.4.1.3704.1.3.3", t.snp),
-        intExt("1.3.6.1.4.1.3704.1.3.8", t.microcode),
+        opts.ucodeSpl
+          ? new x509.Extension("1.3.6.1.4.1.3704.1.3.8", false, new Uint8Array(opts.ucodeSpl))
+          : intExt("1.3.6.1.4.1.3704.1.3.8", t.microcode),
         new x509.Extension(
           "1.3.6.1.4.1.3704.1.4",
           false,
@@ -710,6 +728,36 @@ describe("fake hierarchy", () => {
       endorsementKey: f.vcek,
     });
     assert.deepEqual(failed(r), ["snp.verify.chain.ark:snp.verify.ark"]);
+  });
+});
+
+describe("fake hierarchy: malformed productName", () => {
+  for (const bytes of [
+    [0x16, 0x81, 0x05, 0x4d, 0x69, 0x6c, 0x61, 0x6e], // long-form length
+    [0x16, 0x06, 0x4d, 0x69, 0x6c, 0x61, 0x6e], // length past the end
+    [0x04, 0x05, 0x4d, 0x69, 0x6c, 0x61, 0x6e], // OCTET STRING, not a string type
+    [0x16, 0x05, 0x50, 0x69, 0x7a, 0x7a, 0x61], // "Pizza": no such product
+  ]) {
+    it(`productName ${Buffer.from(bytes).toString("hex")} is a product mismatch`, async () => {
+      const f = await fakeHierarchy({ productName: bytes });
+      const r = await createSnpVerifier({ roots: f.roots }).verify(f.report, {
+        now: NOW,
+        endorsementKey: f.vcek,
+      });
+      assert.deepEqual(failed(r), ["snp.verify.product:snp.verify.product"]);
+    });
+  }
+});
+
+describe("fake hierarchy: malformed SPL", () => {
+  it("a non-minimal INTEGER ucodeSPL is malformed, so a TCB mismatch", async () => {
+    const f = await fakeHierarchy({ ucodeSpl: [0x02, 0x02, 0x00, 0x05] });
+    const r = await createSnpVerifier({ roots: f.roots }).verify(f.report, {
+      now: NOW,
+      endorsementKey: f.vcek,
+    });
+    assert.deepEqual(failed(r), ["snp.verify.tcb.microcode:snp.verify.tcb"]);
+    assert.equal(check(r, "snp.verify.tcb.microcode").actual, "ucodeSPL absent or malformed");
   });
 });
 
