@@ -90,6 +90,52 @@ export const CODES = {
     summary: "An Azure HCL report (magic HCLA) is too short to hold an SNP report at offset 0x20.",
     remedy: "Pass the complete HCL report as read from the vTPM NV index.",
   },
+  // ── collateral (snp/kds.ts, snp/collateral.ts) ────────────────────────
+  "snp.kds.network": {
+    kind: "evidence",
+    summary: "The AMD KDS (or the configured mirror) could not be reached, after every retry.",
+    remedy:
+      "Check network access to kdsintf.amd.com (proxy, firewall), or verify offline with --collateral FILE.",
+  },
+  "snp.kds.http": {
+    kind: "evidence",
+    summary: "The AMD KDS answered an unexpected HTTP status (5xx, or 503 after every retry).",
+    remedy:
+      "Try again later, or verify offline with the certificates and CRLs passed as --collateral FILE.",
+  },
+  "snp.kds.not_found": {
+    kind: "evidence",
+    summary:
+      "The AMD KDS has no such certificate or CRL (HTTP 404): wrong product, chip id or TCB.",
+    remedy:
+      "Check the product and that CHIP_ID and REPORTED_TCB come from the report; a masked chip id or a VLEK needs --collateral FILE.",
+  },
+  "snp.kds.rate_limited": {
+    kind: "evidence",
+    summary:
+      "The AMD KDS kept answering HTTP 429 (rate limited) after every retry, or asked for a longer wait than allowed.",
+    remedy:
+      "Wait and try again, use a cache shared between runs, or pass the collateral with --collateral FILE.",
+  },
+  "snp.kds.bad_response": {
+    kind: "evidence",
+    summary:
+      "The AMD KDS answer is not the certificate, chain or CRL asked for (malformed, oversized, or for another chip, TCB or product).",
+    remedy:
+      "Check the KDS base URL (a proxy or mirror may be answering), or pass the collateral with --collateral FILE.",
+  },
+  "snp.collateral.malformed": {
+    kind: "evidence",
+    summary:
+      "A collateral file is not a certificate, a CRL or a list of them (PEM, DER, PkiPath), or is malformed.",
+    remedy:
+      "Pass AMD certificates and CRLs in PEM or DER, as the KDS serves them; the message names the file and the problem.",
+  },
+  "snp.collateral.missing": {
+    kind: "evidence",
+    summary: "The collateral bundle lacks a certificate or CRL verification needs (offline mode).",
+    remedy: "Fetch the item from the KDS URL the message gives and pass it with --collateral FILE.",
+  },
   // ── validate (snp/validate.ts) ──────────────────────────────────────────
   "snp.validate.signing_key": {
     kind: "policy",

@@ -53,3 +53,35 @@ export class OptionsError extends Error {
     this.code = code;
   }
 }
+
+/** A `snp.kds.*` or `snp.collateral.*` code: collateral could not be obtained. */
+export type CollateralCode = Extract<
+  EvidenceCode,
+  `snp.kds.${string}` | `snp.collateral.${string}`
+>;
+
+/**
+ * Collateral (certificates, CRLs) could not be obtained: from the AMD KDS, or
+ * from an offline bundle. Without it the evidence cannot be verified.
+ */
+export class CollateralError extends Error {
+  readonly code: CollateralCode;
+  /** The URL concerned: the one requested, or the one a missing item can be fetched from. */
+  readonly url: string | undefined;
+  /** The last HTTP status received, when there was one. */
+  readonly status: number | undefined;
+  /** How many requests were made, when any were. */
+  readonly attempts: number | undefined;
+  constructor(
+    code: CollateralCode,
+    message: string,
+    options: { url?: string; status?: number; attempts?: number; cause?: unknown } = {},
+  ) {
+    super(message, "cause" in options ? { cause: options.cause } : undefined);
+    this.name = "CollateralError";
+    this.code = code;
+    this.url = options.url;
+    this.status = options.status;
+    this.attempts = options.attempts;
+  }
+}

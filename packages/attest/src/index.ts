@@ -48,8 +48,6 @@ export {
   kdsVcekUrl,
   parseRetryAfter,
 } from "./snp/kds.ts";
-export type { CertificateBytes, SnpRootSet } from "./snp/roots/amd.ts";
-export { AMD_SNP_ROOTS } from "./snp/roots/amd.ts";
 export type {
   SnpFirmwareVersion,
   SnpPlatformInfo,
@@ -59,14 +57,4 @@ export type {
   SnpSigningKey,
   SnpTcb,
 } from "./snp/types.ts";
-export type {
-  CertificateInput,
-  CrlInput,
-  SnpEndorsementInfo,
-  SnpVerifier,
-  SnpVerifierOptions,
-  SnpVerifyOptions,
-  SnpVerifyResult,
-} from "./snp/verify.ts";
-export { createSnpVerifier, verifySnpReport } from "./snp/verify.ts";
 export type { Check } from "./verdict.ts";

@@ -10,9 +10,9 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { after, before, beforeEach, describe, it } from "node:test";
+import { CollateralError, OptionsError } from "../error.ts";
 import { decodePem, hex } from "./_amdcerts.ts";
 import {
-  CollateralError,
   createKdsClient,
   createMemoryKdsCache,
   type KdsClientOptions,
@@ -244,10 +244,7 @@ describe("URLs", () => {
   ];
   for (const [name, f] of table) {
     it(`refuses ${name}`, () => {
-      assert.throws(
-        f,
-        (e: unknown) => e instanceof CollateralError && e.code === "snp.kds.bad_request",
-      );
+      assert.throws(f, (e: unknown) => e instanceof OptionsError && e.code === "options.invalid");
     });
   }
 });

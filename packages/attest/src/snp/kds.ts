@@ -12,6 +12,8 @@
  * for) and cached until they expire; HTTP 429 and 503 are retried with
  * exponential backoff, honouring Retry-After.
  */
+
+import { CollateralError, OptionsError } from "../error.ts";
 import {
   amdCertInfo,
   DecodeError,
@@ -54,41 +56,6 @@ export interface SnpCollateralSource {
   crl(product: SnpProduct, kind: KdsKeyKind): Promise<Uint8Array>;
 }
 
-/** Stable codes of {@link CollateralError} (listed in docs/errors.md). */
-export type CollateralErrorCode =
-  | "snp.kds.bad_request"
-  | "snp.kds.network"
-  | "snp.kds.http"
-  | "snp.kds.not_found"
-  | "snp.kds.rate_limited"
-  | "snp.kds.bad_response"
-  | "snp.collateral.malformed"
-  | "snp.collateral.missing";
-
-/** Collateral could not be obtained: from the KDS, or from a bundle. */
-export class CollateralError extends Error {
-  override readonly name = "CollateralError";
-  readonly code: CollateralErrorCode;
-  /** The URL concerned (the one requested, or the one to fetch a missing item from). */
-  readonly url: string | undefined;
-  /** The last HTTP status received, when there was one. */
-  readonly status: number | undefined;
-  /** How many requests were made. */
-  readonly attempts: number | undefined;
-
-  constructor(
-    code: CollateralErrorCode,
-    message: string,
-    details: { url?: string; status?: number; attempts?: number; cause?: unknown } = {},
-  ) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.code = code;
-    this.url = details.url;
-    this.status = details.status;
-    this.attempts = details.attempts;
-  }
-}
-
 // ---------------------------------------------------------------------------
 // URLs
 
@@ -99,8 +66,8 @@ const PRODUCTS: readonly SnpProduct[] = ["Milan", "Genoa", "Turin"];
 
 function checkProduct(product: SnpProduct): void {
   if (!PRODUCTS.includes(product)) {
-    throw new CollateralError(
-      "snp.kds.bad_request",
+    throw new OptionsError(
+      "options.invalid",
       `unknown product ${JSON.stringify(product)}: expected Milan, Genoa or Turin`,
     );
   }
@@ -110,26 +77,26 @@ function checkProduct(product: SnpProduct): void {
 export function kdsHwid(product: SnpProduct, chipId: Uint8Array): string {
   if (product === "Turin") {
     if (chipId.length !== 8 && chipId.length !== 64) {
-      throw new CollateralError(
-        "snp.kds.bad_request",
+      throw new OptionsError(
+        "options.invalid",
         `expected an 8- or 64-byte Turin chip id, got ${chipId.length} bytes`,
       );
     }
     if (chipId.subarray(8).some((x) => x !== 0)) {
-      throw new CollateralError(
-        "snp.kds.bad_request",
+      throw new OptionsError(
+        "options.invalid",
         "a Turin chip id has 8 significant bytes; bytes 8-63 must be zero",
       );
     }
   } else if (chipId.length !== 64) {
-    throw new CollateralError(
-      "snp.kds.bad_request",
+    throw new OptionsError(
+      "options.invalid",
       `expected a 64-byte chip id, got ${chipId.length} bytes`,
     );
   }
   if (chipId.every((x) => x === 0)) {
-    throw new CollateralError(
-      "snp.kds.bad_request",
+    throw new OptionsError(
+      "options.invalid",
       "the chip id is all zero (MASK_CHIP_ID is set, or the report is signed by a VLEK): " +
         "the KDS cannot serve a VCEK for it; pass the signing certificate with --collateral FILE",
     );
@@ -146,15 +113,12 @@ function checkTcb(product: SnpProduct, tcb: KdsTcb): void {
   ];
   if (product === "Turin") parts.push(["fmc", tcb.fmc]);
   else if (tcb.fmc != null) {
-    throw new CollateralError(
-      "snp.kds.bad_request",
-      `fmc is a Turin TCB component, not ${product}`,
-    );
+    throw new OptionsError("options.invalid", `fmc is a Turin TCB component, not ${product}`);
   }
   for (const [name, v] of parts) {
     if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 255) {
-      throw new CollateralError(
-        "snp.kds.bad_request",
+      throw new OptionsError(
+        "options.invalid",
         `TCB ${name} must be an integer 0-255, got ${String(v)}`,
       );
     }
