@@ -48,6 +48,8 @@ export {
   kdsVcekUrl,
   parseRetryAfter,
 } from "./snp/kds.ts";
+export type { CertificateBytes, SnpRootSet } from "./snp/roots/amd.ts";
+export { AMD_SNP_ROOTS } from "./snp/roots/amd.ts";
 export type {
   SnpFirmwareVersion,
   SnpPlatformInfo,
@@ -57,4 +59,14 @@ export type {
   SnpSigningKey,
   SnpTcb,
 } from "./snp/types.ts";
+export type {
+  CertificateInput,
+  CrlInput,
+  SnpEndorsementInfo,
+  SnpVerifier,
+  SnpVerifierOptions,
+  SnpVerifyOptions,
+  SnpVerifyResult,
+} from "./snp/verify.ts";
+export { createSnpVerifier, verifySnpReport } from "./snp/verify.ts";
 export type { Check } from "./verdict.ts";
