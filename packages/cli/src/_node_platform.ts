@@ -8,6 +8,9 @@ import type { Handle } from "@donjon/wasi";
 import { hostStream } from "@donjon/wasi/node";
 import type { GuestPlan, GuestPlatform } from "./_guest.ts";
 
+// Not `import … from "node:fs"`, which loads node:stream for nothing (see main.ts).
+const nodeFs = process.getBuiltinModule("node:fs");
+
 export interface NodePlatformOptions {
   /** fd 0 for the guest instead of a blocking read of the host's fd 0. */
   stdin?: Handle;
@@ -43,8 +46,35 @@ export async function nodePlatform(
         : kind === "stdout"
           ? hostStream(1, "write", { buffer: options.bufferStdout ?? false })
           : hostStream(2, "write"),
-    hostFs: (path, readonly) => new HostFs!({ path, readonly }),
+    hostFs: (path, readonly) => new HostFs!({ path, readonly, stableRoot: stableRoot(path, plan) }),
     memoryFs: (readonly) => new MemoryFs!({ readonly }),
     warn: options.warn,
   };
+}
+
+/**
+ * True when no other host directory of the plan contains `path`: then the
+ * guest cannot rename or replace anything on the way to it, and HostFs may
+ * look names in its root up by path (see `HostFsOptions.stableRoot`).
+ * Compared as real paths; an unreadable path is "not stable" (HostFs will
+ * say what is wrong with it).
+ */
+export function stableRoot(path: string, plan: GuestPlan, realpath = realpathOrNull): boolean {
+  const self = realpath(path);
+  if (self === null) return false;
+  for (const d of plan.dirs) {
+    if (d.host === null) continue;
+    const other = realpath(d.host);
+    if (other === null) return false;
+    if (other !== self && (other === "/" || self.startsWith(`${other}/`))) return false;
+  }
+  return true;
+}
+
+function realpathOrNull(path: string): string | null {
+  try {
+    return nodeFs.realpathSync(path);
+  } catch {
+    return null;
+  }
 }

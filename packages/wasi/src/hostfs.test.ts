@@ -806,19 +806,21 @@ function contractDir(): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => nodefs.rmSync(dir, { recursive: true, force: true }) };
 }
 
-fsContract(
-  "HostFs",
-  () => {
-    const { dir, cleanup } = contractDir();
-    return { fs: new HostFs({ path: dir }), cleanup };
-  },
-  {
-    makeReadonly: () => {
+for (const stableRoot of [false, true]) {
+  fsContract(
+    stableRoot ? "HostFs with a stable root" : "HostFs",
+    () => {
       const { dir, cleanup } = contractDir();
-      nodefs.writeFileSync(path.join(dir, "ro.txt"), "hello");
-      nodefs.mkdirSync(path.join(dir, "sub"));
-      return { fs: new HostFs({ path: dir, readonly: true }), cleanup };
+      return { fs: new HostFs({ path: dir, stableRoot }), cleanup };
     },
-    timePrecisionNs: HOSTFS_TIME_PRECISION_NS,
-  },
-);
+    {
+      makeReadonly: () => {
+        const { dir, cleanup } = contractDir();
+        nodefs.writeFileSync(path.join(dir, "ro.txt"), "hello");
+        nodefs.mkdirSync(path.join(dir, "sub"));
+        return { fs: new HostFs({ path: dir, readonly: true, stableRoot }), cleanup };
+      },
+      timePrecisionNs: HOSTFS_TIME_PRECISION_NS,
+    },
+  );
+}

@@ -71,6 +71,16 @@ export interface HostFsOptions {
   path: string;
   /** Refuse every change with EROFS, before anything reaches the host. Default false. */
   readonly?: boolean;
+  /**
+   * Look names directly in the mapped directory up by path (`PATH/name`)
+   * instead of through its descriptor (`/proc/self/fd/N/name`), which saves
+   * the kernel's /proc walk: about 2 µs a call, a sixth of a small-file
+   * workload. Safe only when the guest cannot change any directory on the
+   * way to PATH — that is, when no other preopen of the same guest contains
+   * this one. Names deeper down always go through held descriptors, since
+   * the guest can swap those directories. Default false.
+   */
+  stableRoot?: boolean;
 }
 
 /**
@@ -138,6 +148,8 @@ export class HostFs implements Filesystem {
   readonly path: string;
   /** How precisely times can be set, in nanoseconds: `HOSTFS_TIME_PRECISION_NS`. */
   readonly timePrecisionNs: bigint = HOSTFS_TIME_PRECISION_NS;
+  /** See `HostFsOptions.stableRoot`. */
+  readonly stableRoot: boolean;
   readonly #dev: bigint;
   readonly #ino: bigint;
 
@@ -179,6 +191,7 @@ export class HostFs implements Filesystem {
     }
     this.path = path;
     this.readonly = options.readonly ?? false;
+    this.stableRoot = options.stableRoot ?? false;
   }
 
   /**
@@ -448,6 +461,10 @@ class HostDir extends HostHandle implements DirHandle {
   #at(name: string): string {
     const fd = this.live();
     checkName(name);
+    // The root's own path is as good as its descriptor when nothing the
+    // guest controls lies on the way to it (HostFsOptions.stableRoot).
+    if (this.#root && this.fs.stableRoot)
+      return this.fs.path === "/" ? `/${name}` : `${this.fs.path}/${name}`;
     return `${PROC_FD}${fd}/${name}`;
   }
 

@@ -90,6 +90,16 @@ const filesystems: [string, () => { fs: Filesystem; dir?: string; parent?: strin
       return { fs: new HostFs({ path: dir }), dir, parent };
     },
   ],
+  [
+    "HostFs with a stable root",
+    () => {
+      const parent = tempDir();
+      const dir = path.join(parent, "box");
+      nodefs.mkdirSync(dir);
+      nodefs.writeFileSync(path.join(parent, "sentinel"), "untouched");
+      return { fs: new HostFs({ path: dir, stableRoot: true }), dir, parent };
+    },
+  ],
 ];
 
 const have = (name: string) => nodefs.existsSync(path.join(WASM, `${name}.wasm`));

@@ -36,6 +36,14 @@ const filesystems: [string, (readonly?: boolean) => Filesystem][] = [
       return new HostFs({ path: d, readonly });
     },
   ],
+  [
+    "HostFs with a stable root",
+    (readonly) => {
+      const d = nodefs.mkdtempSync(path.join(os.tmpdir(), "donjon-wasi-"));
+      tmpRoots.push(d);
+      return new HostFs({ path: d, readonly, stableRoot: true });
+    },
+  ],
 ];
 
 function run(opts: WasiOptions, body: (g: Guest) => void): number {
