@@ -5,7 +5,7 @@
  *   unverifiable. Thrown by the parsers.
  * - `PolicyError`: the evidence is fine but not what the policy wants. The
  *   validators return failed `Check`s; `PolicyError` carries them when a caller
- *   wants to throw (see `throwIfFailed`).
+ *   wants to throw (see `throwIfRejected`).
  * - `OptionsError`: the caller passed invalid options.
  *
  * Every code is registered in `codes.ts` and listed in `docs/errors.md`.

@@ -60,6 +60,13 @@ export type {
   SnpTcb,
 } from "./snp/types.ts";
 export type {
+  BytesLike,
+  SnpPlatformFlag,
+  SnpTcbComponent,
+  SnpValidateOptions,
+} from "./snp/validate.ts";
+export { throwIfRejected, validateSnpReport } from "./snp/validate.ts";
+export type {
   CertificateInput,
   CrlInput,
   SnpEndorsementInfo,
