@@ -15,7 +15,7 @@
  * certificate signatures, keyed by the SHA-256 of the DER bytes, so a warm
  * verifier spends one ECDSA verify per report (see `createSnpVerifier`).
  */
-import { toHex } from "../_bytes.ts";
+import { bytesEqual, toHex } from "../_bytes.ts";
 import { X509Certificate, X509Crl } from "../_x509.ts";
 import { CODES, type EvidenceCode } from "../codes.ts";
 import type { Check } from "../verdict.ts";
@@ -190,6 +190,7 @@ class Verifier implements SnpVerifier {
   readonly #crypto: Crypto;
   readonly #rootSets: readonly SnpRootSet[];
   readonly #certs: Lru<Cert>;
+  readonly #byTail: Lru<Cert>;
   readonly #crls: Lru<X509Crl>;
   readonly #sigs: Lru<boolean>;
   #roots: Promise<Root[]> | undefined;
@@ -199,6 +200,7 @@ class Verifier implements SnpVerifier {
     this.#rootSets = options.roots ?? AMD_SNP_ROOTS;
     const size = options.cacheSize ?? 256;
     this.#certs = new Lru(size);
+    this.#byTail = new Lru(size);
     this.#crls = new Lru(size);
     this.#sigs = new Lru(size);
   }
@@ -503,12 +505,19 @@ class Verifier implements SnpVerifier {
 
   async #cert(input: CertificateInput): Promise<Cert> {
     const der = input instanceof X509Certificate ? new Uint8Array(input.rawData) : derOf(input);
+    // Fast path without an async digest: certificates end in a signature, so
+    // length + last 32 bytes picks the candidate and a full byte compare confirms it.
+    const tail = `${der.length}:${toHex(der.subarray(der.length - 32))}`;
+    const seen = this.#byTail.get(tail);
+    if (seen && bytesEqual(seen.der, der)) return seen;
     const hash = await this.#sha256(der);
     const hit = this.#certs.get(hash);
     if (hit) return hit;
-    const x509 = input instanceof X509Certificate ? input : new X509Certificate(der);
-    const cert: Cert = { hash, der, x509 };
+    const own = der.slice(); // the caller may reuse its buffer; the cache keeps its own bytes
+    const x509 = input instanceof X509Certificate ? input : new X509Certificate(own);
+    const cert: Cert = { hash, der: own, x509 };
     this.#certs.set(hash, cert);
+    this.#byTail.set(tail, cert);
     return cert;
   }
 
