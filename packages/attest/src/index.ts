@@ -16,6 +16,8 @@ export {
   SNP_SIGNED_REGION_SIZE,
   snpProductFromCpuid,
 } from "./snp/abi.ts";
+export type { AttestSnpOptions, SnpClaims, SnpClaimsTcb, SnpVerdict } from "./snp/attest.ts";
+export { attestSnp, snpClaims } from "./snp/attest.ts";
 export type {
   AmdCertRole,
   AmdCertTcb,
