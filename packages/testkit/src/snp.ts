@@ -9,7 +9,7 @@
  * signature ECDSA P-384/SHA-384 over bytes 0x000–0x29F with r and s little-endian
  * in 72-byte fields; certificates and CRL signed RSASSA-PSS SHA-384, MGF1-SHA-384,
  * salt 48; VCEK/VLEK extensions per AMD pub. 57230 with the encodings AMD uses
- * (INTEGER SPLs, IA5String productName and cspID, raw hwID bytes).
+ * (INTEGER SPLs, IA5String productName and cspID, raw hwID bytes, the real extension order).
  *
  * The keys are fixed test keys (`_keys.ts`), RSA-2048 instead of AMD's
  * RSA-4096 to keep signing fast: `@donjon/attest` does not check the RSA size.
@@ -246,6 +246,17 @@ const AMD_DN = "OU=Engineering, C=US, L=Santa Clara, ST=CA, O=Advanced Micro Dev
 /** RSASSA-PSS, SHA-384, MGF1-SHA-384, salt 48: every AMD certificate and CRL signature. */
 const PSS = { name: "RSA-PSS", hash: "SHA-384", saltLength: 48 } as Algorithm;
 
+/**
+ * That AlgorithmIdentifier byte for byte as AMD's current KDS certificates and CRLs
+ * write it (Genoa/Turin VCEKs, VLEKs, the CRLs under ../shared/vectors/snp): the
+ * SHA-384 identifiers carry NULL parameters and trailerField is left at its default.
+ * `@peculiar/x509` omits the NULLs, so every certificate and CRL is re-signed with this.
+ */
+export const AMD_RSA_PSS_ALGORITHM: Uint8Array = fromHex(
+  "304106092a864886f70d01010a3034a00f300d06096086480165030402020500" +
+    "a11c301a06092a864886f70d010108300d06096086480165030402020500a203020130",
+);
+
 // AMD pub. 57230, "VCEK Certificate Extensions".
 const OID = {
   structVersion: "1.3.6.1.4.1.3704.1.1",
@@ -311,7 +322,7 @@ const PEMS: Record<KeyName, string> = {
   otherEc: KEYS.OTHER_EC_KEY,
 };
 
-/** Imported once per process: importing is the only cost worth caching here. */
+/** Imported once per module instance: importing is the only key cost worth caching. */
 const keyCache = new Map<KeyName, Promise<KeyPair>>();
 
 function key(name: KeyName): Promise<KeyPair> {
@@ -431,52 +442,60 @@ async function buildHierarchy(
   const arkName = `${AMD_DN}, CN=ARK-${product}`;
   const o = certs.ark ?? {};
   const arkSubject = o.subject ?? arkName;
-  const ark = await x509.X509CertificateGenerator.create({
-    serialNumber: o.serialNumber ?? DEFAULT_SERIALS.ark,
-    subject: arkSubject,
-    issuer: o.issuer ?? arkSubject,
-    notBefore: o.notBefore ?? new Date(now.getTime() - 5 * YEAR),
-    notAfter: o.notAfter ?? new Date(now.getTime() + 20 * YEAR),
-    publicKey: arkKey.publicKey,
-    signingKey: (o.signedBy === "other" ? other : arkKey).privateKey,
-    signingAlgorithm: PSS,
-    extensions: edit(
-      [
-        await x509.SubjectKeyIdentifierExtension.create(arkKey.publicKey),
-        await x509.AuthorityKeyIdentifierExtension.create(arkKey.publicKey),
-        new x509.BasicConstraintsExtension(true, 1, true),
-        new x509.KeyUsagesExtension(
-          x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
-          true,
-        ),
-        new x509.CRLDistributionPointsExtension([crlUrl(product)]),
-      ],
-      o,
-    ),
-  });
-  const inter = async (role: "ask" | "asvk", cn: string) => {
-    const pair = await key(role);
-    const c = certs[role] ?? {};
-    return x509.X509CertificateGenerator.create({
-      serialNumber: c.serialNumber ?? DEFAULT_SERIALS[role],
-      subject: c.subject ?? `${AMD_DN}, CN=${cn}`,
-      issuer: c.issuer ?? ark.subject,
-      notBefore: c.notBefore ?? new Date(now.getTime() - 5 * YEAR),
-      notAfter: c.notAfter ?? new Date(now.getTime() + 20 * YEAR),
-      publicKey: pair.publicKey,
-      signingKey: (c.signedBy === "other" ? other : arkKey).privateKey,
+  const arkSigner = (o.signedBy === "other" ? other : arkKey).privateKey;
+  const ark = await amdSigned(
+    x509.X509CertificateGenerator.create({
+      serialNumber: o.serialNumber ?? DEFAULT_SERIALS.ark,
+      subject: arkSubject,
+      issuer: o.issuer ?? arkSubject,
+      notBefore: o.notBefore ?? new Date(now.getTime() - 5 * YEAR),
+      notAfter: o.notAfter ?? new Date(now.getTime() + 20 * YEAR),
+      publicKey: arkKey.publicKey,
+      signingKey: arkSigner,
       signingAlgorithm: PSS,
       extensions: edit(
         [
-          await x509.SubjectKeyIdentifierExtension.create(pair.publicKey),
+          await x509.SubjectKeyIdentifierExtension.create(arkKey.publicKey),
           await x509.AuthorityKeyIdentifierExtension.create(arkKey.publicKey),
-          new x509.BasicConstraintsExtension(true, 0, true),
-          new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true),
+          new x509.BasicConstraintsExtension(true, 1, true),
+          new x509.KeyUsagesExtension(
+            x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
+            true,
+          ),
           new x509.CRLDistributionPointsExtension([crlUrl(product)]),
         ],
-        c,
+        o,
       ),
-    });
+    }),
+    arkSigner,
+  );
+  const inter = async (role: "ask" | "asvk", cn: string) => {
+    const pair = await key(role);
+    const c = certs[role] ?? {};
+    const signing = (c.signedBy === "other" ? other : arkKey).privateKey;
+    return amdSigned(
+      x509.X509CertificateGenerator.create({
+        serialNumber: c.serialNumber ?? DEFAULT_SERIALS[role],
+        subject: c.subject ?? `${AMD_DN}, CN=${cn}`,
+        issuer: c.issuer ?? ark.subject,
+        notBefore: c.notBefore ?? new Date(now.getTime() - 5 * YEAR),
+        notAfter: c.notAfter ?? new Date(now.getTime() + 20 * YEAR),
+        publicKey: pair.publicKey,
+        signingKey: signing,
+        signingAlgorithm: PSS,
+        extensions: edit(
+          [
+            await x509.SubjectKeyIdentifierExtension.create(pair.publicKey),
+            await x509.AuthorityKeyIdentifierExtension.create(arkKey.publicKey),
+            new x509.BasicConstraintsExtension(true, 0, true),
+            new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true),
+            new x509.CRLDistributionPointsExtension([crlUrl(product)]),
+          ],
+          c,
+        ),
+      }),
+      signing,
+    );
   };
   return {
     ark,
@@ -516,16 +535,20 @@ async function buildEndorsement(
     const v = tcb[c];
     return v === null || v === undefined ? null : derInteger(v);
   };
+  // Order and reserved SPLs as AMD writes them (../shared/vectors/snp): Milan/Genoa
+  // bl, tee, .3.4–.3.7 = 0, snp, ucode; Turin fmc first, then bl, tee, snp, .3.5–.3.7 = 0, ucode.
+  if (turin || o.tcb?.fmc !== undefined) add(OID.fmc, spl("fmc"));
   add(OID.bootloader, spl("bootloader"));
   add(OID.tee, spl("tee"));
-  if (!turin) {
-    // Reserved SPLs: present (0) on Milan/Genoa, absent on the Turin VCEK (LAYOUTS.md §1).
+  if (turin) {
+    add(OID.snp, spl("snp"));
+    for (const r of [OID.reserved5, OID.reserved6, OID.reserved7]) add(r, derInteger(0));
+  } else {
     for (const r of [OID.reserved4, OID.reserved5, OID.reserved6, OID.reserved7])
       add(r, derInteger(0));
+    add(OID.snp, spl("snp"));
   }
-  add(OID.snp, spl("snp"));
   add(OID.microcode, spl("microcode"));
-  if (turin || o.tcb?.fmc !== undefined) add(OID.fmc, spl("fmc"));
   if (signer === "vcek") {
     const hw = o.hwId === undefined ? (turin ? fields.chipId.slice(0, 8) : fields.chipId) : o.hwId;
     add(OID.hwId, hw);
@@ -538,17 +561,20 @@ async function buildEndorsement(
   } else if (o.cspId) {
     add(OID.cspId, derIa5(o.cspId));
   }
-  return x509.X509CertificateGenerator.create({
-    serialNumber: o.serialNumber ?? DEFAULT_SERIALS[signer],
-    subject: o.subject ?? `${AMD_DN}, CN=SEV-${signer.toUpperCase()}`,
-    issuer: o.issuer ?? issuerCert.subject,
-    notBefore: o.notBefore ?? new Date(now.getTime() - (signer === "vcek" ? YEAR : 30 * DAY)),
-    notAfter: o.notAfter ?? new Date(now.getTime() + (signer === "vcek" ? 6 * YEAR : 335 * DAY)),
-    publicKey: pair.publicKey,
-    signingKey: issuerKey.privateKey,
-    signingAlgorithm: PSS,
-    extensions: edit(exts, o),
-  });
+  return amdSigned(
+    x509.X509CertificateGenerator.create({
+      serialNumber: o.serialNumber ?? DEFAULT_SERIALS[signer],
+      subject: o.subject ?? `${AMD_DN}, CN=SEV-${signer.toUpperCase()}`,
+      issuer: o.issuer ?? issuerCert.subject,
+      notBefore: o.notBefore ?? new Date(now.getTime() - (signer === "vcek" ? YEAR : 30 * DAY)),
+      notAfter: o.notAfter ?? new Date(now.getTime() + (signer === "vcek" ? 6 * YEAR : 335 * DAY)),
+      publicKey: pair.publicKey,
+      signingKey: issuerKey.privateKey,
+      signingAlgorithm: PSS,
+      extensions: edit(exts, o),
+    }),
+    issuerKey.privateKey,
+  );
 }
 
 async function buildCrl(
@@ -570,7 +596,89 @@ async function buildCrl(
     signingKey: signing.privateKey,
     signingAlgorithm: PSS,
   });
-  return new Uint8Array(crl.rawData);
+  return resign(new Uint8Array(crl.rawData), signing.privateKey);
+}
+
+/** A certificate from the generator, re-signed with AMD's AlgorithmIdentifier. */
+async function amdSigned(
+  made: Promise<x509.X509Certificate>,
+  signingKey: CryptoKey,
+): Promise<x509.X509Certificate> {
+  const der = await resign(new Uint8Array((await made).rawData), signingKey);
+  return new x509.X509Certificate(der as Uint8Array<ArrayBuffer>);
+}
+
+/**
+ * Re-sign a certificate or CRL (RFC 5280 §4.1 / §5.1: SEQUENCE { tbs, algorithm,
+ * signature }) after putting `AMD_RSA_PSS_ALGORITHM` in both places the algorithm
+ * appears: the tbs's `signature` field (its first SEQUENCE) and `signatureAlgorithm`.
+ */
+async function resign(der: Uint8Array, signingKey: CryptoKey): Promise<Uint8Array> {
+  const top = tlv(der, 0);
+  const tbs = tlv(der, top.start);
+  let at = tbs.start;
+  let alg = tlv(der, at);
+  while (der[at] !== 0x30) {
+    at = alg.end;
+    alg = tlv(der, at);
+  }
+  const newTbs = derTlv(
+    0x30,
+    concat(der.subarray(tbs.start, at), AMD_RSA_PSS_ALGORITHM, der.subarray(alg.end, tbs.end)),
+  );
+  const sig = new Uint8Array(
+    await crypto.subtle.sign(
+      { name: "RSA-PSS", saltLength: 48 },
+      signingKey,
+      newTbs as Uint8Array<ArrayBuffer>,
+    ),
+  );
+  return derTlv(
+    0x30,
+    concat(newTbs, AMD_RSA_PSS_ALGORITHM, derTlv(0x03, concat(new Uint8Array([0]), sig))),
+  );
+}
+
+/** A DER element's content range (definite lengths only: the generator writes DER). */
+function tlv(b: Uint8Array, offset: number): { start: number; end: number } {
+  let len = b[offset + 1]!;
+  let start = offset + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + b[start + i]!;
+    start += n;
+  }
+  return { start, end: start + len };
+}
+
+function derTlv(tag: number, content: Uint8Array): Uint8Array {
+  const n = content.length;
+  const head =
+    n < 0x80
+      ? [tag, n]
+      : n < 0x100
+        ? [tag, 0x81, n]
+        : n < 0x10000
+          ? [tag, 0x82, n >> 8, n & 0xff]
+          : [tag, 0x83, n >> 16, (n >> 8) & 0xff, n & 0xff];
+  return concat(new Uint8Array(head), content);
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+function fromHex(h: string): Uint8Array {
+  const out = new Uint8Array(h.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(h.slice(2 * i, 2 * i + 2), 16);
+  return out;
 }
 
 /** Drop `omitExtensions`, append `extraExtensions`. */
