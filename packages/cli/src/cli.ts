@@ -3,11 +3,12 @@
  * arguments and an injected context, so tests drive it without a process.
  */
 import pkg from "../package.json" with { type: "json" };
+import { ATTEST_HELP, type AttestContext, attest } from "./commands/attest/attest.ts";
 import { RUN_HELP, type RunContext, run } from "./commands/run.ts";
 import { CliError } from "./error.ts";
 
 /** What every command may use; `main` makes the real one from `process`. */
-export type CliContext = RunContext;
+export type CliContext = RunContext & Pick<AttestContext, "now" | "fetch">;
 
 export const VERSION: string = pkg.version;
 
@@ -17,6 +18,7 @@ Usage: donjon <COMMAND> [ARGS...]
 
 Commands:
   run     Run a WASI preview1 module (donjon run --help)
+  attest  Verify or inspect TEE evidence (donjon attest --help)
   help    Show help for a command
 
 Options:
@@ -28,6 +30,7 @@ const COMMANDS: Readonly<
   Record<string, { help: string; run: (argv: string[], ctx: CliContext) => Promise<number> }>
 > = {
   run: { help: RUN_HELP, run },
+  attest: { help: ATTEST_HELP, run: attest },
 };
 
 /** Run the command line `argv` (without the program name); resolve to the exit status. */

@@ -24,6 +24,8 @@ export type CliErrorCode =
   | "UNSUPPORTED"
   /** The host could not give the guest what the plan says (a directory it cannot open). Exit 1. */
   | "HOST_SETUP"
+  /** A file given to a command is not what it must be (collateral, evidence to inspect). Exit 1. */
+  | "BAD_INPUT"
   /** The guest trapped. Exit 134, as a native program killed by SIGABRT. */
   | "TRAP"
   /** The guest ran past its time limit and was stopped. Exit 124, as timeout(1). */
@@ -40,6 +42,7 @@ export const EXIT_STATUS: Readonly<Record<CliErrorCode, number>> = {
   MEMORY_LIMIT: 1,
   UNSUPPORTED: 1,
   HOST_SETUP: 1,
+  BAD_INPUT: 1,
   TRAP: 134,
   TIMEOUT: 124,
 };

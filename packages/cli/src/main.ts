@@ -16,6 +16,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     return await dispatch(argv, {
       cwd: process.cwd(),
+      now: () => new Date(),
+      fetch: globalThis.fetch,
       out: (text) => void process.stdout.write(text),
       err,
       readFile: (path) => fs.readFileSync(path),

@@ -1,0 +1,71 @@
+/**
+ * What `donjon attest verify` and `inspect` share: reading the files named on
+ * the command line (a missing file is exit 1, not a stack) and recognising
+ * the evidence format.
+ */
+import * as path from "node:path";
+import { CliError } from "../../error.ts";
+
+/** What the attest verbs need from the process; `main` makes the real one. */
+export interface AttestContext {
+  /** Directory that relative paths on the command line are resolved against. */
+  cwd: string;
+  /** Write to stdout (the verdict, the decoded report). */
+  out(text: string): void;
+  /** Write to stderr (notes and the one-line rejection summary). */
+  err(text: string): void;
+  /** Read a whole file. Throws a Node-style error with `code` (ENOENT, EISDIR…). */
+  readFile(path: string): Uint8Array;
+  /** The current time (the default verification time). Default: none, then `--at` is required. */
+  now?: () => Date;
+  /** `fetch` for the AMD KDS. Default: none, then only `--offline` verification works. */
+  fetch?: typeof fetch;
+}
+
+/** Read `given` (relative to the working directory); `what` names it in messages. */
+export function readInput(ctx: AttestContext, given: string, what: string): Uint8Array {
+  try {
+    return ctx.readFile(path.resolve(ctx.cwd, given));
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    if (code === "ENOENT") throw new CliError("NOT_FOUND", `${what} ${given} not found`);
+    if (code === "EISDIR") throw new CliError("NOT_FOUND", `${what} ${given} is a directory`);
+    if (code === "EACCES") throw new CliError("NOT_FOUND", `${what} ${given}: permission denied`);
+    throw e;
+  }
+}
+
+/**
+ * The evidence bytes in `format`: `snp` takes the file as it is (a raw
+ * 1184-byte report, or an Azure HCL report); `auto` also accepts the report
+ * as hex text (as virtee's `report_milan.hex`).
+ */
+export function decodeEvidence(bytes: Uint8Array, format: "snp" | "auto"): Uint8Array {
+  if (format === "auto" && bytes.length > 0 && bytes.length <= 16 * 1024) {
+    const text = new TextDecoder().decode(bytes).replace(/\s+/g, "");
+    if (text.length > 0 && text.length % 2 === 0 && /^[0-9a-fA-F]+$/.test(text)) {
+      const out = new Uint8Array(text.length / 2);
+      for (let i = 0; i < out.length; i++)
+        out[i] = Number.parseInt(text.slice(2 * i, 2 * i + 2), 16);
+      return out;
+    }
+  }
+  return bytes;
+}
+
+/** A claims object as `name  value` rows with dotted names (`tcb.reported.snp`), in order. */
+export function flatten(value: unknown, prefix = ""): [string, string][] {
+  if (value === null || typeof value !== "object") {
+    return [[prefix, value === null ? "—" : String(value)]];
+  }
+  const rows: [string, string][] = [];
+  for (const [k, v] of Object.entries(value))
+    rows.push(...flatten(v, prefix ? `${prefix}.${k}` : k));
+  return rows;
+}
+
+/** Rows as an aligned two-column table. */
+export function columns(rows: readonly [string, string][], indent = ""): string {
+  const w = Math.max(0, ...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${indent}${k.padEnd(w)}  ${v}\n`).join("");
+}

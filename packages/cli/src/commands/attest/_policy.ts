@@ -1,0 +1,236 @@
+/**
+ * The attestation policy file of `donjon attest verify --policy FILE`: TOML
+ * mapped onto `SnpValidateOptions` of @donjon/attest (its README documents
+ * each check).
+ *
+ * ```toml
+ * debug = false                 # allow POLICY.DEBUG (default false)
+ * migrate_ma = false            # allow POLICY.MIGRATE_MA (default false)
+ * smt = true                    # allow PLATFORM_INFO.SMT_EN (default true)
+ * vmpl = 0                      # exact VMPL; max_vmpl = 1 for "at most"
+ * signing_keys = ["vcek"]       # vcek, vlek (default both)
+ * min_guest_svn = 1
+ * report_data = "00…"           # 128 hex digits
+ * measurements = ["…"]          # 96 hex digits each
+ * host_data = ["…"]             # 64 hex digits each
+ * id_key_digests = ["…"]        # 96 hex digits each
+ * author_key_digests = ["…"]    # 96 hex digits each
+ * family_ids = ["…"]            # 32 hex digits each
+ * image_ids = ["…"]             # 32 hex digits each
+ * min_firmware = "1.55.0"       # CURRENT major.minor[.build]
+ * min_policy_abi = "0.0"        # POLICY.ABI major.minor
+ * require_crl = true            # a CRL must be checked (as --require-crl)
+ * [min_tcb]                     # minimum REPORTED_TCB components (0–255)
+ * bootloader = 3
+ * tee = 0
+ * snp = 8
+ * microcode = 115
+ * fmc = 0                       # Turin only
+ * [platform_info]               # PLATFORM_INFO flags that must be set / clear
+ * require = ["tsme_enabled"]
+ * forbid = ["smt_enabled"]
+ * ```
+ *
+ * Strict: an unknown key, a wrong type or a malformed value is an error that
+ * names the key, the file and the line.
+ */
+import type { SnpPlatformFlag, SnpValidateOptions } from "@donjon/attest";
+import { parse, TomlError } from "smol-toml";
+import { keyLines, lineOf } from "../../_toml_lines.ts";
+import { CliError } from "../../error.ts";
+
+/** A validated policy file. */
+export interface AttestPolicy {
+  validate: SnpValidateOptions;
+  /** `require_crl`: a CRL must be obtained and checked. */
+  requireCrl: boolean;
+}
+
+const ALLOW_LISTS = {
+  measurements: ["measurements", 48],
+  host_data: ["hostData", 32],
+  id_key_digests: ["idKeyDigests", 48],
+  author_key_digests: ["authorKeyDigests", 48],
+  family_ids: ["familyIds", 16],
+  image_ids: ["imageIds", 16],
+} as const;
+
+const TOP_KEYS = [
+  "debug",
+  "migrate_ma",
+  "smt",
+  "vmpl",
+  "max_vmpl",
+  "signing_keys",
+  "min_tcb",
+  "min_guest_svn",
+  "report_data",
+  ...Object.keys(ALLOW_LISTS),
+  "min_firmware",
+  "min_policy_abi",
+  "platform_info",
+  "require_crl",
+];
+const TCB_KEYS = ["bootloader", "tee", "snp", "microcode", "fmc"] as const;
+const PLATFORM_FLAGS: Record<string, SnpPlatformFlag> = {
+  smt_enabled: "smtEnabled",
+  tsme_enabled: "tsmeEnabled",
+  ecc_enabled: "eccEnabled",
+  rapl_disabled: "raplDisabled",
+  ciphertext_hiding_enabled: "ciphertextHidingEnabled",
+  alias_check_complete: "aliasCheckComplete",
+  tio_enabled: "tioEnabled",
+};
+
+type Path = (string | number)[];
+
+function show(p: Path): string {
+  return p.map((k, i) => (typeof k === "number" ? `[${k}]` : i === 0 ? k : `.${k}`)).join("");
+}
+
+function typeName(v: unknown): string {
+  if (Array.isArray(v)) return "array";
+  if (v instanceof Date) return "datetime";
+  if (typeof v === "number") return Number.isInteger(v) ? "integer" : "float";
+  if (typeof v === "object" && v !== null) return "table";
+  return typeof v;
+}
+
+/**
+ * Parse and validate a policy file.
+ * @param source the file's text
+ * @param file how to name the file in messages (the path the user gave)
+ */
+export function parsePolicy(source: string, file: string): AttestPolicy {
+  let doc: Record<string, unknown>;
+  try {
+    doc = parse(source) as Record<string, unknown>;
+  } catch (e) {
+    if (e instanceof TomlError) {
+      const what = e.message.split("\n")[0]!.replace(/^Invalid TOML document: /, "");
+      throw new CliError("CONFIG", `${file}:${e.line}:${e.column}: not valid TOML: ${what}`, {
+        cause: e,
+      });
+    }
+    throw e;
+  }
+  const lines = keyLines(source);
+  const fail = (p: Path, message: string): never => {
+    const line = lineOf(lines, p);
+    throw new CliError("CONFIG", `${line === null ? file : `${file}:${line}`}: ${message}`);
+  };
+  const keys = (t: Record<string, unknown>, p: Path, allowed: readonly string[]): void => {
+    for (const k of Object.keys(t)) {
+      if (!allowed.includes(k)) {
+        fail(
+          [...p, k],
+          `unknown key "${show([...p, k])}" (expected one of: ${allowed.join(", ")})`,
+        );
+      }
+    }
+  };
+  const bool = (v: unknown, p: Path): boolean =>
+    typeof v === "boolean" ? v : fail(p, `"${show(p)}" must be a boolean, got ${typeName(v)}`);
+  const int = (v: unknown, p: Path, max: number): number =>
+    typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= max
+      ? v
+      : fail(
+          p,
+          `"${show(p)}" must be an integer 0–${max}, got ${typeName(v) === "integer" ? v : typeName(v)}`,
+        );
+  const table = (v: unknown, p: Path): Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date)
+      ? (v as Record<string, unknown>)
+      : fail(p, `"${show(p)}" must be a table, got ${typeName(v)}`);
+  const strings = (v: unknown, p: Path): string[] => {
+    if (!Array.isArray(v)) fail(p, `"${show(p)}" must be an array of strings, got ${typeName(v)}`);
+    const a = v as unknown[];
+    if (a.length === 0) fail(p, `"${show(p)}" must not be empty (leave it out to skip the check)`);
+    return a.map((x, i) =>
+      typeof x === "string"
+        ? x
+        : fail([...p, i], `"${show([...p, i])}" must be a string, got ${typeName(x)}`),
+    );
+  };
+  const hex = (v: unknown, p: Path, size: number): string => {
+    if (typeof v !== "string") fail(p, `"${show(p)}" must be a hex string, got ${typeName(v)}`);
+    const s = (v as string).replace(/^0x/i, "");
+    if (!/^[0-9a-fA-F]*$/.test(s) || s.length !== 2 * size) {
+      fail(
+        p,
+        `"${show(p)}" must be ${2 * size} hex digits (${size} bytes), got ${JSON.stringify(v)}`,
+      );
+    }
+    return s.toLowerCase();
+  };
+  const version = (v: unknown, p: Path, parts: 2 | 3) => {
+    const re = parts === 3 ? /^(\d+)\.(\d+)(?:\.(\d+))?$/ : /^(\d+)\.(\d+)$/;
+    const m = typeof v === "string" ? re.exec(v) : null;
+    const want = parts === 3 ? "major.minor[.build]" : "major.minor";
+    if (!m)
+      fail(
+        p,
+        `"${show(p)}" must be a string "${want}", got ${typeof v === "string" ? JSON.stringify(v) : typeName(v)}`,
+      );
+    const n = m!.slice(1).map((x) => (x === undefined ? undefined : Number(x)));
+    if (n.some((x) => x !== undefined && x > 255)) fail(p, `"${show(p)}": each part must be 0–255`);
+    return { major: n[0]!, minor: n[1]!, ...(n[2] === undefined ? {} : { build: n[2] }) };
+  };
+
+  keys(doc, [], TOP_KEYS);
+  const o: SnpValidateOptions = {};
+  if (doc.debug !== undefined) o.allowDebug = bool(doc.debug, ["debug"]);
+  if (doc.migrate_ma !== undefined) o.allowMigrationAgent = bool(doc.migrate_ma, ["migrate_ma"]);
+  if (doc.smt !== undefined) o.allowSmt = bool(doc.smt, ["smt"]);
+  if (doc.vmpl !== undefined) o.vmpl = int(doc.vmpl, ["vmpl"], 3);
+  if (doc.max_vmpl !== undefined) o.maxVmpl = int(doc.max_vmpl, ["max_vmpl"], 3);
+  if (doc.signing_keys !== undefined) {
+    o.allowedSigningKeys = strings(doc.signing_keys, ["signing_keys"]).map((k, i) =>
+      k === "vcek" || k === "vlek"
+        ? k
+        : fail(
+            ["signing_keys", i],
+            `"signing_keys[${i}]" must be "vcek" or "vlek", got ${JSON.stringify(k)}`,
+          ),
+    );
+  }
+  if (doc.min_tcb !== undefined) {
+    const t = table(doc.min_tcb, ["min_tcb"]);
+    keys(t, ["min_tcb"], TCB_KEYS);
+    o.minimumTcb = {};
+    for (const k of TCB_KEYS)
+      if (t[k] !== undefined) o.minimumTcb[k] = int(t[k], ["min_tcb", k], 255);
+  }
+  if (doc.min_guest_svn !== undefined) {
+    o.minimumGuestSvn = int(doc.min_guest_svn, ["min_guest_svn"], 0xffff_ffff);
+  }
+  if (doc.report_data !== undefined) o.reportData = hex(doc.report_data, ["report_data"], 64);
+  for (const [key, [option, size]] of Object.entries(ALLOW_LISTS)) {
+    if (doc[key] === undefined) continue;
+    o[option] = strings(doc[key], [key]).map((s, i) => hex(s, [key, i], size));
+  }
+  if (doc.min_firmware !== undefined)
+    o.minimumFirmware = version(doc.min_firmware, ["min_firmware"], 3);
+  if (doc.min_policy_abi !== undefined) {
+    const v = version(doc.min_policy_abi, ["min_policy_abi"], 2);
+    o.minimumPolicyAbi = { major: v.major, minor: v.minor };
+  }
+  if (doc.platform_info !== undefined) {
+    const t = table(doc.platform_info, ["platform_info"]);
+    keys(t, ["platform_info"], ["require", "forbid"]);
+    o.platformInfo = {};
+    for (const which of ["require", "forbid"] as const) {
+      if (t[which] === undefined) continue;
+      o.platformInfo[which] = strings(t[which], ["platform_info", which]).map((f, i) =>
+        Object.hasOwn(PLATFORM_FLAGS, f)
+          ? PLATFORM_FLAGS[f]!
+          : fail(
+              ["platform_info", which, i],
+              `"platform_info.${which}[${i}]": unknown flag ${JSON.stringify(f)} (expected one of: ${Object.keys(PLATFORM_FLAGS).join(", ")})`,
+            ),
+      );
+    }
+  }
+  const requireCrl = doc.require_crl === undefined ? false : bool(doc.require_crl, ["require_crl"]);
+  return { validate: o, requireCrl };
+}

@@ -1,0 +1,254 @@
+/**
+ * `donjon attest verify FILE`: parse, verify and validate TEE evidence (today
+ * AMD SEV-SNP) with @donjon/attest's `attestSnp`, and print the verdict.
+ *
+ * Collateral comes from `--collateral` files (certificates, chains, CRLs in
+ * PEM or DER, recognised by content) and, unless `--offline`, from the AMD
+ * KDS for what they lack. Exit 0 when the evidence is genuine and meets the
+ * policy, 1 when it is rejected (every failed check printed), 2 on usage errors.
+ */
+import {
+  AMD_KDS_URL,
+  attestSnp,
+  type Check,
+  CollateralError,
+  type CollateralFile,
+  createKdsClient,
+  createOfflineKds,
+  OptionsError,
+  parseCollateral,
+  type SnpCollateralSource,
+  type SnpVerdict,
+} from "@donjon/attest";
+import { CliError } from "../../error.ts";
+import { parseArgs } from "./_args.ts";
+import { type AttestContext, columns, decodeEvidence, readInput } from "./_io.ts";
+import { parsePolicy } from "./_policy.ts";
+
+export const VERIFY_HELP = `Usage: donjon attest verify [OPTIONS] FILE
+
+Verify TEE evidence (an AMD SEV-SNP attestation report): the signature, the
+certificate chain to the pinned AMD roots, the CRL, and the policy.
+
+Options:
+  --format snp|auto     Evidence format (default auto: a raw or HCL-wrapped
+                        SNP report, or the same as hex text).
+  --collateral FILE     Certificates (VCEK/VLEK, ASK/ASVK, ARK), chains and
+                        CRLs, PEM or DER, recognised by content. Repeatable.
+  --at ISO-8601         Verify as of this time (default: now), e.g.
+                        2026-11-27T00:00:00Z.
+  --policy FILE         A TOML policy (debug, vmpl, min_tcb, measurements…;
+                        see packages/cli/README.md).
+  --offline             Fetch nothing: collateral comes from --collateral only.
+  --kds URL             AMD KDS base URL (default ${AMD_KDS_URL}).
+  --require-crl         Fail when no CRL can be checked (default: a warning).
+  --json                Print the verdict as JSON.
+  -h, --help            Show this help.
+
+Exit status: 0 when the evidence is genuine and meets the policy; 1 when it
+is rejected (every failed check is printed) or a file cannot be used; 2 for a
+usage error.
+`;
+
+const SPEC = {
+  values: {
+    "--format": {},
+    "--collateral": { repeatable: true },
+    "--at": {},
+    "--policy": {},
+    "--kds": {},
+  },
+  booleans: ["--offline", "--require-crl", "--json"],
+};
+
+/** Run `donjon attest verify` with `argv` (what follows `verify`); resolve to the exit status. */
+export async function verify(argv: readonly string[], ctx: AttestContext): Promise<number> {
+  const a = parseArgs(argv, SPEC, "attest verify");
+  if (a.help) {
+    ctx.out(VERIFY_HELP);
+    return 0;
+  }
+  const usage = (m: string) => new CliError("USAGE", `${m} (see donjon attest verify --help)`);
+  if (a.positionals.length === 0) throw usage("missing FILE (the evidence to verify)");
+  if (a.positionals.length > 1) throw usage(`one FILE expected, got ${a.positionals.length}`);
+  const file = a.positionals[0]!;
+  const format = a.values.get("--format")?.[0] ?? "auto";
+  if (format !== "snp" && format !== "auto") {
+    throw usage(`--format must be snp or auto, got ${JSON.stringify(format)}`);
+  }
+  const offline = a.booleans.has("--offline");
+  const json = a.booleans.has("--json");
+  const kds = a.values.get("--kds")?.[0];
+  if (kds !== undefined && !/^https?:\/\//.test(kds)) {
+    throw usage(`--kds must be an http(s) URL, got ${JSON.stringify(kds)}`);
+  }
+  if (kds !== undefined && offline) throw usage("--kds and --offline exclude each other");
+  const now = verificationTime(a.values.get("--at")?.[0], ctx, usage);
+
+  // Inputs: every file is read before any work, so a missing one fails fast.
+  const evidence = decodeEvidence(readInput(ctx, file, "evidence file"), format);
+  const files: CollateralFile[] = (a.values.get("--collateral") ?? []).map((f) => ({
+    name: f,
+    data: readInput(ctx, f, "collateral file"),
+  }));
+  const policyFile = a.values.get("--policy")?.[0];
+  const policy =
+    policyFile === undefined
+      ? { validate: {}, requireCrl: false }
+      : parsePolicy(
+          new TextDecoder().decode(readInput(ctx, policyFile, "policy file")),
+          policyFile,
+        );
+
+  let bundle: ReturnType<typeof parseCollateral>;
+  try {
+    bundle = parseCollateral(files);
+  } catch (e) {
+    if (e instanceof CollateralError) throw new CliError("BAD_INPUT", e.message, { cause: e });
+    throw e;
+  }
+  const keys = bundle.certificates.filter((c) => c.role === "vcek" || c.role === "vlek");
+  const offlineSource = createOfflineKds(bundle);
+  let source: SnpCollateralSource = offlineSource;
+  if (!offline) {
+    if (!ctx.fetch) throw usage("no network access here: pass --offline and --collateral FILE");
+    const online = createKdsClient({
+      fetch: ctx.fetch,
+      now: () => ctx.now?.() ?? now,
+      ...(kds === undefined ? {} : { baseUrl: kds }),
+    });
+    source = layered(offlineSource, online);
+  }
+
+  let verdict: SnpVerdict;
+  try {
+    verdict = await attestSnp(evidence, {
+      now,
+      // One signing certificate given: use it (its checks then say precisely
+      // what does not match); several: the one for this chip and TCB is looked up.
+      ...(keys.length === 1 ? { endorsementKey: keys[0]!.der } : {}),
+      intermediates: bundle.certificates
+        .filter((c) => c.role !== "vcek" && c.role !== "vlek")
+        .map((c) => c.der),
+      crls: bundle.crls.map((c) => c.der),
+      collateral: source,
+      policy: policy.validate,
+      requireCrl: a.booleans.has("--require-crl") || policy.requireCrl,
+    });
+  } catch (e) {
+    if (e instanceof OptionsError) {
+      throw new CliError("CONFIG", `${policyFile ?? "policy"}: ${e.message}`, { cause: e });
+    }
+    throw e;
+  }
+
+  if (json) ctx.out(`${JSON.stringify(verdict, null, 2)}\n`);
+  else ctx.out(formatVerdict(file, verdict, now));
+  if (!verdict.ok) {
+    const failed = verdict.checks.filter((c) => !c.ok && c.severity !== "warning");
+    const codes = [...new Set(failed.map((c) => c.code ?? c.id))].join(", ");
+    ctx.err(
+      `donjon: ${file}: rejected: ${failed.length} check${failed.length === 1 ? "" : "s"} failed (${codes})\n`,
+    );
+    return 1;
+  }
+  return 0;
+}
+
+function verificationTime(
+  at: string | undefined,
+  ctx: AttestContext,
+  usage: (m: string) => CliError,
+): Date {
+  if (at === undefined) {
+    if (!ctx.now) throw usage("no clock here: pass --at ISO-8601");
+    return ctx.now();
+  }
+  // A date, or a date and time with a zone: a time without one would depend on the host's zone.
+  const ok = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2}))?$/i;
+  const t = ok.test(at) ? new Date(at) : null;
+  if (t === null || Number.isNaN(t.getTime())) {
+    throw usage(
+      `--at must be an ISO-8601 date or date-time with a zone (2026-11-27, 2026-11-27T12:00:00Z), got ${JSON.stringify(at)}`,
+    );
+  }
+  return t;
+}
+
+/** The bundle first; what it lacks from the KDS. */
+function layered(first: SnpCollateralSource, then: SnpCollateralSource): SnpCollateralSource {
+  const either =
+    <A extends unknown[], R>(f: (s: SnpCollateralSource) => (...a: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await f(first)(...args);
+      } catch (e) {
+        if (e instanceof CollateralError && e.code === "snp.collateral.missing") {
+          return f(then)(...args);
+        }
+        throw e;
+      }
+    };
+  return {
+    vcek: either((s) => s.vcek.bind(s)),
+    certChain: either((s) => s.certChain.bind(s)),
+    crl: either((s) => s.crl.bind(s)),
+  };
+}
+
+/** The human-readable verdict. */
+export function formatVerdict(file: string, v: SnpVerdict, now: Date): string {
+  const failed = v.checks.filter((c) => !c.ok && c.severity !== "warning");
+  const passed = v.checks.filter((c) => c.ok && !(c.severity === "warning" && c.code)).length;
+  const c = v.claims;
+  const what = c
+    ? `SEV-SNP report version ${c.version}, ${c.product}, signed by ${c.signing_key.kind.toUpperCase()}`
+    : "SEV-SNP evidence";
+  let s = `${file}: ${v.ok ? "ACCEPTED" : "REJECTED"} — ${what}, as of ${now.toISOString()}\n`;
+  if (c) {
+    s += columns(
+      [
+        ["measurement", c.measurement],
+        ["report_data", c.report_data],
+        ["chip_id", c.chip_id],
+        ["reported_tcb", tcb(c.tcb.reported)],
+        [
+          "policy",
+          `${c.policy.raw} (debug ${c.policy.debug}, migrate_ma ${c.policy.migrate_ma}, smt ${c.policy.smt})`,
+        ],
+        ["vmpl", String(c.vmpl)],
+        [
+          "signing key",
+          c.signing_key.subject
+            ? `${c.signing_key.subject} (${c.signing_key.product_name ?? "no productName"})`
+            : "—",
+        ],
+      ],
+      "  ",
+    );
+  }
+  s += `  checks: ${passed} passed, ${failed.length} failed, ${v.warnings.length} warning${v.warnings.length === 1 ? "" : "s"}\n`;
+  for (const f of failed) s += formatCheck("FAIL", f);
+  for (const w of v.warnings) s += formatCheck("WARN", w);
+  return s;
+}
+
+function formatCheck(tag: string, c: Check): string {
+  let s = `${tag} ${c.code ?? c.id} (${c.id})\n`;
+  if (c.expected !== undefined) s += `     expected: ${c.expected}\n`;
+  if (c.actual !== undefined) s += `     actual:   ${c.actual}\n`;
+  if (c.remedy !== undefined) s += `     remedy:   ${c.remedy}\n`;
+  return s;
+}
+
+function tcb(t: {
+  bootloader: number;
+  tee: number;
+  snp: number;
+  microcode: number;
+  fmc: number | null;
+  raw: string;
+}): string {
+  const fmc = t.fmc === null ? "" : ` fmc=${t.fmc}`;
+  return `bl=${t.bootloader} tee=${t.tee} snp=${t.snp} ucode=${t.microcode}${fmc} (${t.raw})`;
+}
