@@ -12,6 +12,7 @@ import {
   createSnpVerifier,
   parseSnpReport,
   type SnpProduct,
+  type SnpRootSet,
   type SnpValidateOptions,
   type SnpVerifyOptions,
   type SnpVerifyResult,
@@ -32,12 +33,16 @@ interface Outcome {
 
 async function run(
   options: FakeSnpOptions,
-  extra: { verify?: Partial<SnpVerifyOptions>; validate?: SnpValidateOptions } = {},
+  extra: {
+    verify?: Partial<SnpVerifyOptions>;
+    validate?: SnpValidateOptions;
+    roots?: (fake: FakeSnp) => SnpRootSet[];
+  } = {},
 ): Promise<Outcome> {
   const fake = await fakeSnp(options);
   // v2 carries no CPUID and needs the product; v3+ must be judged on its own CPUID.
   const report = parseSnpReport(fake.report, fake.report[0] === 2 ? { product: fake.product } : {});
-  const verifier = createSnpVerifier({ roots: fake.roots });
+  const verifier = createSnpVerifier({ roots: extra.roots ? extra.roots(fake) : fake.roots });
   const verify = await verifier.verify(report, {
     now: fake.now,
     endorsementKey: fake.endorsementKey,
@@ -98,6 +103,8 @@ interface Row {
   options: FakeSnpOptions;
   verify?: Partial<SnpVerifyOptions>;
   validate?: SnpValidateOptions;
+  /** The pinned roots, when not the fake's own. */
+  roots?: (fake: FakeSnp) => SnpRootSet[];
   /** Every failed verify check, as `id=code`. */
   verifyFails?: string[];
   /** Every failed validate check, as `id=code`. */
@@ -107,6 +114,31 @@ interface Row {
 const TCB = ["bootloader", "tee", "snp", "microcode"] as const;
 
 const rows: Row[] = [
+  // Chain building: what is pinned and what the evidence carries.
+  {
+    name: "ASK only in the evidence (the pinned set holds the ARK alone): verifies",
+    options: {},
+    roots: (f) => [{ product: f.product, ark: f.ark }],
+    verifyFails: [],
+  },
+  {
+    name: "ASK only in the evidence, signed by the wrong key",
+    options: { certs: { ask: { signedBy: "other" } } },
+    roots: (f) => [{ product: f.product, ark: f.ark }],
+    verifyFails: ["snp.verify.chain.ask=snp.verify.untrusted_root"],
+  },
+  {
+    name: "no ASK anywhere (not pinned, not in the evidence)",
+    options: {},
+    roots: (f) => [{ product: f.product, ark: f.ark }],
+    verify: { intermediates: [] },
+    verifyFails: ["snp.verify.chain.vcek=snp.verify.chain"],
+  },
+  {
+    name: "VCEK issuer name is not the ASK's",
+    options: { certs: { vcek: { issuer: "CN=SEV-Nowhere" } } },
+    verifyFails: ["snp.verify.chain.vcek=snp.verify.chain"],
+  },
   // Revocation (CRL signed by the fake ARK).
   {
     name: "revoked VCEK",
@@ -336,7 +368,7 @@ const rows: Row[] = [
 describe("fakeSnp end to end: one damaged field fails with its code", () => {
   for (const row of rows) {
     it(row.name, async () => {
-      const o = await run(row.options, { verify: row.verify, validate: row.validate });
+      const o = await run(row.options, row);
       const want = row.verifyFails ?? [];
       assert.deepEqual(failures(o.verify.checks), want, "verify failures");
       assert.equal(o.verify.ok, want.length === 0);
