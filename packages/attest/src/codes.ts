@@ -285,6 +285,12 @@ export const CODES = {
     remedy:
       "Fetch the VCEK issued for this report's REPORTED_TCB from the AMD KDS (the blSPL/teeSPL/snpSPL/ucodeSPL/fmcSPL query parameters).",
   },
+  "snp.verify.csp_id": {
+    kind: "policy",
+    summary: "The VLEK was issued to a cloud provider (cspID) that the verifier does not accept.",
+    remedy:
+      "Run the workload with a provider you accept, or add this cspID to the allowed providers if you trust it.",
+  },
   "snp.verify.hwid": {
     kind: "evidence",
     summary: "The VCEK hwID extension differs from the report's CHIP_ID (CHIP_ID[0:8] on Turin).",

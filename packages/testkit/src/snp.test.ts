@@ -396,11 +396,20 @@ describe("fakeSnp end to end: one damaged field fails with its code", () => {
     assert.ok(failures(res.checks).includes("snp.verify.chain.ask=snp.verify.untrusted_root"));
   });
 
-  // GAP: neither verify (SnpVerifyOptions) nor validate (SnpValidateOptions) takes a
-  // list of allowed cspIDs, so a VLEK from an unexpected provider cannot be refused
-  // with a code. Until one exists, the cspID is only reported in `endorsement.cspId`.
-  it.todo("VLEK from an unexpected provider (cspID not allowed) fails with a code");
-  it("VLEK cspID is reported (what a caller can check today)", async () => {
+  it("VLEK from an unexpected provider (cspID not allowed) fails with snp.verify.csp_id", async () => {
+    const rogue = await run(
+      { signer: "vlek", certs: { vlek: { cspId: "CN=rogue.example" } } },
+      { verify: { allowedCspIds: ["CN=cc-us-east-2.amazonaws.com"] } },
+    );
+    assert.deepEqual(failures(rogue.verify.checks), ["snp.verify.csp_id=snp.verify.csp_id"]);
+    const known = await run(
+      { signer: "vlek", certs: { vlek: { cspId: "CN=cc-us-east-2.amazonaws.com" } } },
+      { verify: { allowedCspIds: ["CN=cc-us-east-2.amazonaws.com"] } },
+    );
+    assert.deepEqual(failures(known.verify.checks), []);
+    assert.ok(known.verify.checks.some((c) => c.id === "snp.verify.csp_id" && c.ok));
+  });
+  it("VLEK cspID is reported in the endorsement info", async () => {
     const o = await run({ signer: "vlek", certs: { vlek: { cspId: "CN=rogue.example" } } });
     assert.equal(o.verify.ok, true);
     assert.equal(o.verify.endorsement?.cspId, "CN=rogue.example");

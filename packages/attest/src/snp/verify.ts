@@ -62,6 +62,12 @@ export interface SnpVerifyOptions {
   crls?: readonly CrlInput[];
   /** When true, a missing CRL fails verification instead of warning. Default false. */
   requireCrl?: boolean;
+  /**
+   * The cloud providers whose VLEKs are accepted, as the VLEK's cspID
+   * extension names them (e.g. `CN=cc-us-east-2.amazonaws.com`). Compared
+   * exactly. Not checked if unset; a VCEK has no cspID and is not affected.
+   */
+  allowedCspIds?: readonly string[];
 }
 
 /** What the endorsement key certificate says, decoded. */
@@ -290,6 +296,9 @@ class Verifier implements SnpVerifier {
 
     // (e) hwID equals CHIP_ID (VCEK only: a VLEK is not tied to a chip).
     if (info.kind === "vcek") checks.push(hwIdCheck(report, info));
+    if (info.kind === "vlek" && options.allowedCspIds !== undefined) {
+      checks.push(cspIdCheck(info, options.allowedCspIds));
+    }
 
     // (f) Validity windows at `now`.
     checks.push(validity(info.kind, ek.x509, now));
@@ -626,6 +635,15 @@ function tcbChecks(tcb: SnpTcb, info: SnpEndorsementInfo, roleName: string): Che
     );
   }
   return out;
+}
+
+/** A VLEK names the cloud provider it was issued to; only the allowed ones pass. */
+function cspIdCheck(info: SnpEndorsementInfo, allowed: readonly string[]): Check {
+  if (info.cspId !== null && allowed.includes(info.cspId)) return pass("snp.verify.csp_id");
+  return fail("snp.verify.csp_id", "snp.verify.csp_id", {
+    expected: `VLEK cspID one of ${allowed.map((a) => JSON.stringify(a)).join(", ") || "(none allowed)"}`,
+    actual: info.cspId === null ? "cspID absent" : JSON.stringify(info.cspId),
+  });
 }
 
 function hwIdCheck(report: SnpReport, info: SnpEndorsementInfo): Check {
