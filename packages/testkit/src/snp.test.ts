@@ -91,7 +91,7 @@ describe("fakeSnp end to end: a good fake verifies and validates", () => {
         `snp.verify.validity.${signer}`,
         "snp.verify.crl.signature",
         "snp.verify.crl.fresh",
-        `snp.verify.crl.revoked.${signer}`,
+        `snp.verify.crl.revoked.${signer === "vcek" ? "ask" : "asvk"}`,
       ])
         assert.ok(ran.has(id), `${id} did not run and pass`);
     });
@@ -141,9 +141,11 @@ const rows: Row[] = [
   },
   // Revocation (CRL signed by the fake ARK).
   {
-    name: "revoked VCEK",
+    // The ARK's CRL speaks for what the ARK signed (RFC 5280 §6.3.3): a VCEK
+    // serial on it is not the VCEK's revocation (real VCEK serials are all 0).
+    name: "a VCEK serial on the ARK's CRL does not revoke the VCEK",
     options: { crl: { revoked: ["vcek"] } },
-    verifyFails: ["snp.verify.crl.revoked.vcek=snp.verify.revoked"],
+    verifyFails: [],
   },
   {
     name: "revoked ASK",
@@ -156,9 +158,9 @@ const rows: Row[] = [
     verifyFails: ["snp.verify.crl.revoked.asvk=snp.verify.revoked"],
   },
   {
-    name: "revoked VLEK",
+    name: "a VLEK serial on the ARK's CRL does not revoke the VLEK",
     options: { signer: "vlek", crl: { revoked: ["vlek"] } },
-    verifyFails: ["snp.verify.crl.revoked.vlek=snp.verify.revoked"],
+    verifyFails: [],
   },
   // Validity windows.
   {

@@ -305,11 +305,10 @@ class Verifier implements SnpVerifier {
     if (inter.cert) checks.push(validity(interName.toLowerCase(), inter.cert.x509, now));
     if (root) checks.push(validity("ark", root.ark.x509, now));
 
-    // (g) CRL.
-    const revocable: [string, Cert | null][] = [
-      [interName.toLowerCase(), inter.cert],
-      [info.kind, ek],
-    ];
+    // (g) CRL. AMD's CRLs are issued by the ARK, and a CRL speaks only for
+    // certificates its issuer signed (RFC 5280 §6.3.3): the ASK/ASVK. The
+    // VCEK/VLEK is the ASK's, so its serial (0 on real VCEKs) is not looked up.
+    const revocable: [string, Cert | null][] = [[interName.toLowerCase(), inter.cert]];
     for (const c of await this.#crlChecks(options, report.product, root, revocable)) checks.push(c);
 
     return done(info, root?.set.product ?? null);
