@@ -146,3 +146,45 @@ describe("bench/run.ts", () => {
     }
   });
 });
+
+describe("bench/attest.ts", () => {
+  it("measures warm-verifier and raw P-384 rates on a few iterations", () => {
+    const r = spawnSync(
+      process.execPath,
+      [path.join(ROOT, "bench/attest.ts"), "--iterations", "40", "--warmup", "5", "--rounds", "2"],
+      { stdio: ["ignore", "pipe", "pipe"], timeout: 120_000 },
+    );
+    const out = r.stdout.toString();
+    assert.equal(r.status, 0, `${r.stderr}\n${out}`);
+    assert.match(out, /^## SEV-SNP verification/m);
+    assert.match(
+      out,
+      /^\| `createSnpVerifier\(\)\.verify`, warm chain cache \| [\d,]+\/s \| \d\.\d{3}× /m,
+    );
+    const m = /^verify rate (\d+)\/s vs raw (\d+)\/s: (\d\.\d{3})×/m.exec(out);
+    assert.ok(m, out);
+    assert.ok(Number(m[1]) > 0 && Number(m[2]) > 0, out);
+  });
+
+  it("--json gives the numbers run.ts puts in docs/BENCHMARKS.md", () => {
+    const r = spawnSync(
+      process.execPath,
+      [
+        path.join(ROOT, "bench/attest.ts"),
+        "--json",
+        "--iterations",
+        "20",
+        "--warmup",
+        "2",
+        "--rounds",
+        "2",
+      ],
+      { stdio: ["ignore", "pipe", "pipe"], timeout: 120_000 },
+    );
+    assert.equal(r.status, 0, r.stderr.toString());
+    const j = JSON.parse(r.stdout.toString()) as Record<string, number>;
+    assert.equal(j.iterations, 20);
+    for (const k of ["raw", "verifier", "attest", "ratio"]) assert.ok(j[k]! > 0, `${k}: ${j[k]}`);
+    assert.equal(j.goal, 0.9);
+  });
+});

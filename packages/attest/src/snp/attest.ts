@@ -154,6 +154,7 @@ export interface SnpClaims {
 }
 
 const V2_PRODUCTS: readonly SnpProduct[] = ["Milan", "Genoa"];
+const PRODUCTS: readonly SnpProduct[] = ["Milan", "Genoa", "Turin"];
 
 let placeholder: SnpReport | undefined;
 
@@ -200,36 +201,15 @@ export async function attestSnp(
   });
 
   // ── 1. parse ─────────────────────────────────────────────────────────
-  const hint = options.product ?? productOf(options.endorsementKey);
   const source = options.collateral;
-  let report: SnpReport;
-  let endorsementKey = options.endorsementKey;
-  let missing: Check | null = null;
-  let note = "";
-  try {
-    report = parseSnpReport(extractSnpReport(evidence), hint ? { product: hint } : {});
-  } catch (e) {
-    if (!(e instanceof EvidenceError)) throw e;
-    // A v2 report without a hint, collateral to ask: the product is the one whose VCEK the source has.
-    const guess =
-      e.code === "snp.report.product_required" && source && endorsementKey === undefined
-        ? await guessProduct(evidence, source)
-        : null;
-    if (!guess) {
-      checks.push(
-        failed("snp.parse", e.code, "a well-formed SEV-SNP attestation report", e.message),
-      );
-      return verdict(null);
-    }
-    report = guess.report;
-    if (guess.vcek) {
-      endorsementKey = guess.vcek;
-      note = " (product from the VCEK the collateral has for its chip)";
-    } else {
-      missing = guess.missing;
-      note = " (a v2 report does not name its product: decoded with the Milan/Genoa layout)";
-    }
+  const parsed = await parseStep(evidence, options);
+  if ("error" in parsed) {
+    const e = parsed.error;
+    checks.push(failed("snp.parse", e.code, "a well-formed SEV-SNP attestation report", e.message));
+    return verdict(null);
   }
+  const { report, missing, note } = parsed;
+  let endorsementKey = parsed.endorsementKey;
   checks.push({
     id: "snp.parse",
     ok: true,
@@ -286,6 +266,60 @@ export async function attestSnp(
   // ── 3. validate ──────────────────────────────────────────────────────
   checks.push(...validateSnpReport(report, options.policy ?? {}));
   return verdict(claimsOf(report, endorsement));
+}
+
+type Parsed =
+  | {
+      report: SnpReport;
+      endorsementKey: CertificateInput | undefined;
+      missing: Check | null;
+      note: string;
+    }
+  | { error: EvidenceError };
+
+/**
+ * Parse, finding the product of a v2 report (which names none): the one
+ * `options.product` says, else the endorsement certificate's productName, else
+ * the one the collateral has a VCEK for.
+ */
+async function parseStep(evidence: Uint8Array, options: AttestSnpOptions): Promise<Parsed> {
+  const key = options.endorsementKey;
+  const ok = (report: SnpReport) => ({ report, endorsementKey: key, missing: null, note: "" });
+  try {
+    return ok(parseSnp(evidence, options.product));
+  } catch (e) {
+    if (!(e instanceof EvidenceError)) throw e;
+    if (e.code !== "snp.report.product_required") return { error: e };
+    const hint = productOf(key);
+    if (hint) {
+      try {
+        return ok(parseSnp(evidence, hint));
+      } catch (again) {
+        if (!(again instanceof EvidenceError)) throw again;
+        return { error: again };
+      }
+    }
+    if (!options.collateral || key !== undefined) return { error: e };
+    const guess = await guessProduct(evidence, options.collateral);
+    if (!guess) return { error: e };
+    return guess.vcek
+      ? {
+          report: guess.report,
+          endorsementKey: guess.vcek,
+          missing: null,
+          note: " (product from the VCEK the collateral has for its chip)",
+        }
+      : {
+          report: guess.report,
+          endorsementKey: undefined,
+          missing: guess.missing,
+          note: " (a v2 report does not name its product: decoded with the Milan/Genoa layout)",
+        };
+  }
+}
+
+function parseSnp(evidence: Uint8Array, product: SnpProduct | undefined): SnpReport {
+  return parseSnpReport(extractSnpReport(evidence), product ? { product } : {});
 }
 
 /**
@@ -373,21 +407,45 @@ async function fetchEndorsement(
   }
 }
 
-/** The product named by a certificate's productName extension (or CN), if it can be read. */
+/** productName (1.3.6.1.4.1.3704.1.2) as a DER OBJECT IDENTIFIER (AMD pub. 57230). */
+const PRODUCT_NAME_OID = [0x06, 0x09, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x9c, 0x78, 0x01, 0x02];
+
+/**
+ * The product a certificate's productName extension names (`Milan-B0` → Milan).
+ * DER bytes take a fast path (find the extension, read its string: no full
+ * X.509 parse per report); anything else goes through `parseCollateral`.
+ * Only a hint for the parser: `verify.ts` checks the product for real.
+ */
 function productOf(cert: CertificateInput | undefined): SnpProduct | undefined {
   if (cert === undefined) return undefined;
+  const der = cert instanceof X509Certificate ? new Uint8Array(cert.rawData) : cert;
+  if (der instanceof Uint8Array && der[0] === 0x30) {
+    const name = productNameOf(der);
+    if (name !== null) return PRODUCTS.find((p) => p === name.split("-")[0]);
+  }
   try {
-    const bytes =
-      cert instanceof X509Certificate
-        ? new Uint8Array(cert.rawData)
-        : typeof cert === "string"
-          ? new TextEncoder().encode(cert)
-          : cert;
+    const bytes = typeof der === "string" ? new TextEncoder().encode(der) : der;
     return parseCollateral([bytes]).certificates[0]?.product ?? undefined;
   } catch {
     // Unreadable: the verifier reports it as a failed certificate check.
     return undefined;
   }
+}
+
+/** The productName extension's string: OID, optional `critical`, OCTET STRING { IA5String | UTF8String }. */
+function productNameOf(der: Uint8Array): string | null {
+  const n = PRODUCT_NAME_OID.length;
+  outer: for (let i = 0; i + n < der.length; i++) {
+    for (let j = 0; j < n; j++) if (der[i + j] !== PRODUCT_NAME_OID[j]) continue outer;
+    let k = i + n;
+    if (der[k] === 0x01 && der[k + 1] === 0x01) k += 3; // critical BOOLEAN
+    if (der[k] !== 0x04 || der[k + 1]! >= 0x80) return null;
+    const t = der[k + 2];
+    const len = der[k + 3]!;
+    if ((t !== 0x16 && t !== 0x0c) || len >= 0x80 || k + 4 + len > der.length) return null;
+    return new TextDecoder().decode(der.subarray(k + 4, k + 4 + len));
+  }
+  return null;
 }
 
 function failed(id: string, code: EvidenceCode, expected: string, actual: string): Check {
