@@ -18,6 +18,7 @@ import {
   type SnpVerifyResult,
   validateSnpReport,
 } from "@donjon/attest";
+import { X509Crl } from "./_x509.ts";
 import { type FakeSnp, type FakeSnpOptions, fakeSnp } from "./snp.ts";
 
 const DAY = 86_400_000;
@@ -415,5 +416,88 @@ describe("fakeSnp end to end: one damaged field fails with its code", () => {
     const o = await run({ signer: "vlek", certs: { vlek: { cspId: "CN=rogue.example" } } });
     assert.equal(o.verify.ok, true);
     assert.equal(o.verify.endorsement?.cspId, "CN=rogue.example");
+  });
+});
+
+describe("verify.ts corners no real vector reaches", () => {
+  it("a CRL without nextUpdate is stale, and says its nextUpdate is absent", async () => {
+    const o = await run({ crl: { nextUpdate: null } });
+    assert.deepEqual(failures(o.verify.checks), ["snp.verify.crl.fresh=snp.verify.crl_stale"]);
+    const fresh = o.verify.checks.find((c) => c.id === "snp.verify.crl.fresh");
+    assert.match(fresh?.actual ?? "", /nextUpdate absent/);
+  });
+
+  it("a CRL handed over as a parsed X509Crl is used as is", async () => {
+    const fake = await fakeSnp({});
+    const report = parseSnpReport(fake.report);
+    const crl = new X509Crl(fake.crl as Uint8Array<ArrayBuffer>);
+    const res = await createSnpVerifier({ roots: fake.roots }).verify(report, {
+      now: fake.now,
+      endorsementKey: fake.endorsementKey,
+      intermediates: fake.intermediates,
+      crls: [crl],
+      requireCrl: true,
+    });
+    assert.deepEqual(failures(res.checks), []);
+  });
+
+  it("a VLEK without cspID fails an allow-list; an empty allow-list admits nothing", async () => {
+    const none = await run(
+      { signer: "vlek", certs: { vlek: { cspId: null } } },
+      { verify: { allowedCspIds: ["CN=cc-us-east-2.amazonaws.com"] } },
+    );
+    assert.deepEqual(failures(none.verify.checks), ["snp.verify.csp_id=snp.verify.csp_id"]);
+    assert.equal(
+      none.verify.checks.find((c) => c.id === "snp.verify.csp_id")?.actual,
+      "cspID absent",
+    );
+    const empty = await run({ signer: "vlek" }, { verify: { allowedCspIds: [] } });
+    assert.match(
+      empty.verify.checks.find((c) => c.id === "snp.verify.csp_id")?.expected ?? "",
+      /none allowed/,
+    );
+  });
+
+  it("a signed region in shared memory is copied before WebCrypto sees it", async () => {
+    const fake = await fakeSnp({});
+    const report = parseSnpReport(fake.report);
+    const shared = new Uint8Array(new SharedArrayBuffer(report.signedRegion.length));
+    shared.set(report.signedRegion);
+    const res = await createSnpVerifier({ roots: fake.roots }).verify(
+      { ...report, signedRegion: shared },
+      {
+        now: fake.now,
+        endorsementKey: fake.endorsementKey,
+        intermediates: fake.intermediates,
+        crls: [fake.crl],
+      },
+    );
+    assert.deepEqual(failures(res.checks), []);
+  });
+});
+
+describe("verify.ts when the platform misbehaves", () => {
+  it("a digest that throws a non-Error still gives a failed check naming it", async () => {
+    const fake = await fakeSnp({});
+    const report = parseSnpReport(fake.report);
+    const subtle = new Proxy(crypto.subtle, {
+      get(target, prop) {
+        if (prop === "digest") {
+          return () => {
+            throw "digest unavailable";
+          };
+        }
+        const v = Reflect.get(target, prop);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    const broken = { subtle, getRandomValues: crypto.getRandomValues.bind(crypto) } as Crypto;
+    const res = await createSnpVerifier({ roots: fake.roots, crypto: broken }).verify(report, {
+      now: fake.now,
+      endorsementKey: fake.endorsementKey,
+    });
+    assert.equal(res.ok, false);
+    const cert = res.checks.find((c) => c.id === "snp.verify.certificate");
+    assert.match(cert?.actual ?? "", /digest unavailable/);
   });
 });

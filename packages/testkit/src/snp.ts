@@ -170,8 +170,8 @@ export interface FakeCrlOptions {
   revocationDate?: Date;
   /** Default `now` − 1 day. */
   thisUpdate?: Date;
-  /** Default `now` + 30 days. */
-  nextUpdate?: Date;
+  /** Default `now` + 30 days; null leaves the (optional) field out. */
+  nextUpdate?: Date | null;
   /** Issuer name. Default the ARK's subject. */
   issuer?: string;
   /** `"other"`: signed with a key that is not the ARK's. Default `"ark"`. */
@@ -588,7 +588,8 @@ async function buildCrl(
   const crl = await x509.X509CrlGenerator.create({
     issuer: o.issuer ?? ark.subject,
     thisUpdate: o.thisUpdate ?? new Date(now.getTime() - DAY),
-    nextUpdate: o.nextUpdate ?? new Date(now.getTime() + 30 * DAY),
+    nextUpdate:
+      o.nextUpdate === null ? undefined : (o.nextUpdate ?? new Date(now.getTime() + 30 * DAY)),
     entries: (o.revoked ?? []).map((r) => ({
       serialNumber: typeof r === "string" ? serials[r] : r.serialNumber,
       revocationDate,
