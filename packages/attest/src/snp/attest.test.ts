@@ -250,7 +250,7 @@ describe("attestSnp", () => {
       });
       assert.equal(v.ok, true, JSON.stringify(failures(v)));
       assert.deepEqual(v.warnings, []);
-      assert.ok(v.checks.some((c) => c.id === "snp.verify.crl.revoked.vcek" && c.ok));
+      assert.ok(v.checks.some((c) => c.id === "snp.verify.crl.revoked.ask" && c.ok));
     });
 
     it("a missing VCEK is named with its KDS URL (v3 report)", async () => {
