@@ -17,7 +17,7 @@
  */
 import { bytesEqual, toHex } from "../_bytes.ts";
 import { X509Certificate, X509Crl } from "../_x509.ts";
-import { CODES, type EvidenceCode } from "../codes.ts";
+import { CODES, type EvidenceCode, type PolicyCode } from "../codes.ts";
 import type { Check } from "../verdict.ts";
 import { AMD_SNP_ROOTS, type CertificateBytes, type SnpRootSet } from "./roots/amd.ts";
 import type { SnpProduct, SnpReport, SnpTcb } from "./types.ts";
@@ -590,7 +590,12 @@ function pass(id: string): Check {
   return { id, ok: true };
 }
 
-function fail(id: string, code: EvidenceCode, detail: { expected: string; actual: string }): Check {
+/** A failed check. Verification reports evidence codes, and the one policy it applies (cspID). */
+function fail(
+  id: string,
+  code: EvidenceCode | PolicyCode,
+  detail: { expected: string; actual: string },
+): Check {
   return { id, ok: false, code, ...detail, remedy: CODES[code].remedy };
 }
 
