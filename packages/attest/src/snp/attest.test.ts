@@ -167,6 +167,23 @@ describe("attestSnp", () => {
     for (const c of v.checks.filter((x) => !x.ok)) assert.ok(c.expected && c.actual && c.remedy);
   });
 
+  it("allowedCspIds reaches the verifier; the VLEK's cspID is a claim", async () => {
+    const run = (allowedCspIds: string[]) =>
+      attestSnp(readVector("snp/milan-v3-vlek-aws-trustee/test-vlek-report.bin"), {
+        now: new Date("2025-06-01T00:00:00Z"),
+        endorsementKey: readVector("snp/milan-v3-vlek-aws-trustee/test-vlek.der"),
+        allowedCspIds,
+      });
+    const good = await run(["CN=cc-us-east-2.amazonaws.com"]);
+    assert.equal(good.ok, true, JSON.stringify(failures(good)));
+    assert.equal(good.claims?.signing_key.csp_id, "CN=cc-us-east-2.amazonaws.com");
+    const other = await run(["CN=elsewhere.example"]);
+    assert.deepEqual(
+      other.checks.filter((c) => !c.ok).map((c) => c.code),
+      ["snp.verify.csp_id"],
+    );
+  });
+
   const bad: [string, Uint8Array, string][] = [
     ["empty", new Uint8Array(0), "snp.report.size"],
     ["garbage", new TextEncoder().encode("not a report\n"), "snp.report.size"],

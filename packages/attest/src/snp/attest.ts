@@ -49,6 +49,11 @@ export interface AttestSnpOptions {
   /** When true, a CRL that is neither given nor obtainable fails the verdict instead of warning. Default false. */
   requireCrl?: boolean;
   /**
+   * Cloud providers (VLEK cspID, e.g. `CN=cc-us-east-2.amazonaws.com`) whose VLEK
+   * is accepted, compared exactly. Not checked if unset; a VCEK is not affected.
+   */
+  allowedCspIds?: readonly string[];
+  /**
    * The product of a version 2 report (which does not name it). Default: the
    * endorsement certificate's productName; with only `collateral`, Milan then Genoa are tried.
    */
@@ -148,6 +153,8 @@ export interface SnpClaims {
     issuer: string | null;
     serial_number: string | null;
     product_name: string | null;
+    /** The VLEK's cspID (its cloud provider); null for a VCEK or when none was decoded. */
+    csp_id: string | null;
     not_before: string | null;
     not_after: string | null;
   };
@@ -243,6 +250,7 @@ export async function attestSnp(
       intermediates: options.intermediates ?? [],
       crls,
       requireCrl: options.requireCrl === true,
+      ...(options.allowedCspIds === undefined ? {} : { allowedCspIds: options.allowedCspIds }),
     });
     endorsement = result.endorsement;
     // Why there is no CRL goes into verify's crl_unavailable check (one check, not two).
@@ -539,6 +547,7 @@ function claimsOf(r: SnpReport, e: SnpEndorsementInfo | null): SnpClaims {
       issuer: e?.issuer ?? null,
       serial_number: e?.serialNumber ?? null,
       product_name: e?.productName ?? null,
+      csp_id: e?.cspId ?? null,
       not_before: e ? e.notBefore.toISOString() : null,
       not_after: e ? e.notAfter.toISOString() : null,
     },

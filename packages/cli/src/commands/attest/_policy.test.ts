@@ -60,6 +60,14 @@ describe("policy TOML → SnpValidateOptions", () => {
     ],
     ["require_crl", "require_crl = true\n", {}, true],
   ];
+
+  it("good: csp_ids", () => {
+    assert.deepEqual(parsePolicy('csp_ids = ["CN=cc-us-east-2.amazonaws.com"]\n', "p.toml"), {
+      validate: {},
+      requireCrl: false,
+      allowedCspIds: ["CN=cc-us-east-2.amazonaws.com"],
+    });
+  });
   for (const [name, source, validate, requireCrl] of good) {
     it(`good: ${name}`, () => {
       assert.deepEqual(parsePolicy(source, "p.toml"), {
@@ -158,6 +166,7 @@ describe("policy TOML → SnpValidateOptions", () => {
       '[platform_info]\nforbid = ["smt"]\n',
       'p.toml:2: "platform_info.forbid[0]": unknown flag "smt" (expected one of: smt_enabled,',
     ],
+    ["csp_ids empty", "csp_ids = []\n", 'p.toml:1: "csp_ids" must not be empty'],
     [
       "require_crl not boolean",
       "require_crl = 1\n",

@@ -20,6 +20,7 @@
  * min_firmware = "1.55.0"       # CURRENT major.minor[.build]
  * min_policy_abi = "0.0"        # POLICY.ABI major.minor
  * require_crl = true            # a CRL must be checked (as --require-crl)
+ * csp_ids = ["CN=cc-us-east-2.amazonaws.com"]  # cloud providers whose VLEK is accepted
  * [min_tcb]                     # minimum REPORTED_TCB components (0–255)
  * bootloader = 3
  * tee = 0
@@ -44,6 +45,8 @@ export interface AttestPolicy {
   validate: SnpValidateOptions;
   /** `require_crl`: a CRL must be obtained and checked. */
   requireCrl: boolean;
+  /** `csp_ids`: the VLEK cspIDs accepted; undefined when not checked. */
+  allowedCspIds?: string[];
 }
 
 const ALLOW_LISTS = {
@@ -70,6 +73,7 @@ const TOP_KEYS = [
   "min_policy_abi",
   "platform_info",
   "require_crl",
+  "csp_ids",
 ];
 const TCB_KEYS = ["bootloader", "tee", "snp", "microcode", "fmc"] as const;
 const PLATFORM_FLAGS: Record<string, SnpPlatformFlag> = {
@@ -232,5 +236,6 @@ export function parsePolicy(source: string, file: string): AttestPolicy {
     }
   }
   const requireCrl = doc.require_crl === undefined ? false : bool(doc.require_crl, ["require_crl"]);
-  return { validate: o, requireCrl };
+  const cspIds = doc.csp_ids === undefined ? undefined : strings(doc.csp_ids, ["csp_ids"]);
+  return { validate: o, requireCrl, ...(cspIds === undefined ? {} : { allowedCspIds: cspIds }) };
 }

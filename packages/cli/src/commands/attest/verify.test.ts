@@ -225,6 +225,34 @@ describe("donjon attest verify", () => {
     assert.match(r.stderr, /snp\.verify\.expired/);
   });
 
+  it("a policy accepting other cloud providers than the VLEK's: exit 1 with snp.verify.csp_id", async () => {
+    const vlek = [
+      "attest",
+      "verify",
+      v("milan-v3-vlek-aws-trustee/test-vlek-report.bin"),
+      "--collateral",
+      v("milan-v3-vlek-aws-trustee/test-vlek.der"),
+      "--at",
+      "2025-06-01T00:00:00Z",
+      "--offline",
+      "--policy",
+    ];
+    const other = await donjon([
+      ...vlek,
+      file("csp-other.toml", 'csp_ids = ["CN=elsewhere.example"]\n'),
+    ]);
+    assert.equal(other.status, 1, other.stderr + other.stdout);
+    assert.match(
+      other.stdout,
+      /FAIL snp\.verify\.csp_id[^\n]*\n[^\n]*\n +actual: +"CN=cc-us-east-2\.amazonaws\.com"/,
+    );
+    const aws = await donjon([
+      ...vlek,
+      file("csp-aws.toml", 'csp_ids = ["CN=cc-us-east-2.amazonaws.com"]\n'),
+    ]);
+    assert.equal(aws.status, 0, aws.stderr + aws.stdout);
+  });
+
   it("--require-crl without a CRL: exit 1", async () => {
     const r = await donjon([...VIRTEE, "--require-crl"]);
     assert.equal(r.status, 1, r.stderr + r.stdout);

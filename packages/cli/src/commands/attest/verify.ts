@@ -134,6 +134,7 @@ export async function verify(argv: readonly string[], ctx: AttestContext): Promi
       collateral: source,
       policy: policy.validate,
       requireCrl: a.booleans.has("--require-crl") || policy.requireCrl,
+      ...("allowedCspIds" in policy ? { allowedCspIds: policy.allowedCspIds } : {}),
     });
   } catch (e) {
     if (e instanceof OptionsError) {
