@@ -10,7 +10,8 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 import { OptionsError } from "../error.ts";
 import type { Check } from "../verdict.ts";
-import { attestSnp, type SnpVerdict } from "./attest.ts";
+import { parseSnpReport } from "./abi.ts";
+import { attestSnp, type SnpVerdict, snpClaims } from "./attest.ts";
 import { createOfflineKds, parseCollateral } from "./collateral.ts";
 import type { SnpRootSet } from "./roots/amd.ts";
 import { readVector, VECTORS_DIR } from "./vectors.test.ts";
@@ -239,6 +240,100 @@ describe("attestSnp", () => {
     assert.equal(c.code, "snp.collateral.missing");
     assert.match(c.actual!, /--collateral FILE/);
     assert.ok(v.claims);
+  });
+
+  describe("the product of a version 2 report", () => {
+    const pem = (der: Uint8Array) =>
+      `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString("base64")}\n-----END CERTIFICATE-----\n`;
+
+    it("from a PEM certificate's productName, given as text", async () => {
+      const v = await attestSnp(virtee(), { now: NOW, endorsementKey: pem(virteeVcek()) });
+      assert.equal(v.ok, true, JSON.stringify(failures(v)));
+      assert.equal(v.claims?.product, "Milan");
+    });
+
+    it("from options.product, which wins", async () => {
+      const v = await attestSnp(virtee(), {
+        now: NOW,
+        endorsementKey: virteeVcek(),
+        product: "Genoa",
+      });
+      assert.equal(v.claims?.product, "Genoa");
+      assert.ok(v.checks.some((c) => c.id === "snp.verify.product" && !c.ok));
+    });
+
+    it("a certificate without productName: its CN (ARK-Milan) is the hint", async () => {
+      const ark = parseCollateral([readVector("snp/milan-v2-virtee/ark.pem")]).certificates[0]!;
+      const v = await attestSnp(virtee(), { now: NOW, endorsementKey: ark.der });
+      assert.equal(v.claims?.product, "Milan");
+      assert.equal(v.ok, false);
+    });
+
+    it("an unreadable certificate gives no hint: the parse check says product_required", async () => {
+      const v = await attestSnp(virtee(), { now: NOW, endorsementKey: new Uint8Array([1, 2, 3]) });
+      assert.deepEqual(
+        v.checks.map((c) => c.code),
+        ["snp.report.product_required"],
+      );
+    });
+
+    it("a Turin VCEK for a v2 report: parsed with Turin's layout, which it breaks", async () => {
+      const v = await attestSnp(virtee(), {
+        now: NOW,
+        endorsementKey: readVector("snp/turin-v5-oak/derived/vcek.der"),
+      });
+      assert.deepEqual(
+        v.checks.map((c) => c.code),
+        ["snp.report.reserved"],
+      );
+    });
+
+    it("a broken v2 report with only collateral: the parser's finding, not product_required", async () => {
+      const bytes = virtee().slice();
+      bytes[0x1f8] = 1; // LAUNCH_MIT_VECTOR: reserved before v5
+      const v = await attestSnp(bytes, {
+        now: NOW,
+        collateral: createOfflineKds(
+          parseCollateral([readVector("snp/milan-v2-virtee/vcek_milan.der")]),
+        ),
+      });
+      assert.deepEqual(
+        v.checks.map((c) => c.code),
+        ["snp.report.reserved"],
+      );
+    });
+  });
+
+  it("snpClaims: the claims of a parsed report without a certificate", async () => {
+    const v = await attestSnp(virtee(), { now: NOW, endorsementKey: virteeVcek() });
+    const plain = snpClaims(parseSnpReport(virtee(), { product: "Milan" }));
+    assert.deepEqual(plain, {
+      ...v.claims,
+      signing_key: {
+        kind: "vcek",
+        subject: null,
+        issuer: null,
+        serial_number: null,
+        product_name: null,
+        csp_id: null,
+        not_before: null,
+        not_after: null,
+      },
+    });
+  });
+
+  it("a masked (all-zero) CHIP_ID cannot be looked up: the check says why", async () => {
+    const bytes = readVector("snp/genoa-v3-azure-trustee/derived/report.bin").slice();
+    bytes.fill(0, 0x1a0, 0x1e0);
+    const v = await attestSnp(bytes, {
+      now: NOW,
+      collateral: createOfflineKds(
+        parseCollateral([readVector("snp/genoa-v3-azure-trustee/vcek-genoa.pem")]),
+      ),
+    });
+    const c = v.checks.find((x) => x.id === "snp.collateral.endorsement_key")!;
+    assert.equal(c.code, "snp.collateral.missing");
+    assert.match(c.actual!, /all zero/);
   });
 
   describe("collateral from an offline bundle", () => {

@@ -310,6 +310,7 @@ async function parseStep(evidence: Uint8Array, options: AttestSnpOptions): Promi
     if (!options.collateral || key !== undefined) return { error: e };
     const guess = await guessProduct(evidence, options.collateral);
     if (!guess) return { error: e };
+    if ("error" in guess) return guess;
     return guess.vcek
       ? {
           report: guess.report,
@@ -341,6 +342,7 @@ async function guessProduct(
 ): Promise<
   | { report: SnpReport; vcek: Uint8Array; missing: null }
   | { report: SnpReport; vcek: null; missing: Check }
+  | { error: EvidenceError }
   | null
 > {
   const problems: string[] = [];
@@ -349,9 +351,11 @@ async function guessProduct(
   for (const product of V2_PRODUCTS) {
     let report: SnpReport;
     try {
-      report = parseSnpReport(extractSnpReport(evidence), { product });
-    } catch {
-      return null;
+      report = parseSnp(evidence, product);
+    } catch (e) {
+      // Broken beyond the missing product (a reserved byte set): that is the finding.
+      if (e instanceof EvidenceError) return { error: e };
+      throw e;
     }
     first ??= report;
     const got = await fetchEndorsement(report, source);
