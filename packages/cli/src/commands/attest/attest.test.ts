@@ -19,8 +19,12 @@ function fake(extra: Partial<AttestContext> = {}) {
     stdout: "",
     stderr: "",
     cwd: "/",
-    out: (t: string) => void (ctx.stdout += t),
-    err: (t: string) => void (ctx.stderr += t),
+    out: (t: string) => {
+      ctx.stdout += t;
+    },
+    err: (t: string) => {
+      ctx.stderr += t;
+    },
     readFile: (p: string) => new Uint8Array(fs.readFileSync(p)),
     ...extra,
   };
