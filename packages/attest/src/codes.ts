@@ -147,7 +147,8 @@ export const CODES = {
     kind: "policy",
     summary:
       "The guest policy allows debugging (the host can read guest memory), and the policy forbids it.",
-    remedy: "Launch the guest with POLICY.DEBUG = 0, or set allowDebug for test environments only.",
+    remedy:
+      "Launch the guest with POLICY.DEBUG = 0, or allow debugging (allowDebug; `debug = true` in a donjon policy file) for test environments only.",
   },
   "snp.validate.migrate_ma": {
     kind: "policy",
@@ -313,7 +314,7 @@ export const CODES = {
   "snp.verify.crl_unavailable": {
     kind: "evidence",
     summary:
-      "No AMD CRL was given, so revocation of the ASK/ASVK and VCEK/VLEK was not checked (a warning unless a CRL is required).",
+      "No AMD CRL was given, so revocation of the ASK/ASVK was not checked (a warning unless a CRL is required).",
     remedy:
       "Fetch the CRL from the AMD KDS (vcek/v1/<product>/crl) and pass it, or accept the warning when revocation is not required.",
   },

@@ -44,7 +44,7 @@ describe("validateSnpReport: defaults", () => {
         expected: "POLICY.DEBUG = 0",
         actual: "POLICY.DEBUG = 1",
         remedy:
-          "Launch the guest with POLICY.DEBUG = 0, or set allowDebug for test environments only.",
+          "Launch the guest with POLICY.DEBUG = 0, or allow debugging (allowDebug; `debug = true` in a donjon policy file) for test environments only.",
         severity: "error",
       },
     ]);

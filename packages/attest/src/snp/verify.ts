@@ -402,7 +402,7 @@ class Verifier implements SnpVerifier {
           expected: required
             ? "a CRL from the AMD KDS (requireCrl is set)"
             : "a CRL from the AMD KDS (optional)",
-          actual: "no CRL given: revocation of the ASK/ASVK and VCEK/VLEK not checked",
+          actual: "no CRL given: revocation of the ASK/ASVK not checked",
           remedy: CODES["snp.verify.crl_unavailable"].remedy,
           severity: required ? "error" : "warning",
         },
