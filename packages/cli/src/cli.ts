@@ -3,8 +3,8 @@
  * arguments and an injected context, so tests drive it without a process.
  */
 import pkg from "../package.json" with { type: "json" };
-import { ATTEST_HELP, type AttestContext, attest } from "./commands/attest/attest.ts";
-import { RUN_HELP, type RunContext, run } from "./commands/run.ts";
+import type { AttestContext } from "./commands/attest/attest.ts";
+import type { RunContext } from "./commands/run.ts";
 import { CliError } from "./error.ts";
 
 /** What every command may use; `main` makes the real one from `process`. */
@@ -26,11 +26,25 @@ Options:
   -V, --version  Show the version
 `;
 
-const COMMANDS: Readonly<
-  Record<string, { help: string; run: (argv: string[], ctx: CliContext) => Promise<number> }>
-> = {
-  run: { help: RUN_HELP, run },
-  attest: { help: ATTEST_HELP, run: attest },
+interface Command {
+  help: string;
+  run: (argv: string[], ctx: CliContext) => Promise<number>;
+}
+
+/**
+ * The command table. Each command is loaded when it is used: `donjon run`
+ * must not pay at start-up for the X.509 and ASN.1 code behind
+ * `donjon attest` (tens of milliseconds and ~15 MiB), nor the other way round.
+ */
+const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
+  run: async () => {
+    const m = await import("./commands/run.ts");
+    return { help: m.RUN_HELP, run: m.run };
+  },
+  attest: async () => {
+    const m = await import("./commands/attest/attest.ts");
+    return { help: m.ATTEST_HELP, run: m.attest };
+  },
 };
 
 /** Run the command line `argv` (without the program name); resolve to the exit status. */
@@ -52,17 +66,17 @@ export async function dispatch(argv: readonly string[], ctx: CliContext): Promis
     const topic = rest[0];
     if (topic === undefined) ctx.out(HELP);
     else {
-      const c = COMMANDS[topic];
-      if (!c)
+      const load = COMMANDS[topic];
+      if (!load)
         throw new CliError("USAGE", `unknown command ${JSON.stringify(topic)} (see donjon --help)`);
-      ctx.out(c.help);
+      ctx.out((await load()).help);
     }
     return 0;
   }
   if (first.startsWith("-"))
     throw new CliError("USAGE", `unknown flag ${first} (see donjon --help)`);
-  const command = COMMANDS[first];
-  if (!command)
+  const load = COMMANDS[first];
+  if (!load)
     throw new CliError("USAGE", `unknown command ${JSON.stringify(first)} (see donjon --help)`);
-  return command.run(rest, ctx);
+  return (await load()).run(rest, ctx);
 }

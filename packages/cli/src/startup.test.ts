@@ -1,0 +1,36 @@
+/**
+ * `donjon run` starts lean: a cold start is a benchmark goal (≤ 1.5× node:wasi),
+ * and each of these was once loaded at start-up by accident. A probe preloaded
+ * into the real CLI reports at exit what got loaded.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import { it } from "node:test";
+
+const ROOT = path.resolve(import.meta.dirname, "../../..");
+const PROBE = `data:text/javascript,process.on("exit",()=>process.stderr.write("PROBE"+JSON.stringify({builtins:process.moduleLoadList.filter(m=>m.startsWith("NativeModule ")),reflectMetadata:typeof Reflect.getMetadata})))`;
+
+it("donjon run hello.wasm loads no HTTP client, no fs streams, no worker threads and no X.509 code", () => {
+  const r = spawnSync(
+    process.execPath,
+    ["--import", PROBE, "packages/cli/bin/donjon.js", "run", "examples/hello.wasm"],
+    { cwd: ROOT, encoding: "utf8" },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const json = r.stderr.slice(r.stderr.indexOf("PROBE") + 5);
+  const { builtins, reflectMetadata } = JSON.parse(json) as {
+    builtins: string[];
+    reflectMetadata: string;
+  };
+  const loaded = (name: string) => builtins.some((m) => m.includes(name));
+  assert.ok(loaded("internal/modules/esm"), "the probe sees the module list");
+  for (const heavy of ["undici", "internal/fs/streams", "worker_threads", "internal/fs/promises"]) {
+    assert.equal(loaded(heavy), false, `${heavy} was loaded at start-up`);
+  }
+  assert.equal(
+    reflectMetadata,
+    "undefined",
+    "@peculiar/x509 (reflect-metadata) was loaded by donjon run",
+  );
+});
