@@ -26,7 +26,12 @@ const {
 const wasi = new Wasi({
   args: [file.split("/").pop()!, ...args],
   env: {},
-  preopens: dirs.map((d) => ({ path: d.guest, fs: new HostFs({ path: d.host }) })),
+  // One mapped directory cannot be nested in another, so its root path is
+  // stable (HostFsOptions.stableRoot), as `donjon run` works out for its own.
+  preopens: dirs.map((d) => ({
+    path: d.guest,
+    fs: new HostFs({ path: d.host, stableRoot: dirs.length === 1 }),
+  })),
   stdin: hostStream(0, "read"),
   stdout: hostStream(1, "write", { buffer: !flags.has("--unbuffered") }),
   stderr: hostStream(2, "write"),
