@@ -23,8 +23,7 @@
  * file and the line.
  */
 import * as path from "node:path";
-import { parse, TomlError } from "smol-toml";
-import { keyLines, lineOf } from "./_toml_lines.ts";
+import { type Path, readStrictToml, show, typeName } from "./_toml_strict.ts";
 import {
   DURATION_HINT,
   MAX_MEMORY_LIMIT,
@@ -34,7 +33,6 @@ import {
   parseSize,
   SIZE_HINT,
 } from "./_units.ts";
-import { CliError, type CliErrorCode } from "./error.ts";
 
 /** The stdio kinds the nil backend can give a file descriptor. */
 export type FileKind = "null" | "stdin" | "stdout" | "stderr";
@@ -86,25 +84,6 @@ const FD_KINDS: readonly (readonly FileKind[])[] = [
   ["stdout", "stderr", "null"],
 ];
 
-type Path = (string | number)[];
-
-/** `["files", 1, "kind"]` → `files[1].kind` */
-function show(p: Path): string {
-  return p.map((k, i) => (typeof k === "number" ? `[${k}]` : i === 0 ? k : `.${k}`)).join("");
-}
-
-function typeName(v: unknown): string {
-  if (Array.isArray(v)) return "array";
-  if (v instanceof Date) return "datetime";
-  if (typeof v === "number") return Number.isInteger(v) ? "integer" : "float";
-  if (typeof v === "object" && v !== null) return "table";
-  return typeof v;
-}
-
-function isTable(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date);
-}
-
 /**
  * Parse and validate a Donjon.toml (or Enarx.toml).
  * @param source the file's text
@@ -112,41 +91,11 @@ function isTable(v: unknown): v is Record<string, unknown> {
  * @param dir absolute directory of the file; `[[dirs]] host` paths are relative to it
  */
 export function parseConfig(source: string, file: string, dir: string): Config {
-  let doc: Record<string, unknown>;
-  try {
-    doc = parse(source) as Record<string, unknown>;
-  } catch (e) {
-    if (e instanceof TomlError) {
-      const what = e.message.split("\n")[0]!.replace(/^Invalid TOML document: /, "");
-      throw new CliError("CONFIG", `${file}:${e.line}:${e.column}: not valid TOML: ${what}`, {
-        cause: e,
-      });
-    }
-    throw e;
-  }
-  const lines = keyLines(source);
-  const fail = (p: Path, message: string, code: CliErrorCode = "CONFIG"): never => {
-    const line = lineOf(lines, p);
-    throw new CliError(code, `${line === null ? file : `${file}:${line}`}: ${message}`);
-  };
-  const keys = (t: Record<string, unknown>, p: Path, allowed: readonly string[]): void => {
-    for (const k of Object.keys(t)) {
-      if (!allowed.includes(k)) {
-        fail(
-          [...p, k],
-          `unknown key "${show([...p, k])}" (expected one of: ${allowed.join(", ")})`,
-        );
-      }
-    }
-  };
+  const { doc, fail, keys, table } = readStrictToml(source, file);
   const str = (v: unknown, p: Path): string => {
     if (typeof v !== "string") fail(p, `"${show(p)}" must be a string, got ${typeName(v)}`);
     if ((v as string).includes("\0")) fail(p, `"${show(p)}" must not contain a NUL character`);
     return v as string;
-  };
-  const table = (v: unknown, p: Path): Record<string, unknown> => {
-    if (!isTable(v)) fail(p, `"${show(p)}" must be a table, got ${typeName(v)}`);
-    return v as Record<string, unknown>;
   };
   const tables = (v: unknown, p: Path): Record<string, unknown>[] => {
     if (!Array.isArray(v)) fail(p, `"${show(p)}" must be an array of tables, got ${typeName(v)}`);

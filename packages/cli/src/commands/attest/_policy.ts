@@ -36,9 +36,7 @@
  * names the key, the file and the line.
  */
 import type { SnpPlatformFlag, SnpValidateOptions } from "@donjon/attest";
-import { parse, TomlError } from "smol-toml";
-import { keyLines, lineOf } from "../../_toml_lines.ts";
-import { CliError } from "../../error.ts";
+import { type Path, readStrictToml, show, typeName } from "../../_toml_strict.ts";
 
 /** A validated policy file. */
 export interface AttestPolicy {
@@ -86,53 +84,13 @@ const PLATFORM_FLAGS: Record<string, SnpPlatformFlag> = {
   tio_enabled: "tioEnabled",
 };
 
-type Path = (string | number)[];
-
-function show(p: Path): string {
-  return p.map((k, i) => (typeof k === "number" ? `[${k}]` : i === 0 ? k : `.${k}`)).join("");
-}
-
-function typeName(v: unknown): string {
-  if (Array.isArray(v)) return "array";
-  if (v instanceof Date) return "datetime";
-  if (typeof v === "number") return Number.isInteger(v) ? "integer" : "float";
-  if (typeof v === "object" && v !== null) return "table";
-  return typeof v;
-}
-
 /**
  * Parse and validate a policy file.
  * @param source the file's text
  * @param file how to name the file in messages (the path the user gave)
  */
 export function parsePolicy(source: string, file: string): AttestPolicy {
-  let doc: Record<string, unknown>;
-  try {
-    doc = parse(source) as Record<string, unknown>;
-  } catch (e) {
-    if (e instanceof TomlError) {
-      const what = e.message.split("\n")[0]!.replace(/^Invalid TOML document: /, "");
-      throw new CliError("CONFIG", `${file}:${e.line}:${e.column}: not valid TOML: ${what}`, {
-        cause: e,
-      });
-    }
-    throw e;
-  }
-  const lines = keyLines(source);
-  const fail = (p: Path, message: string): never => {
-    const line = lineOf(lines, p);
-    throw new CliError("CONFIG", `${line === null ? file : `${file}:${line}`}: ${message}`);
-  };
-  const keys = (t: Record<string, unknown>, p: Path, allowed: readonly string[]): void => {
-    for (const k of Object.keys(t)) {
-      if (!allowed.includes(k)) {
-        fail(
-          [...p, k],
-          `unknown key "${show([...p, k])}" (expected one of: ${allowed.join(", ")})`,
-        );
-      }
-    }
-  };
+  const { doc, fail, keys, table } = readStrictToml(source, file);
   const bool = (v: unknown, p: Path): boolean =>
     typeof v === "boolean" ? v : fail(p, `"${show(p)}" must be a boolean, got ${typeName(v)}`);
   const int = (v: unknown, p: Path, max: number): number =>
@@ -142,10 +100,6 @@ export function parsePolicy(source: string, file: string): AttestPolicy {
           p,
           `"${show(p)}" must be an integer 0–${max}, got ${typeName(v) === "integer" ? v : typeName(v)}`,
         );
-  const table = (v: unknown, p: Path): Record<string, unknown> =>
-    typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date)
-      ? (v as Record<string, unknown>)
-      : fail(p, `"${show(p)}" must be a table, got ${typeName(v)}`);
   const strings = (v: unknown, p: Path): string[] => {
     if (!Array.isArray(v)) fail(p, `"${show(p)}" must be an array of strings, got ${typeName(v)}`);
     const a = v as unknown[];
