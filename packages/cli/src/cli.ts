@@ -4,11 +4,14 @@
  */
 import pkg from "../package.json" with { type: "json" };
 import type { AttestContext } from "./commands/attest/attest.ts";
+import type { PlatformContext } from "./commands/platform/platform.ts";
 import type { RunContext } from "./commands/run.ts";
 import { CliError } from "./error.ts";
 
 /** What every command may use; `main` makes the real one from `process`. */
-export type CliContext = RunContext & Pick<AttestContext, "now" | "fetch">;
+export type CliContext = RunContext &
+  Pick<AttestContext, "now" | "fetch"> &
+  Pick<PlatformContext, "platform">;
 
 export const VERSION: string = pkg.version;
 
@@ -17,9 +20,10 @@ export const HELP = `donjon ${VERSION}: run WebAssembly workloads in attested Ke
 Usage: donjon <COMMAND> [ARGS...]
 
 Commands:
-  run     Run a WASI preview1 module (donjon run --help)
-  attest  Verify or inspect TEE evidence (donjon attest --help)
-  help    Show help for a command
+  run       Run a WASI preview1 module (donjon run --help)
+  attest    Verify or inspect TEE evidence (donjon attest --help)
+  platform  Probe which Keep backends this machine can run (donjon platform --help)
+  help      Show help for a command
 
 Options:
   -h, --help     Show this help
@@ -44,6 +48,10 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   attest: async () => {
     const m = await import("./commands/attest/attest.ts");
     return { help: m.ATTEST_HELP, run: m.attest };
+  },
+  platform: async () => {
+    const m = await import("./commands/platform/platform.ts");
+    return { help: m.PLATFORM_HELP, run: m.platform };
   },
 };
 

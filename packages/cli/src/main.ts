@@ -18,6 +18,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       cwd: process.cwd(),
       now: () => new Date(),
       fetch: globalThis.fetch,
+      // Loaded when a command asks, so `donjon run` does not load it at start-up.
+      platform: async () => {
+        const { nodePlatformPort } = await import("@donjon/keep");
+        return nodePlatformPort({ path: process.env.PATH ?? "" });
+      },
       out: (text) => void process.stdout.write(text),
       err,
       readFile: (path) => fs.readFileSync(path),

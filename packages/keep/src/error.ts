@@ -1,0 +1,30 @@
+/**
+ * The one error class of @donjon/keep, with a closed set of stable codes.
+ */
+import type { Probe } from "./backends.ts";
+
+export type KeepErrorCode =
+  /** The name given is not in the backend table. */
+  | "keep.backend.unknown"
+  /** The backend named explicitly cannot run here: `failed` lists the probes that failed. */
+  | "keep.backend.unavailable"
+  /** `auto` found no backend whose probes all pass. */
+  | "keep.backend.none";
+
+export interface KeepErrorOptions {
+  cause?: unknown;
+  /** The failed probes, each with its remedy (for `keep.backend.*`). */
+  failed?: readonly Probe[];
+}
+
+export class KeepError extends Error {
+  readonly code: KeepErrorCode;
+  /** The probes that failed, in table order; empty when the code is not about probes. */
+  readonly failed: readonly Probe[];
+  constructor(code: KeepErrorCode, message: string, options: KeepErrorOptions = {}) {
+    super(message, "cause" in options ? { cause: options.cause } : undefined);
+    this.name = "KeepError";
+    this.code = code;
+    this.failed = options.failed ?? [];
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * @donjon/keep — Keeps. Today: the backend table, the platform probes behind
+ * a port, and the backend choice. The sandbox process, the sallyport channel
+ * and evidence come next (issue 4).
+ */
+export {
+  AUTO_ORDER,
+  BACKEND_NAMES,
+  type BackendName,
+  type BackendReport,
+  kernelVersion,
+  type Probe,
+  pickBackend,
+  probeBackends,
+  TSM_MIN_KERNEL,
+} from "./backends.ts";
+export { KeepError, type KeepErrorCode, type KeepErrorOptions } from "./error.ts";
+export type { PlatformPort } from "./platform.ts";
+export { type FakeMachine, fakePlatformPort } from "./platform_fake.ts";
+export { type NodePlatformPortOptions, nodePlatformPort } from "./platform_node.ts";
