@@ -90,6 +90,13 @@ export const CODES = {
     summary: "An Azure HCL report (magic HCLA) is too short to hold an SNP report at offset 0x20.",
     remedy: "Pass the complete HCL report as read from the vTPM NV index.",
   },
+  "snp.certtable.malformed": {
+    kind: "evidence",
+    summary:
+      "The SEV-SNP certificate table (configfs-tsm auxblob, GHCB MSG_REPORT_REQ) is malformed: no terminator, an entry outside the table, overlapping or empty, a repeated GUID, stray or trailing bytes.",
+    remedy:
+      "The hypervisor supplied a corrupt table; fetch the VCEK and chain from the AMD KDS instead, or have the host install a valid table (snphost import).",
+  },
   // ── collateral (snp/kds.ts, snp/collateral.ts) ────────────────────────
   "snp.kds.network": {
     kind: "evidence",

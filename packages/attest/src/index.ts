@@ -18,6 +18,14 @@ export {
 } from "./snp/abi.ts";
 export type { AttestSnpOptions, SnpClaims, SnpClaimsTcb, SnpVerdict } from "./snp/attest.ts";
 export { attestSnp, snpClaims } from "./snp/attest.ts";
+export type { SnpCertTable, SnpCertTableEntry, SnpCertTableRole } from "./snp/certtable.ts";
+export {
+  parseSnpCertTable,
+  SNP_CERT_GUIDS,
+  SNP_CERT_TABLE_ENTRY_SIZE,
+  SNP_CERT_TABLE_MAX_ENTRIES,
+  SNP_CERT_TABLE_MAX_SIZE,
+} from "./snp/certtable.ts";
 export type {
   AmdCertRole,
   AmdCertTcb,

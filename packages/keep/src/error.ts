@@ -9,7 +9,17 @@ export type KeepErrorCode =
   /** The backend named explicitly cannot run here: `failed` lists the probes that failed. */
   | "keep.backend.unavailable"
   /** `auto` found no backend whose probes all pass. */
-  | "keep.backend.none";
+  | "keep.backend.none"
+  /** configfs-tsm: the options of `getTsmReport` are invalid (inblob not 64 bytes, privlevel out of 0–3). */
+  | "keep.tsm.options"
+  /** configfs-tsm: creating, reading, writing or removing a report entry failed (`cause` holds the OS error). */
+  | "keep.tsm.io"
+  /** configfs-tsm: the entry's `provider` is missing, empty or not one Donjon knows (`sev_guest`, `tdx_guest`). */
+  | "keep.tsm.provider"
+  /** configfs-tsm: an attribute read back is malformed (generation not a number, outblob empty or oversized). */
+  | "keep.tsm.malformed"
+  /** configfs-tsm: `generation` moved by other than our own writes — another writer raced us; the evidence is not ours. */
+  | "keep.tsm.race";
 
 export interface KeepErrorOptions {
   cause?: unknown;

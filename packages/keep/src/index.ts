@@ -18,3 +18,14 @@ export { KeepError, type KeepErrorCode, type KeepErrorOptions } from "./error.ts
 export type { PlatformPort } from "./platform.ts";
 export { type FakeMachine, fakePlatformPort } from "./platform_fake.ts";
 export { type NodePlatformPortOptions, nodePlatformPort } from "./platform_node.ts";
+export { TSM_REPORT_DIR, type TsmPort } from "./tsm/port.ts";
+export { type LinuxTsmPortOptions, linuxTsmPort } from "./tsm/port_linux.ts";
+export {
+  getTsmReport,
+  TSM_INBLOB_SIZE,
+  TSM_OUTBLOB_MAX,
+  TSM_PROVIDERS,
+  type TsmProvider,
+  type TsmReport,
+  type TsmReportOptions,
+} from "./tsm/report.ts";
