@@ -356,6 +356,95 @@ export const CODES = {
     remedy:
       "The key is revoked by AMD: do not trust this evidence; update the platform firmware and fetch a new certificate.",
   },
+  // ── sandbox (sandbox/abi.ts, verify.ts, validate.ts) ───────────────────
+  "sandbox.evidence.size": {
+    kind: "evidence",
+    summary: "Sandbox evidence is not exactly 336 (0x150) bytes.",
+    remedy:
+      "Pass the raw evidence record only (no wrapper, no trailing bytes), as written by the sandbox Keep.",
+  },
+  "sandbox.evidence.magic": {
+    kind: "evidence",
+    summary: 'Sandbox evidence does not start with the 16-byte magic "donjon-evidence\\0".',
+    remedy: "The bytes are not Donjon sandbox evidence; check the evidence type in its wrapper.",
+  },
+  "sandbox.evidence.version": {
+    kind: "evidence",
+    summary: "The sandbox evidence format version is not 1.",
+    remedy:
+      "Produce the evidence with a Donjon version that writes format 1, or update the verifier.",
+  },
+  "sandbox.evidence.reserved": {
+    kind: "evidence",
+    summary: "The reserved bytes 0x014-0x017 of sandbox evidence are not zero.",
+    remedy: "The evidence is corrupt or of an unknown layout; obtain fresh evidence from the Keep.",
+  },
+  "sandbox.evidence.tee": {
+    kind: "evidence",
+    summary: 'The TEE label of sandbox evidence is not "sandbox" (NUL-padded to 16 bytes).',
+    remedy: "The evidence is corrupt or not sandbox evidence; obtain fresh evidence from the Keep.",
+  },
+  "sandbox.evidence.tier": {
+    kind: "evidence",
+    summary: 'The tier label of sandbox evidence is not "software" (NUL-padded to 16 bytes).',
+    remedy:
+      "The evidence is corrupt or forged: sandbox evidence is always software tier; obtain fresh evidence.",
+  },
+  "sandbox.evidence.issued_at": {
+    kind: "evidence",
+    summary: "The issued_at time of sandbox evidence is beyond the largest representable date.",
+    remedy: "The evidence is corrupt; obtain fresh evidence from the Keep.",
+  },
+  "sandbox.verify.untrusted_key": {
+    kind: "evidence",
+    summary:
+      "The sandbox evidence was signed by a host key (host_key_id) that is not among the trusted host keys.",
+    remedy:
+      "Add the host's sandbox-key.pub.pem (from its Donjon state directory) to the trusted host keys, if you trust that host.",
+  },
+  "sandbox.verify.signature": {
+    kind: "evidence",
+    summary:
+      "The ECDSA P-384/SHA-384 signature over bytes 0x000-0x0EF of sandbox evidence does not verify with the host key.",
+    remedy:
+      "The evidence was altered or signed by another key; obtain fresh evidence from the Keep.",
+  },
+  "sandbox.verify.stale": {
+    kind: "evidence",
+    summary: "The sandbox evidence was issued longer ago than the maximum age allows.",
+    remedy:
+      "Obtain fresh evidence from the Keep, or verify with a larger maxAge (or as of the time it was issued).",
+  },
+  "sandbox.verify.future": {
+    kind: "evidence",
+    summary:
+      "The sandbox evidence claims to be issued later than the verification time plus the allowed clock skew.",
+    remedy: "Check the clocks of the Keep host and the verifier (NTP), or raise maxClockSkew.",
+  },
+  "sandbox.policy.software_tier": {
+    kind: "policy",
+    summary:
+      "The evidence is software-tier sandbox evidence (no hardware protection), and the policy does not allow that tier.",
+    remedy:
+      "Run the Keep on a TEE backend (snp, tdx, sgx), or allow the software tier explicitly (allowSoftwareTier) for development only.",
+  },
+  "sandbox.policy.report_data": {
+    kind: "policy",
+    summary:
+      "The sandbox evidence's report_data is not the expected binding of the Keep key and workload identity.",
+    remedy:
+      'Check the Keep put SHA-512("donjon-keep-v1" ‖ 0x00 ‖ SPKI ‖ workload identity) of its own key into report_data.',
+  },
+  "sandbox.policy.runtime_measurement": {
+    kind: "policy",
+    summary: "The sandbox evidence's runtime measurement is not in the allow-list.",
+    remedy: "Run the expected Donjon Keep runtime, or add its measurement to the allow-list.",
+  },
+  "sandbox.policy.workload_identity": {
+    kind: "policy",
+    summary: "The sandbox evidence's workload identity is not in the allow-list.",
+    remedy: "Run the expected workload (wasm and config), or add its identity to the allow-list.",
+  },
   // ── options ─────────────────────────────────────────────────────────────
   "options.invalid": {
     kind: "usage",

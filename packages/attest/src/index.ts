@@ -6,6 +6,25 @@ export type { Code, CodeInfo, EvidenceCode, PolicyCode, UsageCode } from "./code
 export { CODES } from "./codes.ts";
 export type { CollateralCode } from "./error.ts";
 export { CollateralError, EvidenceError, OptionsError, PolicyError } from "./error.ts";
+export type { SandboxEvidence } from "./sandbox/abi.ts";
+export {
+  parseSandboxEvidence,
+  SANDBOX_EVIDENCE_FIELDS,
+  SANDBOX_EVIDENCE_SIZE,
+  SANDBOX_EVIDENCE_VERSION,
+  SANDBOX_SIGNED_REGION_SIZE,
+} from "./sandbox/abi.ts";
+export type { AttestSandboxOptions, SandboxClaims, SandboxVerdict } from "./sandbox/attest.ts";
+export { attestSandbox, sandboxClaims } from "./sandbox/attest.ts";
+export type { SandboxBytes, SandboxValidateOptions } from "./sandbox/validate.ts";
+export { validateSandboxEvidence } from "./sandbox/validate.ts";
+export type { SandboxVerifyOptions, SandboxVerifyResult } from "./sandbox/verify.ts";
+export {
+  SANDBOX_DEFAULT_MAX_AGE_MS,
+  SANDBOX_DEFAULT_MAX_CLOCK_SKEW_MS,
+  sandboxHostKeyId,
+  verifySandboxEvidence,
+} from "./sandbox/verify.ts";
 export type { ParseSnpReportOptions } from "./snp/abi.ts";
 export {
   extractSnpReport,

@@ -10,6 +10,12 @@ export type KeepErrorCode =
   | "keep.backend.unavailable"
   /** `auto` found no backend whose probes all pass. */
   | "keep.backend.none"
+  /** An identity or evidence input has the wrong size or type (a digest, an SPKI, a time). */
+  | "keep.identity.input"
+  /** The sandbox key file is readable by group or others; the message names the chmod that fixes it. */
+  | "keep.sandbox_key.permissions"
+  /** The sandbox key file (or its state directory) is not a usable ECDSA P-384 PKCS#8 PEM key. */
+  | "keep.sandbox_key.invalid"
   /** configfs-tsm: the options of `getTsmReport` are invalid (inblob not 64 bytes, privlevel out of 0–3). */
   | "keep.tsm.options"
   /** configfs-tsm: creating, reading, writing or removing a report entry failed (`cause` holds the OS error). */

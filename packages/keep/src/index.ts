@@ -15,9 +15,35 @@ export {
   TSM_MIN_KERNEL,
 } from "./backends.ts";
 export { KeepError, type KeepErrorCode, type KeepErrorOptions } from "./error.ts";
+export {
+  generateKeepKey,
+  type IdentityOptions,
+  type KeepKey,
+  REPORT_DATA_SIZE,
+  REPORT_DATA_TAG,
+  reportData,
+  WORKLOAD_IDENTITY_SIZE,
+  WORKLOAD_IDENTITY_TAG,
+  workloadIdentity,
+  workloadIdentityInput,
+} from "./identity.ts";
 export type { PlatformPort } from "./platform.ts";
 export { type FakeMachine, fakePlatformPort } from "./platform_fake.ts";
 export { type NodePlatformPortOptions, nodePlatformPort } from "./platform_node.ts";
+export {
+  createSandboxEvidence,
+  RUNTIME_MEASUREMENT_SIZE,
+  SANDBOX_EVIDENCE_SIZE,
+  type SandboxEvidenceInput,
+  type SandboxSigner,
+} from "./sandbox_evidence.ts";
+export {
+  loadOrCreateSandboxKey,
+  SANDBOX_KEY_FILE,
+  SANDBOX_PUBLIC_KEY_FILE,
+  type SandboxKey,
+  type SandboxKeyOptions,
+} from "./sandbox_key.ts";
 export { TSM_REPORT_DIR, type TsmPort } from "./tsm/port.ts";
 export { type LinuxTsmPortOptions, linuxTsmPort } from "./tsm/port_linux.ts";
 export {
