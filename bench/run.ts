@@ -118,6 +118,13 @@ function workloads(quick: boolean): Workload[] {
   const nbody = quick ? 200_000 : 5_000_000;
   const files = quick ? 1000 : 20_000;
   const writes = quick ? 50_000 : 1_000_000;
+  /** manywrites prints `line NNNNNNNNNN\n` (16 bytes) per write: check the count and the last. */
+  const verifyManywrites = (out: Buffer): string | null => {
+    if (out.length !== 16 * writes) return `expected ${16 * writes} bytes, got ${out.length}`;
+    const last = out.subarray(out.length - 16).toString();
+    const want = `line ${String(writes - 1).padStart(10, "0")}\n`;
+    return last === want ? null : `last line ${JSON.stringify(last)}`;
+  };
   const cpuReps = quick ? 3 : 15;
   const sysReps = quick ? 3 : 15;
   /** Every engine must print what native printed (the digest, the energies). */
@@ -173,12 +180,7 @@ function workloads(quick: boolean): Workload[] {
       dir: false,
       engines: ["native", "node:wasi", "donjon", "donjon run"],
       reps: sysReps,
-      verify: (out) => {
-        if (out.length !== 16 * writes) return `expected ${16 * writes} bytes, got ${out.length}`;
-        const last = out.subarray(out.length - 16).toString();
-        const want = `line ${String(writes - 1).padStart(10, "0")}\n`;
-        return last === want ? null : `last line ${JSON.stringify(last)}`;
-      },
+      verify: verifyManywrites,
     },
     {
       name: "manywrites, unbuffered",
@@ -190,12 +192,7 @@ function workloads(quick: boolean): Workload[] {
       dir: false,
       engines: ["node:wasi", "donjon"],
       reps: sysReps,
-      verify: (out) => {
-        if (out.length !== 16 * writes) return `expected ${16 * writes} bytes, got ${out.length}`;
-        const last = out.subarray(out.length - 16).toString();
-        const want = `line ${String(writes - 1).padStart(10, "0")}\n`;
-        return last === want ? null : `last line ${JSON.stringify(last)}`;
-      },
+      verify: verifyManywrites,
     },
     {
       name: "bigmem",
