@@ -37,7 +37,7 @@ import {
   FILETYPE_UNKNOWN,
 } from "./_constants.ts";
 import { fail } from "./_errno.ts";
-import { nodeFs } from "./_nodefs.ts";
+import { filetypeOfMode, nodeFs } from "./_nodefs.ts";
 import { WasiError } from "./error.ts";
 import type { DirEntry, DirHandle, Filesystem, Handle, OpenFlags, Stat, TimeSpec } from "./fs.ts";
 
@@ -112,13 +112,6 @@ const {
   O_DIRECTORY,
   O_NOFOLLOW,
   O_NONBLOCK,
-  S_IFMT,
-  S_IFREG,
-  S_IFDIR,
-  S_IFLNK,
-  S_IFCHR,
-  S_IFBLK,
-  S_IFSOCK,
 } = constants;
 
 // O_NONBLOCK on every open: the host is synchronous, and opening a FIFO that
@@ -240,26 +233,6 @@ function checkName(name: string): void {
   }
 }
 
-function filetypeOf(mode: number): number {
-  switch (mode & S_IFMT) {
-    case S_IFREG:
-      return FILETYPE_REGULAR_FILE;
-    case S_IFDIR:
-      return FILETYPE_DIRECTORY;
-    case S_IFLNK:
-      return FILETYPE_SYMBOLIC_LINK;
-    case S_IFCHR:
-      return FILETYPE_CHARACTER_DEVICE;
-    case S_IFBLK:
-      return FILETYPE_BLOCK_DEVICE;
-    case S_IFSOCK:
-      // A socket's mode does not tell stream from datagram; stream is the usual kind.
-      return FILETYPE_SOCKET_STREAM;
-    default:
-      return FILETYPE_UNKNOWN; // a FIFO: WASI has no filetype for it
-  }
-}
-
 interface BigStat {
   dev: bigint;
   ino: bigint;
@@ -275,7 +248,7 @@ function toStat(s: BigStat): Stat {
   return {
     dev: s.dev,
     ino: s.ino,
-    filetype: filetypeOf(Number(s.mode)),
+    filetype: filetypeOfMode(Number(s.mode)),
     nlink: s.nlink,
     size: s.size,
     atim: s.atimeNs,
@@ -519,7 +492,7 @@ class HostDir extends HostHandle implements DirHandle {
         out.push({ name: d.name, ino: 0n, filetype: direntType(d) });
         continue;
       }
-      out.push({ name: d.name, ino: s.ino, filetype: filetypeOf(Number(s.mode)) });
+      out.push({ name: d.name, ino: s.ino, filetype: filetypeOfMode(Number(s.mode)) });
     }
     return out;
   }
@@ -566,7 +539,7 @@ class HostDir extends HostHandle implements DirHandle {
     }
     let filetype: number;
     try {
-      filetype = filetypeOf(fstatSync(fd).mode);
+      filetype = filetypeOfMode(fstatSync(fd).mode);
     } catch (e) {
       closeSync(fd);
       throw e;

@@ -4,14 +4,8 @@
  * (host directories as preopens, `@donjon/wasi/hostfs`), so the core stays
  * platform-free.
  */
-import {
-  FILETYPE_BLOCK_DEVICE,
-  FILETYPE_CHARACTER_DEVICE,
-  FILETYPE_REGULAR_FILE,
-  FILETYPE_SOCKET_STREAM,
-  FILETYPE_UNKNOWN,
-} from "./_constants.ts";
-import { nodeFs as fs } from "./_nodefs.ts";
+import { FILETYPE_CHARACTER_DEVICE, FILETYPE_DIRECTORY, FILETYPE_UNKNOWN } from "./_constants.ts";
+import { filetypeOfMode, nodeFs as fs } from "./_nodefs.ts";
 import { streamHandle } from "./_streams.ts";
 import type { Handle } from "./fs.ts";
 
@@ -46,13 +40,10 @@ function writeFd(fd: number, buf: Uint8Array, off: number, len: number): number 
 
 function filetypeOf(fd: number): number {
   try {
-    const st = fs.fstatSync(fd);
-    if (st.isFile()) return FILETYPE_REGULAR_FILE;
-    if (st.isCharacterDevice()) return FILETYPE_CHARACTER_DEVICE;
-    if (st.isBlockDevice()) return FILETYPE_BLOCK_DEVICE;
-    if (st.isSocket()) return FILETYPE_SOCKET_STREAM;
-    // A pipe has no WASI filetype of its own; wasmtime reports it as unknown.
-    return FILETYPE_UNKNOWN;
+    const type = filetypeOfMode(fs.fstatSync(fd).mode);
+    // A pipe has no WASI filetype of its own (unknown, as wasmtime says), and
+    // a directory handed over as stdio is no stream either: unknown too.
+    return type === FILETYPE_DIRECTORY ? FILETYPE_UNKNOWN : type;
   } catch {
     return FILETYPE_UNKNOWN;
   }
