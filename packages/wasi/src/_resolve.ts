@@ -19,7 +19,7 @@ import {
   FILETYPE_SYMBOLIC_LINK,
 } from "./_constants.ts";
 import { errnoOf, fail } from "./_errno.ts";
-import type { DirHandle } from "./fs.ts";
+import type { DirHandle, Stat } from "./fs.ts";
 
 /** Symlink expansions allowed in one resolution (Linux's MAXSYMLINKS is 40). */
 export const MAX_SYMLINK_EXPANSIONS = 40;
@@ -123,11 +123,16 @@ function split(path: string): string[] {
   return out.reverse();
 }
 
+/** lstat `name` in `dir`, or null when it cannot be (gone, or not reachable). */
+export function statOrNull(dir: DirHandle, name: string): Stat | null {
+  try {
+    return dir.statAt(name);
+  } catch {
+    return null;
+  }
+}
+
 /** True when `name` in `dir` is a symlink; false when it is anything else or gone. */
 export function isSymlink(dir: DirHandle, name: string): boolean {
-  try {
-    return dir.statAt(name).filetype === FILETYPE_SYMBOLIC_LINK;
-  } catch {
-    return false;
-  }
+  return statOrNull(dir, name)?.filetype === FILETYPE_SYMBOLIC_LINK;
 }

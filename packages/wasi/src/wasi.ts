@@ -11,7 +11,7 @@
  */
 import * as C from "./_constants.ts";
 import { errnoOf, fail } from "./_errno.ts";
-import { FOLLOW, isSymlink, walk } from "./_resolve.ts";
+import { FOLLOW, isSymlink, statOrNull, walk } from "./_resolve.ts";
 import { nullStream } from "./_streams.ts";
 import { WasiError } from "./error.ts";
 import {
@@ -862,10 +862,7 @@ export class Wasi {
       }
       if (slash && flags.create) {
         // open("x/", O_CREAT): Linux refuses to create a directory this way.
-        let st: Stat | null = null;
-        try {
-          st = d.statAt(name);
-        } catch {}
+        const st = statOrNull(d, name);
         if (st && st.filetype === C.FILETYPE_SYMBOLIC_LINK) throw FOLLOW;
         if (st && st.filetype !== C.FILETYPE_DIRECTORY) fail(C.ENOTDIR);
         fail(C.EISDIR);
@@ -991,7 +988,7 @@ export class Wasi {
       if (oslash) fail(C.ENOTDIR);
       walk(newDir, newPath, false, (nd, nname, nslash) => {
         if (nname === ".") fail(C.EEXIST);
-        if (nslash) fail(exists(nd, nname) ? C.EEXIST : C.ENOENT);
+        if (nslash) fail(statOrNull(nd, nname) ? C.EEXIST : C.ENOENT);
         od.linkAt(oname, nd, nname);
       });
     });
@@ -1033,7 +1030,7 @@ export class Wasi {
     if (target.startsWith("/")) return C.EPERM;
     walk(dir, this.str(newPtr, newLen), false, (d, name, slash) => {
       if (name === ".") fail(C.EEXIST);
-      if (slash) fail(exists(d, name) ? C.EEXIST : C.ENOENT);
+      if (slash) fail(statOrNull(d, name) ? C.EEXIST : C.ENOENT);
       d.symlinkAt(target, name);
     });
     return C.ESUCCESS;
@@ -1310,13 +1307,4 @@ function statFinal(d: DirHandle, name: string, follow: boolean, slash: boolean):
   const s = d.statAt(name);
   if (s.filetype === C.FILETYPE_SYMBOLIC_LINK && (follow || slash)) throw FOLLOW;
   return s;
-}
-
-function exists(d: DirHandle, name: string): boolean {
-  try {
-    d.statAt(name);
-    return true;
-  } catch {
-    return false;
-  }
 }
