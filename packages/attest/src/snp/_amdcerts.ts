@@ -264,13 +264,20 @@ function extInteger(cert: X509Certificate, oid: string): number | null {
   return v;
 }
 
-/** hwID is the raw CHIP_ID; some issuers wrap it in an OCTET STRING (LAYOUTS.md §1). */
+/**
+ * The hwID extension's value as CHIP_ID: the raw 64 bytes (8 on Turin), or the
+ * same wrapped in an OCTET STRING as some issuers write it (LAYOUTS.md §1).
+ */
+export function unwrapHwid(v: Uint8Array): Uint8Array {
+  if ((v.length === 66 || v.length === 10) && v[0] === 0x04 && v[1] === v.length - 2) {
+    return v.subarray(2);
+  }
+  return v;
+}
+
 function extHwid(cert: X509Certificate): Uint8Array | null {
   const b = extBytes(cert, OID_HWID);
-  if (!b) return null;
-  if (b.length === 66 && b[0] === 0x04 && b[1] === 0x40) return b.slice(2);
-  if (b.length === 10 && b[0] === 0x04 && b[1] === 0x08) return b.slice(2);
-  return b;
+  return b ? unwrapHwid(b) : null;
 }
 
 function extIa5(cert: X509Certificate, oid: string): string | null {

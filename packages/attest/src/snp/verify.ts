@@ -19,6 +19,18 @@ import { bytesEqual, toHex } from "../_bytes.ts";
 import { X509Certificate, X509Crl } from "../_x509.ts";
 import { CODES, type EvidenceCode, type PolicyCode } from "../codes.ts";
 import type { Check } from "../verdict.ts";
+import {
+  OID_BL_SPL,
+  OID_CSP_ID,
+  OID_FMC_SPL,
+  OID_HWID,
+  OID_PRODUCT_NAME,
+  OID_SNP_SPL,
+  OID_TEE_SPL,
+  OID_UCODE_SPL,
+  productFromName,
+  unwrapHwid,
+} from "./_amdcerts.ts";
 import { AMD_SNP_ROOTS, type CertificateBytes, type SnpRootSet } from "./roots/amd.ts";
 import type { SnpProduct, SnpReport, SnpTcb } from "./types.ts";
 
@@ -113,26 +125,13 @@ export interface SnpVerifier {
 }
 
 // AMD pub. 57230, "VCEK certificate extensions".
-const OID = {
-  productName: "1.3.6.1.4.1.3704.1.2",
-  blSpl: "1.3.6.1.4.1.3704.1.3.1",
-  teeSpl: "1.3.6.1.4.1.3704.1.3.2",
-  snpSpl: "1.3.6.1.4.1.3704.1.3.3",
-  ucodeSpl: "1.3.6.1.4.1.3704.1.3.8",
-  fmcSpl: "1.3.6.1.4.1.3704.1.3.9",
-  hwId: "1.3.6.1.4.1.3704.1.4",
-  cspId: "1.3.6.1.4.1.3704.1.5",
-} as const;
-
 const TCB_COMPONENTS = [
-  ["bootloader", OID.blSpl, "blSPL"],
-  ["tee", OID.teeSpl, "teeSPL"],
-  ["snp", OID.snpSpl, "snpSPL"],
-  ["microcode", OID.ucodeSpl, "ucodeSPL"],
-  ["fmc", OID.fmcSpl, "fmcSPL"],
+  ["bootloader", OID_BL_SPL, "blSPL"],
+  ["tee", OID_TEE_SPL, "teeSPL"],
+  ["snp", OID_SNP_SPL, "snpSPL"],
+  ["microcode", OID_UCODE_SPL, "ucodeSPL"],
+  ["fmc", OID_FMC_SPL, "fmcSPL"],
 ] as const;
-
-const PRODUCTS: readonly SnpProduct[] = ["Milan", "Genoa", "Turin"];
 
 /** A parsed certificate with what verification needs, cached by DER hash. */
 interface Cert {
@@ -616,12 +615,6 @@ function productCheck(
       });
 }
 
-/** `Milan-B0` → Milan: the stepping suffix is not part of the product. */
-function productFromName(name: string): SnpProduct | null {
-  const base = name.split("-")[0]!;
-  return PRODUCTS.find((p) => p === base) ?? null;
-}
-
 function tcbChecks(tcb: SnpTcb, info: SnpEndorsementInfo, roleName: string): Check[] {
   const out: Check[] = [];
   for (const [name, , ext] of TCB_COMPONENTS) {
@@ -687,25 +680,25 @@ function endorsementInfo(cert: Cert): SnpEndorsementInfo {
     const e = x.getExtension(oid);
     return e ? new Uint8Array(e.value) : null;
   };
-  const cspId = derString(ext(OID.cspId));
+  const cspId = derString(ext(OID_CSP_ID));
   const kind = x.subject.includes("CN=SEV-VLEK") || cspId !== null ? "vlek" : "vcek";
-  const hw = ext(OID.hwId);
+  const hw = ext(OID_HWID);
   const info: SnpEndorsementInfo = {
     kind,
-    productName: derString(ext(OID.productName)),
+    productName: derString(ext(OID_PRODUCT_NAME)),
     subject: x.subject,
     issuer: x.issuer,
     serialNumber: x.serialNumber,
     notBefore: x.notBefore,
     notAfter: x.notAfter,
     tcb: {
-      bootloader: derSmallInt(ext(OID.blSpl)),
-      tee: derSmallInt(ext(OID.teeSpl)),
-      snp: derSmallInt(ext(OID.snpSpl)),
-      microcode: derSmallInt(ext(OID.ucodeSpl)),
-      fmc: derSmallInt(ext(OID.fmcSpl)),
+      bootloader: derSmallInt(ext(OID_BL_SPL)),
+      tee: derSmallInt(ext(OID_TEE_SPL)),
+      snp: derSmallInt(ext(OID_SNP_SPL)),
+      microcode: derSmallInt(ext(OID_UCODE_SPL)),
+      fmc: derSmallInt(ext(OID_FMC_SPL)),
     },
-    hwId: hw === null ? null : toHex(unwrapHwId(hw)),
+    hwId: hw === null ? null : toHex(unwrapHwid(hw)),
     cspId,
   };
   cert.info = info;
@@ -728,13 +721,6 @@ function derString(v: Uint8Array | null): string | null {
   if (v === null || v.length < 2 || (v[0] !== 0x16 && v[0] !== 0x0c)) return null;
   if (v[1]! >= 0x80 || v[1] !== v.length - 2) return null;
   return new TextDecoder().decode(v.subarray(2));
-}
-
-/** hwID is the raw CHIP_ID (64 bytes, 8 on Turin); some issuers wrap it in an OCTET STRING. */
-function unwrapHwId(v: Uint8Array): Uint8Array {
-  if ((v.length === 66 || v.length === 10) && v[0] === 0x04 && v[1] === v.length - 2)
-    return v.subarray(2);
-  return v;
 }
 
 // ── input decoding ──────────────────────────────────────────────────────────
