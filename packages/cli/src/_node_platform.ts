@@ -33,6 +33,12 @@ export async function nodePlatform(
   plan: GuestPlan,
   options: NodePlatformOptions,
 ): Promise<GuestPlatform> {
+  // Each host directory is resolved once, however many others it is compared with.
+  const real = new Map<string, string | null>();
+  const realpath = (p: string): string | null => {
+    if (!real.has(p)) real.set(p, realpathOrNull(p));
+    return real.get(p) ?? null;
+  };
   const { HostFs } = plan.dirs.some((d) => d.host !== null)
     ? await import("@donjon/wasi/hostfs")
     : { HostFs: null };
@@ -46,7 +52,8 @@ export async function nodePlatform(
         : kind === "stdout"
           ? hostStream(1, "write", { buffer: options.bufferStdout ?? false })
           : hostStream(2, "write"),
-    hostFs: (path, readonly) => new HostFs!({ path, readonly, stableRoot: stableRoot(path, plan) }),
+    hostFs: (path, readonly) =>
+      new HostFs!({ path, readonly, stableRoot: stableRoot(path, plan, realpath) }),
     memoryFs: (readonly) => new MemoryFs!({ readonly }),
     warn: options.warn,
   };
