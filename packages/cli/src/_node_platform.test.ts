@@ -1,7 +1,7 @@
 /** Which host preopens may have their names looked up by path. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { GuestPlan } from "./_guest.ts";
+import type { GuestPlan } from "@donjon/keep/guest";
 import { stableRoot } from "./_node_platform.ts";
 
 describe("stableRoot", () => {

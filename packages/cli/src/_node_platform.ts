@@ -4,9 +4,10 @@
  * the guest; stdin can be replaced (the worker reads it through the main
  * thread, see `_stdin_bridge.ts`).
  */
+
+import type { GuestPlan, GuestPlatform } from "@donjon/keep/guest";
 import type { Handle } from "@donjon/wasi";
 import { hostStream } from "@donjon/wasi/node";
-import type { GuestPlan, GuestPlatform } from "./_guest.ts";
 
 // Not `import … from "node:fs"`, which loads node:stream for nothing (see main.ts).
 const nodeFs = process.getBuiltinModule("node:fs");

@@ -6,7 +6,7 @@
  */
 import * as fs from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
-import { type GuestPlan, type Outcome, runGuest } from "./_guest.ts";
+import { type GuestPlan, type Outcome, runGuest } from "@donjon/keep/guest";
 import { nodePlatform } from "./_node_platform.ts";
 import { bridgedStdin, type StdinChannel } from "./_stdin_bridge.ts";
 

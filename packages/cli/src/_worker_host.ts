@@ -13,7 +13,7 @@
  * drains. The time-limit message and exit status are still reported on time.
  */
 import { Worker } from "node:worker_threads";
-import type { GuestPlan, Outcome } from "./_guest.ts";
+import type { GuestPlan, Outcome } from "@donjon/keep/guest";
 import { StdinServer, type StdinSource, stdinChannel } from "./_stdin_bridge.ts";
 import type { WorkerInput, WorkerMessage } from "./_worker.ts";
 

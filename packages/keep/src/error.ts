@@ -25,7 +25,9 @@ export type KeepErrorCode =
   /** configfs-tsm: an attribute read back is malformed (generation not a number, outblob empty or oversized). */
   | "keep.tsm.malformed"
   /** configfs-tsm: `generation` moved by other than our own writes — another writer raced us; the evidence is not ours. */
-  | "keep.tsm.race";
+  | "keep.tsm.race"
+  /** The workload is not a WebAssembly core module this reader accepts (the message names the byte offset). */
+  | "keep.module.invalid";
 
 export interface KeepErrorOptions {
   cause?: unknown;

@@ -9,14 +9,15 @@
  * build the plan, run, report.
  */
 import * as path from "node:path";
+import { KeepError } from "@donjon/keep/error";
+import { type GuestPlan, type Outcome, runGuest, type StdioKind } from "@donjon/keep/guest";
+import { capMemories, PAGE_SIZE, readModule, type WasmImport } from "@donjon/keep/wasm";
 import { WASI_IMPORTS } from "@donjon/wasi";
 import { BACKENDS } from "../_backends.ts";
 import type { Config } from "../_config.ts";
-import { type GuestPlan, type Outcome, runGuest, type StdioKind } from "../_guest.ts";
 import { nodePlatform } from "../_node_platform.ts";
 import type { StdinSource } from "../_stdin_bridge.ts";
 import { formatDuration, formatMiB, MAX_MEMORY_LIMIT } from "../_units.ts";
-import { capMemories, PAGE_SIZE, readModule, type WasmImport } from "../_wasm.ts";
 import type { WorkerResult } from "../_worker_host.ts";
 import { CliError } from "../error.ts";
 import { type DirFlag, parseRunArgs } from "./_run_args.ts";
@@ -105,7 +106,7 @@ export async function run(argv: readonly string[], ctx: RunContext): Promise<num
   try {
     info = readModule(bytes);
   } catch (e) {
-    if (e instanceof CliError) throw bad(e.message);
+    if (e instanceof KeepError) throw bad(e.message);
     throw e;
   }
   for (const m of info.memories) {

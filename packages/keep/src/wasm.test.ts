@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { capMemories, encodeUleb, readModule } from "./_wasm.ts";
-import { CliError } from "./error.ts";
+import { KeepError } from "./error.ts";
+import { capMemories, encodeUleb, readModule } from "./wasm.ts";
 
 const HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
 const enc = new TextEncoder();
@@ -237,8 +237,8 @@ describe("readModule: malformed input", () => {
       assert.throws(
         () => readModule(bytes),
         (e: unknown) => {
-          assert.ok(e instanceof CliError);
-          assert.equal(e.code, "INVALID_MODULE");
+          assert.ok(e instanceof KeepError);
+          assert.equal(e.code, "keep.module.invalid");
           assert.equal(e.message, message);
           return true;
         },

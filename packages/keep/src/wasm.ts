@@ -7,10 +7,10 @@
  *
  * The engine validates the whole module afterwards; this reader only has to be
  * exact about the parts it reads and must never read past what a length says.
- * Every malformed input is a `CliError` with code INVALID_MODULE naming the
+ * Every malformed input is a `KeepError` with code `keep.module.invalid` naming the
  * byte offset.
  */
-import { CliError } from "./error.ts";
+import { KeepError } from "./error.ts";
 
 /** §5.5.16: the magic `\0asm`. */
 const MAGIC = [0x00, 0x61, 0x73, 0x6d] as const;
@@ -73,9 +73,9 @@ export interface WasmModuleInfo {
   sections: Section[];
 }
 
-function malformed(offset: number, message: string): CliError {
-  return new CliError(
-    "INVALID_MODULE",
+function malformed(offset: number, message: string): KeepError {
+  return new KeepError(
+    "keep.module.invalid",
     `malformed module at byte 0x${offset.toString(16)}: ${message}`,
   );
 }
@@ -254,27 +254,27 @@ function readMemorySection(r: Reader, memories: WasmMemory[]): void {
 export function readModule(bytes: Uint8Array): WasmModuleInfo {
   if (!MAGIC.every((b, i) => bytes[i] === b)) {
     const found = bytes.length === 0 ? "an empty file" : hex(bytes.subarray(0, 4));
-    throw new CliError(
-      "INVALID_MODULE",
+    throw new KeepError(
+      "keep.module.invalid",
       `not a WebAssembly module: expected magic 00 61 73 6d, found ${found}`,
     );
   }
   if (bytes.length < 8) {
-    throw new CliError(
-      "INVALID_MODULE",
+    throw new KeepError(
+      "keep.module.invalid",
       `not a WebAssembly module: ${bytes.length} bytes, shorter than the 8-byte header`,
     );
   }
   const version = bytes.subarray(4, 8);
   if (COMPONENT_VERSION.every((b, i) => version[i] === b)) {
-    throw new CliError(
-      "INVALID_MODULE",
+    throw new KeepError(
+      "keep.module.invalid",
       "this is a WebAssembly component; donjon runs core modules (WASI preview1)",
     );
   }
   if (!VERSION.every((b, i) => version[i] === b)) {
-    throw new CliError(
-      "INVALID_MODULE",
+    throw new KeepError(
+      "keep.module.invalid",
       `unsupported WebAssembly version: expected 01 00 00 00, found ${hex(version)}`,
     );
   }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { asTrap, wasmFrames } from "./_guest.ts";
+import { asTrap, wasmFrames } from "./guest.ts";
 
 test("wasm frames: named, unnamed, JS frames dropped, recursion folded", () => {
   const stack = `RuntimeError: unreachable
@@ -11,7 +11,7 @@ test("wasm frames: named, unnamed, JS frames dropped, recursion folded", () => {
     at rec (wasm://wasm/28726e22:wasm-function[7]:0x59)
     at rec (wasm://wasm/28726e22:wasm-function[7]:0x59)
     at Wasi.start (file:///work/packages/wasi/src/wasi.ts:212:7)
-    at runGuest (file:///work/packages/cli/src/_guest.ts:80:24)`;
+    at runGuest (file:///work/packages/keep/src/guest.ts:80:24)`;
   assert.deepEqual(wasmFrames(stack), [
     "at crash (wasm function 12)",
     "at wasm function 3",
