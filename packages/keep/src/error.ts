@@ -26,6 +26,16 @@ export type KeepErrorCode =
   | "keep.tsm.malformed"
   /** configfs-tsm: `generation` moved by other than our own writes — another writer raced us; the evidence is not ours. */
   | "keep.tsm.race"
+  /** Gramine: the options of `getGramineQuote` are invalid (reportData not 64 bytes). */
+  | "keep.gramine.options"
+  /** Gramine: `/dev/attestation/attestation_type` is not `dcap` (the manifest lacks `sgx.remote_attestation = "dcap"`). */
+  | "keep.gramine.attestation_type"
+  /** Gramine: reading or writing a `/dev/attestation` file failed (`cause` holds the OS error). */
+  | "keep.gramine.io"
+  /** Gramine: a file read back is malformed (quote empty, over 64 KiB, or too short for its report_data). */
+  | "keep.gramine.malformed"
+  /** Gramine: the quote's report_data is not what we wrote — another writer in the enclave raced us. */
+  | "keep.gramine.race"
   /** The workload is not a WebAssembly core module this reader accepts (the message names the byte offset). */
   | "keep.module.invalid";
 
