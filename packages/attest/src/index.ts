@@ -2,6 +2,17 @@
  * @donjon/attest — parse, validate and verify TEE evidence. Public surface.
  * Pure: no `node:*` imports; crypto (WebCrypto), time and fetch are injected.
  */
+export type { BindingOptions } from "./binding.ts";
+export {
+  REPORT_DATA_SIZE,
+  REPORT_DATA_TAG,
+  reportData,
+  WORKLOAD_DIGEST_SIZE,
+  WORKLOAD_IDENTITY_SIZE,
+  WORKLOAD_IDENTITY_TAG,
+  workloadIdentity,
+  workloadIdentityInput,
+} from "./binding.ts";
 export type { Code, CodeInfo, EvidenceCode, PolicyCode, UsageCode } from "./codes.ts";
 export { CODES } from "./codes.ts";
 export type { CollateralCode } from "./error.ts";
