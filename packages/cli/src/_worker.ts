@@ -7,8 +7,8 @@
 import * as fs from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { type GuestPlan, type Outcome, runGuest } from "@donjon/keep/guest";
-import { nodePlatform } from "./_node_platform.ts";
-import { bridgedStdin, type StdinChannel } from "./_stdin_bridge.ts";
+import { nodePlatform } from "@donjon/keep/node-platform";
+import { bridgedStdin, type StdinChannel } from "@donjon/keep/stdin-bridge";
 
 export interface WorkerInput {
   module: WebAssembly.Module;

@@ -14,7 +14,7 @@
  */
 import { Worker } from "node:worker_threads";
 import type { GuestPlan, Outcome } from "@donjon/keep/guest";
-import { StdinServer, type StdinSource, stdinChannel } from "./_stdin_bridge.ts";
+import { StdinServer, type StdinSource, stdinChannel } from "@donjon/keep/stdin-bridge";
 import type { WorkerInput, WorkerMessage } from "./_worker.ts";
 
 /**

@@ -37,7 +37,25 @@ export type KeepErrorCode =
   /** Gramine: the quote's report_data is not what we wrote — another writer in the enclave raced us. */
   | "keep.gramine.race"
   /** The workload is not a WebAssembly core module this reader accepts (the message names the byte offset). */
-  | "keep.module.invalid";
+  | "keep.module.invalid"
+  /** sallyport: a frame with another protocol version. */
+  | "keep.sallyport.version"
+  /** sallyport: a frame type the receiver does not know (or one sent the wrong way). */
+  | "keep.sallyport.type"
+  /** sallyport: non-zero reserved header bytes. */
+  | "keep.sallyport.reserved"
+  /** sallyport: a payload length outside its type's bounds, or more than was asked for. */
+  | "keep.sallyport.length"
+  /** sallyport: a payload that does not decode (not JSON, wrong fields, sizes over the limits). */
+  | "keep.sallyport.payload"
+  /** sallyport: a frame that is valid but not allowed now (before START, unasked stdin, after the module). */
+  | "keep.sallyport.order"
+  /** sallyport: the channel closed inside a frame. */
+  | "keep.sallyport.truncated"
+  /** sallyport: the channel closed before the run ended. */
+  | "keep.sallyport.closed"
+  /** The Keep process could not be started or died without a result. */
+  | "keep.process";
 
 export interface KeepErrorOptions {
   cause?: unknown;

@@ -11,12 +11,12 @@
 import * as path from "node:path";
 import { KeepError } from "@donjon/keep/error";
 import { type GuestPlan, type Outcome, runGuest, type StdioKind } from "@donjon/keep/guest";
+import { nodePlatform } from "@donjon/keep/node-platform";
+import type { StdinSource } from "@donjon/keep/stdin-bridge";
 import { capMemories, PAGE_SIZE, readModule, type WasmImport } from "@donjon/keep/wasm";
 import { WASI_IMPORTS } from "@donjon/wasi";
 import { BACKENDS } from "../_backends.ts";
 import type { Config } from "../_config.ts";
-import { nodePlatform } from "../_node_platform.ts";
-import type { StdinSource } from "../_stdin_bridge.ts";
 import { formatDuration, formatMiB, MAX_MEMORY_LIMIT } from "../_units.ts";
 import type { WorkerResult } from "../_worker_host.ts";
 import { CliError } from "../error.ts";

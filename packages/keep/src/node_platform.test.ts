@@ -1,8 +1,8 @@
 /** Which host preopens may have their names looked up by path. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { GuestPlan } from "@donjon/keep/guest";
-import { stableRoot } from "./_node_platform.ts";
+import type { GuestPlan } from "./guest.ts";
+import { stableRoot } from "./node_platform.ts";
 
 describe("stableRoot", () => {
   const plan = (...hosts: (string | null)[]): GuestPlan => ({

@@ -2,12 +2,12 @@
  * The guest platform on Node.js: the host's stdio fds, host directories
  * (`HostFs`) and in-memory ones (`MemoryFs`). Made on whichever thread runs
  * the guest; stdin can be replaced (the worker reads it through the main
- * thread, see `_stdin_bridge.ts`).
+ * thread, see `stdin_bridge.ts`).
  */
 
-import type { GuestPlan, GuestPlatform } from "@donjon/keep/guest";
 import type { Handle } from "@donjon/wasi";
 import { hostStream } from "@donjon/wasi/node";
+import type { GuestPlan, GuestPlatform } from "./guest.ts";
 
 // Not `import … from "node:fs"`, which loads node:stream for nothing (see main.ts).
 const nodeFs = process.getBuiltinModule("node:fs");
