@@ -7,6 +7,20 @@ export { TestkitError } from "./error.ts";
 export type { FakeTsm, FakeTsmAttribute, FakeTsmOptions } from "./faketsm.ts";
 export { FAKE_CERT_GUIDS, fakeSnpCertTable, fakeTsm } from "./faketsm.ts";
 export type {
+  FakeIntel,
+  FakeIntelOptions,
+  FakeSgxQuoteFields,
+  FakeTdxQuoteFields,
+} from "./intel.ts";
+export {
+  fakeIntel,
+  QUOTE_HEADER_SIZE,
+  SGX_QUOTE_REPORT_DATA_OFFSET,
+  SGX_REPORT_BODY_SIZE,
+  TD_QUOTE_BODY_SIZE,
+  TDX_QUOTE_REPORT_DATA_OFFSET,
+} from "./intel.ts";
+export type {
   FakeCertOverride,
   FakeCrlOptions,
   FakeExtension,
