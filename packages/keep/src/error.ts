@@ -38,6 +38,10 @@ export type KeepErrorCode =
   | "keep.gramine.race"
   /** The workload is not a WebAssembly core module this reader accepts (the message names the byte offset). */
   | "keep.module.invalid"
+  /** The module's initial memory is over the memory limit. */
+  | "keep.module.memory"
+  /** The module imports something the WASI host does not provide. */
+  | "keep.module.import"
   /** sallyport: a frame with another protocol version. */
   | "keep.sallyport.version"
   /** sallyport: a frame type the receiver does not know (or one sent the wrong way). */

@@ -15,6 +15,9 @@ const nodeFs = process.getBuiltinModule("node:fs");
 export interface NodePlatformOptions {
   /** fd 0 for the guest instead of a blocking read of the host's fd 0. */
   stdin?: Handle;
+  /** fds 1 and 2 for the guest instead of the process's own (a Keep relays them to the host). */
+  stdout?: Handle;
+  stderr?: Handle;
   /** Where host-bug warnings go. */
   warn: (message: string) => void;
   /**
@@ -51,8 +54,8 @@ export async function nodePlatform(
       kind === "stdin"
         ? (options.stdin ?? hostStream(0, "read"))
         : kind === "stdout"
-          ? hostStream(1, "write", { buffer: options.bufferStdout ?? false })
-          : hostStream(2, "write"),
+          ? (options.stdout ?? hostStream(1, "write", { buffer: options.bufferStdout ?? false }))
+          : (options.stderr ?? hostStream(2, "write")),
     hostFs: (path, readonly) =>
       new HostFs!({ path, readonly, stableRoot: stableRoot(path, plan, realpath) }),
     memoryFs: (readonly) => new MemoryFs!({ readonly }),

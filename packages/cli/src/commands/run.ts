@@ -11,10 +11,10 @@
 import * as path from "node:path";
 import { KeepError } from "@donjon/keep/error";
 import { type GuestPlan, type Outcome, runGuest, type StdioKind } from "@donjon/keep/guest";
+import { type PreparedModule, prepareModule } from "@donjon/keep/module";
 import { nodePlatform } from "@donjon/keep/node-platform";
 import type { StdinSource } from "@donjon/keep/stdin-bridge";
-import { capMemories, PAGE_SIZE, readModule, type WasmImport } from "@donjon/keep/wasm";
-import { WASI_IMPORTS } from "@donjon/wasi";
+import { PAGE_SIZE } from "@donjon/keep/wasm";
 import { BACKENDS } from "../_backends.ts";
 import type { Config } from "../_config.ts";
 import { formatDuration, formatMiB, MAX_MEMORY_LIMIT } from "../_units.ts";
@@ -99,48 +99,26 @@ export async function run(argv: readonly string[], ctx: RunContext): Promise<num
 
   const modulePath = path.resolve(ctx.cwd, a.module);
   const bytes = readModuleFile(a.module, modulePath, ctx);
-  const bad = (message: string): CliError =>
-    new CliError("INVALID_MODULE", `${a.module}: ${message}`);
-
-  let info: ReturnType<typeof readModule>;
+  let prepared: PreparedModule;
   try {
-    info = readModule(bytes);
+    prepared = await prepareModule(bytes, {
+      maxPages,
+      limitBytes: memoryLimit,
+      name: a.module,
+      limitSource: memorySource,
+    });
   } catch (e) {
-    if (e instanceof KeepError) throw bad(e.message);
-    throw e;
-  }
-  for (const m of info.memories) {
-    if (m.is64) throw bad("64-bit memories (memory64) are not supported");
-    if (m.min > maxPages) {
+    if (e instanceof KeepError) {
       throw new CliError(
-        "MEMORY_LIMIT",
-        `${a.module}: module needs ${formatMiB(m.min * PAGE_SIZE)} of memory at start; the limit is ${formatMiB(memoryLimit)} (${memorySource})`,
-      );
-    }
-  }
-  checkImports(a.module, info.imports);
-
-  let module: WebAssembly.Module;
-  try {
-    module = await WebAssembly.compile(capMemories(bytes, info, maxPages));
-  } catch (e) {
-    if (e instanceof WebAssembly.CompileError) {
-      throw bad(
-        `not a valid WebAssembly module: ${e.message.replace(/^WebAssembly\.\w+\(\): /, "")}`,
+        MODULE_ERRORS[e.code as keyof typeof MODULE_ERRORS] ?? "INVALID_MODULE",
+        e.message,
       );
     }
     throw e;
   }
-  const exports = WebAssembly.Module.exports(module);
-  if (!exports.some((e) => e.name === "_start" && e.kind === "function")) {
-    throw bad('not a WASI command: it exports no "_start" function (a library or reactor module?)');
-  }
-  if (!exports.some((e) => e.name === "memory" && e.kind === "memory")) {
-    throw bad('not a WASI command: it does not export its memory as "memory"');
-  }
+  const { module, initial } = prepared;
 
   const plan = makePlan(a.module, a.args, a.env, a.dirs, config, ctx);
-  const initial = info.memories.reduce((n, m) => Math.max(n, m.min), 0) * PAGE_SIZE;
   let result: WorkerResult;
   if (timeout === null) {
     // No time limit: run on this thread. A worker costs tens of milliseconds
@@ -194,22 +172,12 @@ function readModuleFile(given: string, abs: string, ctx: RunContext): Uint8Array
   }
 }
 
-/** Every import must be a function of wasi_snapshot_preview1 that the host implements. */
-function checkImports(module: string, imports: readonly WasmImport[]): void {
-  const unknown = imports.filter(
-    (i) =>
-      i.module !== "wasi_snapshot_preview1" ||
-      i.kind !== "function" ||
-      !WASI_IMPORTS.includes(i.name),
-  );
-  if (unknown.length === 0) return;
-  const first = unknown[0]!;
-  const more = unknown.length > 1 ? ` and ${unknown.length - 1} more` : "";
-  throw new CliError(
-    "UNKNOWN_IMPORT",
-    `${module}: unknown import ${JSON.stringify(first.module)}.${JSON.stringify(first.name)} (${first.kind})${more}`,
-  );
-}
+/** The CLI's codes for the Keep's module errors. */
+const MODULE_ERRORS = {
+  "keep.module.invalid": "INVALID_MODULE",
+  "keep.module.memory": "MEMORY_LIMIT",
+  "keep.module.import": "UNKNOWN_IMPORT",
+} as const;
 
 const DEFAULT_STDIO: StdioKind[] = ["stdin", "stdout", "stderr"];
 
