@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseSnpCertTable, parseSnpReport } from "@donjon/attest";
 import { FAKE_CERT_GUIDS, fakeSnpCertTable, fakeTsm } from "./faketsm.ts";
+import { TDX_QUOTE_REPORT_DATA_OFFSET } from "./intel.ts";
 
 const DIR = "/sys/kernel/config/tsm/report";
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -53,6 +54,25 @@ describe("fakeTsm", () => {
     await tsm.writeFile(`${e}/inblob`, new Uint8Array(64));
     assert.equal(dec(await tsm.readFile(`${e}/generation`)), "2\n");
     assert.deepEqual(parseSnpReport(await tsm.readFile(`${e}/outblob`)).reportData, theirs);
+  });
+
+  it("tdx_guest serves a fake-Intel TDX quote v4 over the inblob and an empty auxblob", async () => {
+    const tsm = fakeTsm({ provider: "tdx_guest", tdx: { debug: true } });
+    const e = await tsm.mkdirTemp(DIR, "t-");
+    assert.equal(dec(await tsm.readFile(`${e}/provider`)), "tdx_guest\n");
+    await tsm.writeFile(`${e}/inblob`, new Uint8Array([5, 6, 7]));
+    const quote = await tsm.readFile(`${e}/outblob`);
+    const v = new DataView(quote.buffer, quote.byteOffset);
+    assert.equal(v.getUint16(0, true), 4, "quote version 4");
+    assert.equal(v.getUint32(4, true), 0x81, "TEE_TYPE TDX");
+    const reportData = new Uint8Array(64);
+    reportData.set([5, 6, 7]);
+    const at = TDX_QUOTE_REPORT_DATA_OFFSET;
+    assert.deepEqual(quote.subarray(at, at + 64), reportData);
+    assert.equal(v.getBigUint64(48 + 120, true) & 1n, 1n, "the tdx options reach the body");
+    assert.deepEqual(await tsm.readFile(`${e}/auxblob`), new Uint8Array(0));
+    assert.ok(tsm.lastIntel);
+    assert.equal(tsm.lastSnp, null);
   });
 
   it("encodes the certificate table the attest parser reads", () => {

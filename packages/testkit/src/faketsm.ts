@@ -6,6 +6,11 @@
  * `fakeSnp`, REPORT_DATA = the inblob, signed by the fake AMD hierarchy, and its
  * auxblob is the GHCB certificate table holding that hierarchy's ARK, ASK and VCEK.
  *
+ * Its `tdx_guest` outblob is a real-format TDX quote v4 from `fakeIntel`,
+ * REPORTDATA = the inblob, signed by the fake Intel hierarchy's QE, and its
+ * auxblob is empty, as the kernel leaves it for TDX (the PCK chain travels in
+ * the quote).
+ *
  * Kernel behaviour imitated: `mkdir` makes an entry with its attributes;
  * `generation` counts the writes to `inblob` and `privlevel`; `outblob` and
  * `auxblob` are generated on first read after a write and cached for that
@@ -17,6 +22,12 @@
  *
  * Pure: no `node:*` imports.
  */
+import {
+  type FakeIntel,
+  type FakeIntelOptions,
+  type FakeTdxQuoteFields,
+  fakeIntel,
+} from "./intel.ts";
 import { type FakeSnp, type FakeSnpOptions, fakeSnp } from "./snp.ts";
 
 /** GUIDs of the GHCB certificate table (AMD pub. 56421 §4.1.8.1; as go-sev-guest `abi`). */
@@ -42,10 +53,15 @@ export interface FakeTsmOptions {
   /**
    * What `provider` reads (without the newline the fake appends). Default
    * `sev_guest`. `null`: the attribute is missing (reading it fails with ENOENT).
-   * `tdx_guest` serves a placeholder outblob (not a TDX quote: the testkit has no
-   * fake Intel hierarchy yet) and an empty auxblob.
+   * `tdx_guest` serves a TDX quote v4 from `fakeIntel` and an empty auxblob; any
+   * other provider serves a placeholder outblob (ASCII text then the report data,
+   * not evidence) and an empty auxblob.
    */
   provider?: string | null;
+  /** Options of the `fakeIntel` behind each `tdx_guest` outblob. */
+  intel?: FakeIntelOptions;
+  /** TD quote body fields of each `tdx_guest` outblob; its REPORTDATA is always the inblob. */
+  tdx?: Omit<FakeTdxQuoteFields, "reportData">;
   /** Options of the `fakeSnp` that builds each `sev_guest` outblob; its REPORT_DATA is always the inblob and its VMPL the privlevel. */
   snp?: FakeSnpOptions;
   /** The report directory. Default `/sys/kernel/config/tsm/report`. */
@@ -88,6 +104,8 @@ export interface FakeTsm {
   readonly removed: string[];
   /** The `fakeSnp` result behind the last `sev_guest` outblob/auxblob (roots, now, CRL for verification); null before. */
   readonly lastSnp: FakeSnp | null;
+  /** The `fakeIntel` behind the last `tdx_guest` outblob (its root to pin, `now`); null before. */
+  readonly lastIntel: FakeIntel | null;
 }
 
 interface Entry {
@@ -125,6 +143,7 @@ export function fakeTsm(options: FakeTsmOptions = {}): FakeTsm {
   const created: string[] = [];
   const removed: string[] = [];
   let lastSnp: FakeSnp | null = null;
+  let lastIntel: FakeIntel | null = null;
   let counter = 0;
 
   const lookup = (path: string): { name: string; entry: Entry; attr: string | null } => {
@@ -158,6 +177,11 @@ export function fakeTsm(options: FakeTsmOptions = {}): FakeTsm {
       lastSnp = snp;
       outblob = snp.report;
       auxblob = options.noCertificates ? new Uint8Array(0) : fakeSnpCertTable(certsOf(snp));
+    } else if (provider === "tdx_guest") {
+      lastIntel = await fakeIntel(options.intel);
+      outblob = await lastIntel.tdxQuote({ ...options.tdx, reportData });
+      // The kernel's tdx-guest driver has no auxblob: the PCK chain is inside the quote.
+      auxblob = new Uint8Array(0);
     } else {
       outblob = new Uint8Array([...text("donjon fake tsm outblob (not a quote)\n"), ...reportData]);
       auxblob = new Uint8Array(0);
@@ -253,6 +277,9 @@ export function fakeTsm(options: FakeTsmOptions = {}): FakeTsm {
     removed,
     get lastSnp() {
       return lastSnp;
+    },
+    get lastIntel() {
+      return lastIntel;
     },
   };
 }

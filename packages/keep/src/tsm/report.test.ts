@@ -12,7 +12,7 @@ import {
   parseSnpCertTable,
   parseSnpReport,
 } from "@donjon/attest";
-import { type FakeTsmOptions, fakeTsm } from "@donjon/testkit";
+import { type FakeTsmOptions, fakeTsm, TDX_QUOTE_REPORT_DATA_OFFSET } from "@donjon/testkit";
 import { KeepError, type KeepErrorCode } from "../error.ts";
 import { getTsmReport, type TsmReportOptions } from "./report.ts";
 
@@ -107,6 +107,19 @@ describe("getTsmReport on a fake sev_guest", () => {
     const r = await getTsmReport(fakeTsm({ provider: "tdx_guest" }), { inblob: INBLOB });
     assert.equal(r.provider, "tdx_guest");
     assert.ok(r.outblob.length > 0);
+  });
+
+  it("on tdx_guest returns a TDX quote v4 whose REPORTDATA is the inblob, and an empty auxblob", async () => {
+    const tsm = fakeTsm({ provider: "tdx_guest" });
+    const r = await getTsmReport(tsm, { inblob: INBLOB });
+    const v = new DataView(r.outblob.buffer, r.outblob.byteOffset);
+    assert.equal(v.getUint16(0, true), 4);
+    assert.equal(v.getUint32(4, true), 0x81);
+    // LAYOUTS.md §2.2/§2.5: header 48 bytes, REPORTDATA at body offset 520.
+    assert.equal(TDX_QUOTE_REPORT_DATA_OFFSET, 48 + 520);
+    assert.deepEqual(r.outblob.subarray(568, 568 + 64), INBLOB);
+    assert.deepEqual(r.auxblob, new Uint8Array(0));
+    assert.deepEqual(tsm.entries(), []);
   });
 
   it("leaves a malformed certificate table for attest to reject", async () => {
