@@ -445,6 +445,103 @@ export const CODES = {
     summary: "The sandbox evidence's workload identity is not in the allow-list.",
     remedy: "Run the expected workload (wasm and config), or add its identity to the allow-list.",
   },
+  // ── Keep evidence wrapper (cmw.ts) ────────────────────────────────────
+  "cmw.size": {
+    kind: "evidence",
+    summary: "The Keep evidence wrapper is empty or larger than 256 KiB.",
+    remedy:
+      "Pass the wrapper file as the Keep wrote it (donjon run --print-evidence FILE); it is never that large.",
+  },
+  "cmw.utf8": {
+    kind: "evidence",
+    summary: "The Keep evidence wrapper is not valid UTF-8.",
+    remedy:
+      "The file is damaged or not a Keep evidence wrapper; write it again with donjon run --print-evidence FILE.",
+  },
+  "cmw.json": {
+    kind: "evidence",
+    summary:
+      "The Keep evidence wrapper is not JSON, or not a JSON object (RFC 9999 JSON collection) at the top.",
+    remedy:
+      "The file is damaged or not a Keep evidence wrapper; write it again with donjon run --print-evidence FILE.",
+  },
+  "cmw.label_duplicate": {
+    kind: "evidence",
+    summary: "A JSON object of the Keep evidence wrapper has the same member name twice.",
+    remedy:
+      "Write each label once; a wrapper with duplicated labels is ambiguous and never accepted.",
+  },
+  "cmw.type": {
+    kind: "evidence",
+    summary:
+      "A collection's __cmwc_t is missing or is not the Donjon collection type expected there (tag:donjon.dev,2026:keep-evidence/v1 and its certs/workload collections).",
+    remedy:
+      "Produce the wrapper with a Donjon version that writes keep-evidence/v1, or update the verifier.",
+  },
+  "cmw.label_missing": {
+    kind: "evidence",
+    summary:
+      "A label the Keep evidence wrapper requires (evidence, keep-key, workload, workload's wasm and config) is absent.",
+    remedy:
+      'Write every required label; see packages/attest/README.md, "The Keep evidence wrapper".',
+  },
+  "cmw.label_unknown": {
+    kind: "evidence",
+    summary:
+      "The Keep evidence wrapper has a label it does not define (or a certificate label out of sequence).",
+    remedy:
+      "Remove the label; keep-evidence/v1 has no extension labels (certificate labels are 0, 1, 2… in order).",
+  },
+  "cmw.record": {
+    kind: "evidence",
+    summary:
+      "A label of the Keep evidence wrapper is not a CMW record or collection of the required shape ([media type, base64url value] or with its indicator).",
+    remedy:
+      'Write each record as the format says, e.g. ["application/pkix-cert", "<base64url>", 2].',
+  },
+  "cmw.media_type": {
+    kind: "evidence",
+    summary: "A record's media type is not one the Keep evidence wrapper allows for its label.",
+    remedy:
+      'Use the media types listed in packages/attest/README.md, "The Keep evidence wrapper", exactly as written.',
+  },
+  "cmw.base64url": {
+    kind: "evidence",
+    summary:
+      "A record value is not unpadded, canonical base64url (RFC 4648 section 5): padding, a character outside the alphabet, an impossible length or non-zero trailing bits.",
+    remedy: "Encode values with the base64url alphabet and no '=' padding.",
+  },
+  "cmw.value_size": {
+    kind: "evidence",
+    summary:
+      "A record value is empty or larger than its bound (evidence 64 KiB, a certificate 16 KiB), or there are more than 8 certificates.",
+    remedy: "The wrapper is damaged or carries something other than Keep evidence; write it again.",
+  },
+  "cmw.digest": {
+    kind: "evidence",
+    summary: "The wasm or config digest of the workload collection is not 32 bytes (SHA-256).",
+    remedy: "Write the raw SHA-256 of the .wasm file and of the config file, 32 bytes each.",
+  },
+  "cmw.keep_key": {
+    kind: "evidence",
+    summary:
+      "The keep-key record is not the DER SubjectPublicKeyInfo of an ECDSA P-384 key (120 bytes).",
+    remedy: 'Write the Keep key\'s SPKI as WebCrypto exports it (exportKey("spki")).',
+  },
+  "binding.report_data": {
+    kind: "evidence",
+    summary:
+      "The evidence's report_data is not SHA-512(\"donjon-keep-v1\" ‖ 0x00 ‖ Keep key SPKI ‖ workload identity) of the wrapper's key and digests.",
+    remedy:
+      "The evidence was not produced for this Keep key and workload; obtain the wrapper and the evidence from the same Keep run.",
+  },
+  "binding.workload_identity": {
+    kind: "evidence",
+    summary:
+      "The workload identity the evidence states differs from the one computed from the wrapper's wasm and config digests.",
+    remedy:
+      "The wrapper's digests are not those of the workload the Keep ran; obtain the wrapper and the evidence from the same Keep run.",
+  },
   // ── options ─────────────────────────────────────────────────────────────
   "options.invalid": {
     kind: "usage",

@@ -13,6 +13,24 @@ export {
   workloadIdentity,
   workloadIdentityInput,
 } from "./binding.ts";
+export type { KeepBinding, KeepBindingOptions, KeepEvidence, KeepTee } from "./cmw.ts";
+export {
+  CERT_MEDIA_TYPE,
+  checkKeepBinding,
+  DIGEST_MEDIA_TYPE,
+  decodeKeepEvidence,
+  encodeKeepEvidence,
+  KEEP_EVIDENCE_CERTS_TYPE,
+  KEEP_EVIDENCE_MAX_CERT,
+  KEEP_EVIDENCE_MAX_CERTS,
+  KEEP_EVIDENCE_MAX_EVIDENCE,
+  KEEP_EVIDENCE_MAX_SIZE,
+  KEEP_EVIDENCE_MEDIA_TYPE,
+  KEEP_EVIDENCE_MEDIA_TYPES,
+  KEEP_EVIDENCE_TYPE,
+  KEEP_EVIDENCE_WORKLOAD_TYPE,
+  KEEP_KEY_MEDIA_TYPE,
+} from "./cmw.ts";
 export type { Code, CodeInfo, EvidenceCode, PolicyCode, UsageCode } from "./codes.ts";
 export { CODES } from "./codes.ts";
 export type { CollateralCode } from "./error.ts";
