@@ -15,6 +15,15 @@ export {
   TSM_MIN_KERNEL,
 } from "./backends.ts";
 export { KeepError, type KeepErrorCode, type KeepErrorOptions } from "./error.ts";
+export { GRAMINE_ATTESTATION_DIR, type GraminePort } from "./gramine/port.ts";
+export { linuxGraminePort } from "./gramine/port_linux.ts";
+export {
+  GRAMINE_QUOTE_MAX,
+  GRAMINE_REPORT_DATA_SIZE,
+  type GramineQuote,
+  type GramineQuoteOptions,
+  getGramineQuote,
+} from "./gramine/quote.ts";
 export {
   generateKeepKey,
   type IdentityOptions,

@@ -4,6 +4,8 @@
  */
 export type { TestkitCode } from "./error.ts";
 export { TestkitError } from "./error.ts";
+export type { FakeGramine, FakeGramineFile, FakeGramineOptions } from "./fakegramine.ts";
+export { fakeGramine } from "./fakegramine.ts";
 export type { FakeTsm, FakeTsmAttribute, FakeTsmOptions } from "./faketsm.ts";
 export { FAKE_CERT_GUIDS, fakeSnpCertTable, fakeTsm } from "./faketsm.ts";
 export type {
