@@ -26,7 +26,7 @@ export type KeepErrorCode =
   | "keep.tsm.malformed"
   /** configfs-tsm: `generation` moved by other than our own writes — another writer raced us; the evidence is not ours. */
   | "keep.tsm.race"
-  /** Gramine: the options of `getGramineQuote` are invalid (reportData not 64 bytes). */
+  /** Gramine: the options of `getGramineQuote` (reportData not 64 bytes) or `gramineManifest` (a relative path, a bad size) are invalid. */
   | "keep.gramine.options"
   /** Gramine: `/dev/attestation/attestation_type` is not `dcap` (the manifest lacks `sgx.remote_attestation = "dcap"`). */
   | "keep.gramine.attestation_type"

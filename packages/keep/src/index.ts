@@ -15,6 +15,12 @@ export {
   TSM_MIN_KERNEL,
 } from "./backends.ts";
 export { KeepError, type KeepErrorCode, type KeepErrorOptions } from "./error.ts";
+export {
+  GRAMINE_DEFAULT_ENCLAVE_SIZE,
+  GRAMINE_DEFAULT_MAX_THREADS,
+  type GramineManifestOptions,
+  gramineManifest,
+} from "./gramine/manifest.ts";
 export { GRAMINE_ATTESTATION_DIR, type GraminePort } from "./gramine/port.ts";
 export { linuxGraminePort } from "./gramine/port_linux.ts";
 export {
