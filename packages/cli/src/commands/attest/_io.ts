@@ -4,6 +4,7 @@
  * the evidence format.
  */
 import * as path from "node:path";
+import type { SnpRootSet } from "@donjon/attest";
 import { CliError } from "../../error.ts";
 
 /** What the attest verbs need from the process; `main` makes the real one. */
@@ -20,6 +21,11 @@ export interface AttestContext {
   now?: () => Date;
   /** `fetch` for the AMD KDS. Default: none, then only `--offline` verification works. */
   fetch?: typeof fetch;
+  /**
+   * Trust anchors for SEV-SNP instead of the pinned AMD roots: tests use
+   * testkit's fake hierarchy (`fakeSnp().roots`). Default: the pinned roots.
+   */
+  snpRoots?: SnpRootSet[];
 }
 
 /** Read `given` (relative to the working directory); `what` names it in messages. */

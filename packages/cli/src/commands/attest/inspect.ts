@@ -1,23 +1,41 @@
 /**
  * `donjon attest inspect FILE`: decode TEE evidence (today an AMD SEV-SNP
- * report) and print its fields — parse only, nothing is verified.
+ * report, or a Keep evidence wrapper holding SNP or sandbox evidence) and print
+ * its fields — parse only, nothing is verified.
  */
 import {
   EvidenceError,
   extractSnpReport,
+  type KeepEvidence,
+  parseSandboxEvidence,
   parseSnpReport,
   type SnpProduct,
   type SnpReport,
+  sandboxClaims,
   snpClaims,
 } from "@donjon/attest";
 import { CliError } from "../../error.ts";
 import { parseArgs } from "./_args.ts";
 import { type AttestContext, columns, decodeEvidence, flatten, readInput } from "./_io.ts";
+import {
+  dcapNotYet,
+  decodeWrapper,
+  hex,
+  isKeepEvidenceWrapper,
+  keepFacts,
+  wrapperJson,
+  wrapperRows,
+} from "./_wrapper.ts";
 
 export const INSPECT_HELP = `Usage: donjon attest inspect [OPTIONS] FILE
 
 Decode an AMD SEV-SNP attestation report (raw, HCL-wrapped, or hex text) and
 print every field. Nothing is verified: use donjon attest verify for that.
+
+FILE may also be a Keep evidence wrapper (JSON, as donjon run --print-evidence
+writes it): then the Keep key's fingerprint, the workload digests and identity,
+the report_data they bind, whether the evidence carries it (unverified), and
+the evidence's own fields are printed. TDX and SGX wait for issue 7 (exit 2).
 
 Options:
   --product NAME  Milan, Genoa or Turin: the product of a version 2 report,
@@ -54,7 +72,80 @@ export async function inspect(argv: readonly string[], ctx: AttestContext): Prom
   if (given !== undefined && product === undefined) {
     throw usage(`--product must be Milan, Genoa or Turin, got ${JSON.stringify(given)}`);
   }
-  const bytes = decodeEvidence(readInput(ctx, file, "evidence file"), "auto");
+  const raw = readInput(ctx, file, "evidence file");
+  if (isKeepEvidenceWrapper(raw))
+    return inspectWrapper(file, decodeWrapper(raw, file), product, a.booleans.has("--json"), ctx);
+  const bytes = decodeEvidence(raw, "auto");
+  const report = decodeSnp(bytes, file, product, ctx);
+  const claims = snpClaims(report);
+  if (a.booleans.has("--json")) {
+    ctx.out(`${JSON.stringify(claims, null, 2)}\n`);
+    return 0;
+  }
+  const { signing_key: _key, ...rest } = claims;
+  ctx.out(`${file}: SEV-SNP attestation report, version ${claims.version}, ${claims.product}\n`);
+  ctx.out(columns([...flatten(rest), ["signing_key", claims.signing_key.kind]], "  "));
+  return 0;
+}
+
+/** A wrapper: what it says about the Keep, then its evidence decoded. */
+async function inspectWrapper(
+  file: string,
+  w: KeepEvidence,
+  product: SnpProduct | undefined,
+  json: boolean,
+  ctx: AttestContext,
+): Promise<number> {
+  if (w.tee === "tdx" || w.tee === "sgx") return dcapNotYet(file, w.tee, ctx.err);
+  const facts = await keepFacts(w);
+  let claims: Record<string, unknown>;
+  if (w.tee === "sandbox") {
+    try {
+      claims = { ...sandboxClaims(parseSandboxEvidence(w.evidence)) };
+    } catch (e) {
+      if (e instanceof EvidenceError) {
+        throw new CliError(
+          "BAD_INPUT",
+          `${file}: evidence: not valid sandbox evidence: ${e.message} (${e.code})`,
+          { cause: e },
+        );
+      }
+      throw e;
+    }
+  } else {
+    claims = { ...snpClaims(decodeSnp(w.evidence, `${file}: evidence`, product, ctx)) };
+  }
+  const carried = String(claims.report_data);
+  const binding =
+    carried === hex(facts.reportData)
+      ? "matches (unverified: use donjon attest verify)"
+      : `DIFFERS: the evidence carries ${carried}`;
+  if (json) {
+    ctx.out(
+      `${JSON.stringify({ keep: { ...wrapperJson(w, facts), binding: carried === hex(facts.reportData) }, claims }, null, 2)}\n`,
+    );
+    return 0;
+  }
+  ctx.out(`${file}: Keep evidence wrapper (keep-evidence/v1)\n`);
+  ctx.out(columns([...wrapperRows(w, facts), ["binding", binding]], "  "));
+  ctx.out(`evidence:\n`);
+  const { signing_key: key, ...rest } = claims as { signing_key?: { kind: string } };
+  ctx.out(
+    columns(
+      [...flatten(rest), ...(key ? [["signing_key", key.kind] as [string, string]] : [])],
+      "  ",
+    ),
+  );
+  return 0;
+}
+
+/** Parse an SNP report for display; a v2 report without --product is decoded with the Milan/Genoa layout, with a note. */
+function decodeSnp(
+  bytes: Uint8Array,
+  file: string,
+  product: SnpProduct | undefined,
+  ctx: AttestContext,
+): SnpReport {
   let report: SnpReport;
   try {
     const raw = extractSnpReport(bytes);
@@ -78,13 +169,5 @@ export async function inspect(argv: readonly string[], ctx: AttestContext): Prom
     }
     throw e;
   }
-  const claims = snpClaims(report);
-  if (a.booleans.has("--json")) {
-    ctx.out(`${JSON.stringify(claims, null, 2)}\n`);
-    return 0;
-  }
-  const { signing_key: _key, ...rest } = claims;
-  ctx.out(`${file}: SEV-SNP attestation report, version ${claims.version}, ${claims.product}\n`);
-  ctx.out(columns([...flatten(rest), ["signing_key", claims.signing_key.kind]], "  "));
-  return 0;
+  return report;
 }

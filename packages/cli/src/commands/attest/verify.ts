@@ -1,6 +1,12 @@
 /**
  * `donjon attest verify FILE`: parse, verify and validate TEE evidence (today
- * AMD SEV-SNP) with @donjon/attest's `attestSnp`, and print the verdict.
+ * AMD SEV-SNP, and sandbox evidence in a Keep evidence wrapper) with
+ * @donjon/attest's `attestSnp` / `attestSandbox`, and print the verdict.
+ *
+ * A Keep evidence wrapper (JSON, recognised by content) also carries the
+ * certificates, the Keep key and the workload digests: its certificates join
+ * the collateral, and after the evidence the binding is checked
+ * (`checkKeepBinding`: report_data must bind the Keep key and workload).
  *
  * Collateral comes from `--collateral` files (certificates, chains, CRLs in
  * PEM or DER, recognised by content) and, unless `--offline`, from the AMD
@@ -9,14 +15,19 @@
  */
 import {
   AMD_KDS_URL,
+  attestSandbox,
   attestSnp,
   type Check,
   CollateralError,
   type CollateralFile,
+  checkKeepBinding,
   createKdsClient,
   createOfflineKds,
+  createSnpVerifier,
+  type KeepEvidence,
   OptionsError,
   parseCollateral,
+  type SandboxVerdict,
   type SnpCollateralSource,
   type SnpVerdict,
 } from "@donjon/attest";
@@ -24,15 +35,32 @@ import { CliError } from "../../error.ts";
 import { parseArgs } from "./_args.ts";
 import { type AttestContext, columns, decodeEvidence, readInput } from "./_io.ts";
 import { parsePolicy } from "./_policy.ts";
+import {
+  dcapNotYet,
+  decodeWrapper,
+  hex,
+  isKeepEvidenceWrapper,
+  type KeepFacts,
+  keepFacts,
+  unhex,
+  wrapperJson,
+} from "./_wrapper.ts";
 
 export const VERIFY_HELP = `Usage: donjon attest verify [OPTIONS] FILE
 
 Verify TEE evidence (an AMD SEV-SNP attestation report): the signature, the
 certificate chain to the pinned AMD roots, the CRL, and the policy.
 
+FILE may also be a Keep evidence wrapper (JSON, as donjon run --print-evidence
+writes it; see packages/attest/README.md): its evidence is verified with the
+verifier of its TEE, its certificates are used as collateral, and then its
+binding is checked: report_data must bind the Keep key and the workload.
+Sandbox evidence needs --sandbox-key; TDX and SGX wait for issue 7 (exit 2).
+
 Options:
-  --format snp|auto     Evidence format (default auto: a raw or HCL-wrapped
-                        SNP report, or the same as hex text).
+  --format snp|auto     Evidence format (default auto: a Keep evidence
+                        wrapper, a raw or HCL-wrapped SNP report, or the
+                        same as hex text).
   --collateral FILE     Certificates (VCEK/VLEK, ASK/ASVK, ARK), chains and
                         CRLs, PEM or DER, recognised by content. Repeatable.
   --at ISO-8601         Verify as of this time (default: now), e.g.
@@ -42,6 +70,11 @@ Options:
   --offline             Fetch nothing: collateral comes from --collateral only.
   --kds URL             AMD KDS base URL (default ${AMD_KDS_URL}).
   --require-crl         Fail when no CRL can be checked (default: a warning).
+  --sandbox-key FILE    The public sandbox key (PEM or DER SubjectPublicKeyInfo,
+                        sandbox-key.pub.pem in the host's Donjon state
+                        directory) trusted to sign sandbox evidence. Repeatable.
+  --allow-software-tier Accept sandbox evidence: software tier, nothing protects
+                        the Keep from its host (default: refused).
   --json                Print the verdict as JSON.
   -h, --help            Show this help.
 
@@ -57,8 +90,9 @@ const SPEC = {
     "--at": {},
     "--policy": {},
     "--kds": {},
+    "--sandbox-key": { repeatable: true },
   },
-  booleans: ["--offline", "--require-crl", "--json"],
+  booleans: ["--offline", "--require-crl", "--json", "--allow-software-tier"],
 };
 
 /** Run `donjon attest verify` with `argv` (what follows `verify`); resolve to the exit status. */
@@ -86,11 +120,48 @@ export async function verify(argv: readonly string[], ctx: AttestContext): Promi
   const now = verificationTime(a.values.get("--at")?.[0], ctx, usage);
 
   // Inputs: every file is read before any work, so a missing one fails fast.
-  const evidence = decodeEvidence(readInput(ctx, file, "evidence file"), format);
-  const files: CollateralFile[] = (a.values.get("--collateral") ?? []).map((f) => ({
+  const raw = readInput(ctx, file, "evidence file");
+  const wrapper =
+    format === "auto" && isKeepEvidenceWrapper(raw) ? decodeWrapper(raw, file) : undefined;
+  if (wrapper?.tee === "tdx" || wrapper?.tee === "sgx")
+    return dcapNotYet(file, wrapper.tee, ctx.err);
+  const sandboxKeys = (a.values.get("--sandbox-key") ?? []).map((f) => ({
     name: f,
-    data: readInput(ctx, f, "collateral file"),
+    spki: publicKey(readInput(ctx, f, "sandbox key file"), f),
   }));
+  if (wrapper?.tee === "sandbox") {
+    for (const f of ["--collateral", "--policy", "--kds"] as const) {
+      if (a.values.has(f))
+        throw usage(`${f} applies to SEV-SNP evidence; ${file} holds sandbox evidence`);
+    }
+    if (sandboxKeys.length === 0) {
+      throw usage(
+        `${file} holds sandbox evidence: pass --sandbox-key FILE, the host's public sandbox key (sandbox-key.pub.pem in its Donjon state directory)`,
+      );
+    }
+    return verifySandbox(
+      file,
+      wrapper,
+      sandboxKeys,
+      a.booleans.has("--allow-software-tier"),
+      now,
+      json,
+      ctx,
+    );
+  }
+  const evidence = wrapper ? wrapper.evidence : decodeEvidence(raw, format);
+  // The wrapper's certificates are collateral like any other (never trust anchors).
+  const wrapperCerts: CollateralFile[] = (wrapper?.certs ?? []).map((data, i) => ({
+    name: `${file} certs.${i}`,
+    data,
+  }));
+  const files: CollateralFile[] = [
+    ...wrapperCerts,
+    ...(a.values.get("--collateral") ?? []).map((f) => ({
+      name: f,
+      data: readInput(ctx, f, "collateral file"),
+    })),
+  ];
   const policyFile = a.values.get("--policy")?.[0];
   const policy =
     policyFile === undefined
@@ -135,6 +206,7 @@ export async function verify(argv: readonly string[], ctx: AttestContext): Promi
       policy: policy.validate,
       requireCrl: a.booleans.has("--require-crl") || policy.requireCrl,
       ...("allowedCspIds" in policy ? { allowedCspIds: policy.allowedCspIds } : {}),
+      ...(ctx.snpRoots ? { verifier: createSnpVerifier({ roots: ctx.snpRoots }) } : {}),
     });
   } catch (e) {
     if (e instanceof OptionsError) {
@@ -143,17 +215,85 @@ export async function verify(argv: readonly string[], ctx: AttestContext): Promi
     throw e;
   }
 
-  if (json) ctx.out(`${JSON.stringify(verdict, null, 2)}\n`);
-  else ctx.out(formatVerdict(file, verdict, now));
-  if (!verdict.ok) {
-    const failed = verdict.checks.filter((c) => !c.ok && c.severity !== "warning");
-    const codes = [...new Set(failed.map((c) => c.code ?? c.id))].join(", ");
-    ctx.err(
-      `donjon: ${file}: rejected: ${failed.length} check${failed.length === 1 ? "" : "s"} failed (${codes})\n`,
-    );
-    return 1;
+  let keep: KeepFacts | undefined;
+  if (wrapper) {
+    keep = await keepFacts(wrapper);
+    // A report that did not parse has no report_data: its verdict has already failed.
+    if (verdict.claims) {
+      const b = await checkKeepBinding(wrapper, unhex(verdict.claims.report_data));
+      verdict = { ...verdict, ok: verdict.ok && b.ok, checks: [...verdict.checks, ...b.checks] };
+    }
   }
-  return 0;
+
+  if (json) {
+    const out = wrapper && keep ? { ...verdict, keep: wrapperJson(wrapper, keep) } : verdict;
+    ctx.out(`${JSON.stringify(out, null, 2)}\n`);
+  } else ctx.out(formatVerdict(file, verdict, now, keep));
+  return conclude(file, verdict, ctx);
+}
+
+/** Exit status of a verdict; a rejection is summed up on stderr. */
+function conclude(file: string, v: { ok: boolean; checks: Check[] }, ctx: AttestContext): number {
+  if (v.ok) return 0;
+  const failed = v.checks.filter((c) => !c.ok && c.severity !== "warning");
+  const codes = [...new Set(failed.map((c) => c.code ?? c.id))].join(", ");
+  ctx.err(
+    `donjon: ${file}: rejected: ${failed.length} check${failed.length === 1 ? "" : "s"} failed (${codes})\n`,
+  );
+  return 1;
+}
+
+/** Sandbox evidence from a wrapper: attestSandbox, then the binding (report_data and workload identity). */
+async function verifySandbox(
+  file: string,
+  wrapper: KeepEvidence,
+  keys: readonly { name: string; spki: Uint8Array }[],
+  allowSoftwareTier: boolean,
+  now: Date,
+  json: boolean,
+  ctx: AttestContext,
+): Promise<number> {
+  let verdict: SandboxVerdict;
+  try {
+    verdict = await attestSandbox(wrapper.evidence, {
+      trustedHostKeys: keys.map((k) => k.spki),
+      now,
+      policy: { allowSoftwareTier },
+    });
+  } catch (e) {
+    if (e instanceof OptionsError) {
+      throw new CliError("BAD_INPUT", `${keys.map((k) => k.name).join(", ")}: ${e.message}`, {
+        cause: e,
+      });
+    }
+    throw e;
+  }
+  const keep = await keepFacts(wrapper);
+  if (verdict.claims) {
+    const b = await checkKeepBinding(wrapper, unhex(verdict.claims.report_data), {
+      evidenceWorkloadIdentity: unhex(verdict.claims.workload_identity),
+    });
+    verdict = { ...verdict, ok: verdict.ok && b.ok, checks: [...verdict.checks, ...b.checks] };
+  }
+  if (json)
+    ctx.out(`${JSON.stringify({ ...verdict, keep: wrapperJson(wrapper, keep) }, null, 2)}\n`);
+  else ctx.out(formatSandboxVerdict(file, verdict, now, keep));
+  return conclude(file, verdict, ctx);
+}
+
+/** A public key file: PEM "PUBLIC KEY" or DER, as the SubjectPublicKeyInfo's DER. */
+function publicKey(bytes: Uint8Array, name: string): Uint8Array {
+  if (bytes[0] === 0x30) return bytes;
+  const m = /-----BEGIN PUBLIC KEY-----([A-Za-z0-9+/=\s]+)-----END PUBLIC KEY-----/.exec(
+    new TextDecoder().decode(bytes),
+  );
+  if (!m) {
+    throw new CliError(
+      "BAD_INPUT",
+      `${name}: expected a PEM public key (-----BEGIN PUBLIC KEY-----) or its DER, as sandbox-key.pub.pem`,
+    );
+  }
+  return new Uint8Array(Buffer.from(m[1]!.replace(/\s+/g, ""), "base64"));
 }
 
 function verificationTime(
@@ -197,15 +337,16 @@ function layered(first: SnpCollateralSource, then: SnpCollateralSource): SnpColl
   };
 }
 
-/** The human-readable verdict. */
-export function formatVerdict(file: string, v: SnpVerdict, now: Date): string {
+/** The human-readable verdict; `keep` adds the rows of a Keep evidence wrapper. */
+export function formatVerdict(file: string, v: SnpVerdict, now: Date, keep?: KeepFacts): string {
   const failed = v.checks.filter((c) => !c.ok && c.severity !== "warning");
   const passed = v.checks.filter((c) => c.ok && !(c.severity === "warning" && c.code)).length;
   const c = v.claims;
   const what = c
     ? `SEV-SNP report version ${c.version}, ${c.product}, signed by ${c.signing_key.kind.toUpperCase()}`
     : "SEV-SNP evidence";
-  let s = `${file}: ${v.ok ? "ACCEPTED" : "REJECTED"} — ${what}, as of ${now.toISOString()}\n`;
+  const wrapped = keep ? " in a Keep evidence wrapper" : "";
+  let s = `${file}: ${v.ok ? "ACCEPTED" : "REJECTED"} — ${what}${wrapped}, as of ${now.toISOString()}\n`;
   if (c) {
     s += columns(
       [
@@ -224,6 +365,7 @@ export function formatVerdict(file: string, v: SnpVerdict, now: Date): string {
             ? `${c.signing_key.subject} (${c.signing_key.product_name ?? "no productName"})`
             : "—",
         ],
+        ...keepRows(keep),
       ],
       "  ",
     );
@@ -232,6 +374,42 @@ export function formatVerdict(file: string, v: SnpVerdict, now: Date): string {
   for (const f of failed) s += formatCheck("FAIL", f);
   for (const w of v.warnings) s += formatCheck("WARN", w);
   return s;
+}
+
+/** The human-readable verdict on sandbox evidence from a wrapper: never presented as hardware evidence. */
+export function formatSandboxVerdict(
+  file: string,
+  v: SandboxVerdict,
+  now: Date,
+  keep: KeepFacts,
+): string {
+  const failed = v.checks.filter((c) => !c.ok && c.severity !== "warning");
+  const passed = v.checks.filter((c) => c.ok).length;
+  const what =
+    "sandbox evidence (software tier: NOT confidential, the host can read and change the Keep)";
+  let s = `${file}: ${v.ok ? "ACCEPTED" : "REJECTED"} — ${what} in a Keep evidence wrapper, as of ${now.toISOString()}\n`;
+  const c = v.claims;
+  const rows: [string, string][] = c
+    ? [
+        ["issued_at", c.issued_at],
+        ["host_key_id", c.host_key_id],
+        ["runtime_measurement", c.runtime_measurement],
+        ["report_data", c.report_data],
+      ]
+    : [];
+  s += columns([...rows, ...keepRows(keep)], "  ");
+  s += `  checks: ${passed} passed, ${failed.length} failed, ${v.warnings.length} warning${v.warnings.length === 1 ? "" : "s"}\n`;
+  for (const f of failed) s += formatCheck("FAIL", f);
+  for (const w of v.warnings) s += formatCheck("WARN", w);
+  return s;
+}
+
+function keepRows(keep: KeepFacts | undefined): [string, string][] {
+  if (!keep) return [];
+  return [
+    ["keep key", `sha256:${keep.keepKeySha256}`],
+    ["workload identity", hex(keep.workloadIdentity)],
+  ];
 }
 
 function formatCheck(tag: string, c: Check): string {
