@@ -1,28 +1,11 @@
 /**
- * The one table of Keep backends (DESIGN.md, "The Keep"). `donjon run`
- * accepts any name listed here; an entry without `available` is an explicit
- * stub that says why it cannot run, never a scattered platform check.
+ * The backend names `donjon run --backend` takes: `auto` and the names of
+ * @donjon/keep's one backend table (imported from its own module so that
+ * parsing the command line loads nothing else).
  */
+import { BACKEND_NAMES } from "@donjon/keep/backends";
 
-export interface Backend {
-  name: string;
-  /** One line for `--help`. */
-  summary: string;
-  /** True when `donjon run` can use this backend now. */
-  available: boolean;
-}
+export const BACKEND_CHOICES: readonly string[] = ["auto", ...BACKEND_NAMES];
 
-export const BACKENDS: readonly Backend[] = [
-  { name: "nil", summary: "in-process, no isolation, no evidence (debugging)", available: true },
-  {
-    name: "sandbox",
-    summary: "separate locked-down Node process, software evidence",
-    available: false,
-  },
-  { name: "snp", summary: "AMD SEV-SNP confidential VM", available: false },
-  { name: "tdx", summary: "Intel TDX confidential VM", available: false },
-  { name: "sgx", summary: "Intel SGX enclave under Gramine", available: false },
-];
-
-/** The backend used when none is named. `sandbox` takes over once it exists. */
-export const DEFAULT_BACKEND = "nil";
+/** The backend used when none is named: the first available of snp, tdx, sgx, sandbox. */
+export const DEFAULT_BACKEND = "auto";

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { fakePlatformPort } from "@donjon/keep";
 import { type CliContext, dispatch, VERSION } from "./cli.ts";
 import { CliError, type CliErrorCode } from "./error.ts";
 
@@ -37,6 +38,18 @@ function fake(files: Record<string, Uint8Array | string> = {}, dirs: string[] = 
     },
     kindOf: (p) => (dirs.includes(p) ? "directory" : p in files ? "file" : "missing"),
     openStdin: () => assert.fail("stdin is not read in these tests"),
+    writeOut: (b) => {
+      ctx.stdout += new TextDecoder().decode(b);
+    },
+    writeErr: (b) => {
+      ctx.stderr += new TextDecoder().decode(b);
+    },
+    writeFile: () => assert.fail("no files are written in these tests"),
+    platform: async () => fakePlatformPort({ kernel: "6.8.0" }),
+    stateDir: "/nonexistent/state/donjon",
+    nodePath: process.execPath,
+    now: () => new Date(0),
+    fetch: () => assert.fail("no fetch in these tests"),
   };
   return ctx;
 }

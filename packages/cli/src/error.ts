@@ -29,7 +29,11 @@ export type CliErrorCode =
   /** The guest trapped. Exit 134, as a native program killed by SIGABRT. */
   | "TRAP"
   /** The guest ran past its time limit and was stopped. Exit 124, as timeout(1). */
-  | "TIMEOUT";
+  | "TIMEOUT"
+  /** The workload wrote more than its output limit and was stopped. Exit 1. */
+  | "OUTPUT_LIMIT"
+  /** The Keep failed: it could not start, broke the channel protocol, or refused the host's input. Exit 1. */
+  | "KEEP";
 
 /** Exit status of each code. */
 export const EXIT_STATUS: Readonly<Record<CliErrorCode, number>> = {
@@ -45,6 +49,8 @@ export const EXIT_STATUS: Readonly<Record<CliErrorCode, number>> = {
   BAD_INPUT: 1,
   TRAP: 134,
   TIMEOUT: 124,
+  OUTPUT_LIMIT: 1,
+  KEEP: 1,
 };
 
 /** Exit status for a failure that is a bug in donjon (EX_SOFTWARE of sysexits.h). */

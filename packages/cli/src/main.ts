@@ -10,6 +10,29 @@ import { CliError, EXIT_INTERNAL } from "./error.ts";
 // node:stream and fs/promises for nothing (see @donjon/wasi's _nodefs.ts).
 const fs = process.getBuiltinModule("node:fs");
 
+/** Where Donjon keeps per-user state (XDG Base Directory: $XDG_STATE_HOME, else ~/.local/state). */
+function stateDir(): string {
+  const xdg = process.env.XDG_STATE_HOME;
+  const base =
+    xdg !== undefined && xdg.startsWith("/")
+      ? xdg
+      : `${process.env.HOME ?? process.getBuiltinModule("node:os").homedir()}/.local/state`;
+  return `${base}/donjon`;
+}
+
+/** Write all of `bytes` to `fd`, waiting out EAGAIN on a non-blocking pipe. */
+function writeAll(fd: number, bytes: Uint8Array): void {
+  let at = 0;
+  while (at < bytes.length) {
+    try {
+      at += fs.writeSync(fd, bytes, at);
+    } catch (e) {
+      if ((e as { code?: string }).code !== "EAGAIN") throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+    }
+  }
+}
+
 /** Run `donjon` with `argv` (`process.argv.slice(2)`); resolve to the exit status. */
 export async function main(argv: readonly string[]): Promise<number> {
   const err = (text: string): void => void process.stderr.write(text);
@@ -26,6 +49,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       out: (text) => void process.stdout.write(text),
       err,
       readFile: (path) => fs.readFileSync(path),
+      writeOut: (bytes) => writeAll(1, bytes),
+      writeErr: (bytes) => writeAll(2, bytes),
+      writeFile: (path, bytes) => fs.writeFileSync(path, bytes, { mode: 0o644 }),
+      stateDir: stateDir(),
+      nodePath: process.execPath,
       kindOf: (path) => {
         const st = fs.statSync(path, { throwIfNoEntry: false });
         return st === undefined ? "missing" : st.isDirectory() ? "directory" : "file";

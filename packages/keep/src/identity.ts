@@ -17,7 +17,7 @@ export {
   WORKLOAD_IDENTITY_TAG,
   workloadIdentity,
   workloadIdentityInput,
-} from "@donjon/attest";
+} from "@donjon/attest/binding";
 
 /** Options shared by the identity functions. */
 export interface IdentityOptions {

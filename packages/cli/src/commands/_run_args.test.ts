@@ -10,9 +10,11 @@ const DEFAULTS: RunArgs = {
   dirs: [],
   env: [],
   config: null,
-  backend: "nil",
+  backend: "auto",
   maxMemory: null,
   timeout: null,
+  maxOutput: null,
+  printEvidence: null,
 };
 
 describe("donjon run: accepted command lines", () => {

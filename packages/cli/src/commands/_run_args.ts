@@ -4,7 +4,7 @@
  * (everything after MODULE belongs to the guest, flags included).
  */
 import * as path from "node:path";
-import { BACKENDS, DEFAULT_BACKEND } from "../_backends.ts";
+import { BACKEND_CHOICES, DEFAULT_BACKEND } from "../_backends.ts";
 import {
   DURATION_HINT,
   MAX_MEMORY_LIMIT,
@@ -40,6 +40,10 @@ export interface RunArgs {
   maxMemory: number | null;
   /** `--timeout` in milliseconds, or null when not given. */
   timeout: number | null;
+  /** `--max-output` in bytes, or null when not given. */
+  maxOutput: number | null;
+  /** `--print-evidence` file, as given, or null. */
+  printEvidence: string | null;
 }
 
 const VALUE_FLAGS = [
@@ -50,6 +54,8 @@ const VALUE_FLAGS = [
   "--backend",
   "--max-memory",
   "--timeout",
+  "--max-output",
+  "--print-evidence",
 ] as const;
 const REPEATABLE = new Set(["--dir", "--dir-ro", "--env"]);
 
@@ -97,6 +103,8 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
     backend: DEFAULT_BACKEND,
     maxMemory: null,
     timeout: null,
+    maxOutput: null,
+    printEvidence: null,
   };
   const seen = new Set<string>();
   let i = 0;
@@ -138,9 +146,9 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
         out.config = value;
         break;
       case "--backend": {
-        if (!BACKENDS.some((b) => b.name === value)) {
+        if (!BACKEND_CHOICES.includes(value)) {
           throw usage(
-            `unknown backend ${JSON.stringify(value)} (one of: ${BACKENDS.map((b) => b.name).join(", ")})`,
+            `unknown backend ${JSON.stringify(value)} (one of: ${BACKEND_CHOICES.join(", ")})`,
           );
         }
         out.backend = value;
@@ -164,6 +172,15 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
         out.timeout = ms;
         break;
       }
+      case "--max-output": {
+        const n = parseSize(value);
+        if (n === null) throw usage(`--max-output ${value}: expected ${SIZE_HINT}`);
+        out.maxOutput = n;
+        break;
+      }
+      case "--print-evidence":
+        out.printEvidence = value;
+        break;
     }
   }
   if (out.help) return out;

@@ -9,13 +9,15 @@
  * build the plan, run, report.
  */
 import * as path from "node:path";
+import type { PlatformPort } from "@donjon/keep";
 import { KeepError } from "@donjon/keep/error";
 import { type GuestPlan, type Outcome, runGuest, type StdioKind } from "@donjon/keep/guest";
+import type { KeepResult } from "@donjon/keep/host";
 import { type PreparedModule, prepareModule } from "@donjon/keep/module";
 import { nodePlatform } from "@donjon/keep/node-platform";
 import type { StdinSource } from "@donjon/keep/stdin-bridge";
 import { PAGE_SIZE } from "@donjon/keep/wasm";
-import { BACKENDS } from "../_backends.ts";
+import { BACKEND_CHOICES } from "../_backends.ts";
 import type { Config } from "../_config.ts";
 import { formatDuration, formatMiB, MAX_MEMORY_LIMIT } from "../_units.ts";
 import type { WorkerResult } from "../_worker_host.ts";
@@ -36,6 +38,17 @@ export interface RunContext {
   kindOf(path: string): "directory" | "file" | "missing";
   /** The host's stdin, read asynchronously; opened only when a guest in a worker reads it. */
   openStdin(): StdinSource;
+  /** Write bytes to the host's stdout / stderr (a Keep's relayed output). */
+  writeOut(bytes: Uint8Array): void;
+  writeErr(bytes: Uint8Array): void;
+  /** Write a whole file (mode 0644), replacing it. */
+  writeFile(path: string, bytes: Uint8Array): void;
+  /** The machine, for choosing a backend. */
+  platform(): Promise<PlatformPort>;
+  /** Donjon's state directory (the sandbox key lives there): $XDG_STATE_HOME/donjon or ~/.local/state/donjon. */
+  stateDir: string;
+  /** The Node binary that runs Keeps. */
+  nodePath: string;
 }
 
 export const RUN_HELP = `Usage: donjon run [OPTIONS] MODULE.wasm [ARGS...]
@@ -52,18 +65,27 @@ Options:
   --config FILE           Read a Donjon.toml (or Enarx.toml): args, env,
                           [[files]], [[dirs]], [limits]. Flags add to it and
                           win over it.
-  --backend NAME          Keep backend: ${BACKENDS.map((b) => b.name).join(", ")}. Only nil is
-                          available yet (in-process, no isolation).
+  --backend NAME          Keep backend: ${BACKEND_CHOICES.join(", ")} (default auto:
+                          the first of snp, tdx, sgx, sandbox this machine
+                          can run; see donjon platform info). nil runs the
+                          workload in this process: no isolation, no evidence.
   --max-memory SIZE       Limit the guest's linear memory: 256MiB, 1GiB, or a
                           byte count (default 4GiB, the wasm32 maximum). Past
                           it memory.grow fails, so malloc returns NULL.
   --timeout DURATION      Stop the guest after DURATION: 500ms, 10s, 2m, 1h
                           (default: no limit).
+  --max-output SIZE       Stop the guest once it has written SIZE bytes to
+                          stdout and stderr together (Keeps only; default: no
+                          limit).
+  --print-evidence FILE   Write the Keep's evidence (a JSON CMW collection:
+                          evidence, certificates, Keep key, workload digests)
+                          to FILE; check it with donjon attest verify.
   -h, --help              Show this help.
 
 Exit status: the guest's exit code (its proc_exit code & 255, as a process's);
 134 when the guest traps; 124 when the time limit stops it; 1 when donjon
-cannot run it; 2 for a usage error.
+cannot run it (or a Keep failed or passed its output limit); 2 for a usage
+error or a backend that cannot run here.
 `;
 
 /** Run `donjon run` with `argv` (what follows `run`); resolve to the exit status. */
@@ -73,18 +95,22 @@ export async function run(argv: readonly string[], ctx: RunContext): Promise<num
     ctx.out(RUN_HELP);
     return 0;
   }
-  const backend = BACKENDS.find((b) => b.name === a.backend)!;
-  if (!backend.available) {
-    throw new CliError(
-      "BACKEND_UNAVAILABLE",
-      `backend ${backend.name} is not available yet; use --backend nil`,
-    );
-  }
-
   const config = a.config === null ? null : await loadConfig(a.config, ctx);
+  const backend = await chooseBackend(a.backend, ctx);
+  if (backend === "nil") {
+    ctx.err(
+      "donjon: note: backend nil: the workload runs in this process, with no isolation and no evidence\n",
+    );
+    if (a.printEvidence !== null) {
+      throw new CliError(
+        "USAGE",
+        "--print-evidence: backend nil has no evidence; use a Keep backend (sandbox, snp, tdx, sgx)",
+      );
+    }
+  }
   if (config?.steward) {
     ctx.err(
-      `donjon: note: steward ${config.steward} is ignored by the nil backend (no attestation)\n`,
+      `donjon: note: steward ${config.steward} is ignored: attestation to a Steward is not implemented yet\n`,
     );
   }
 
@@ -119,8 +145,24 @@ export async function run(argv: readonly string[], ctx: RunContext): Promise<num
   const { module, initial } = prepared;
 
   const plan = makePlan(a.module, a.args, a.env, a.dirs, config, ctx);
-  let result: WorkerResult;
-  if (timeout === null) {
+  const outputLimit = a.maxOutput ?? null;
+  let result: WorkerResult | KeepResult;
+  if (backend !== "nil") {
+    result = await runInKeep(
+      backend,
+      {
+        plan,
+        bytes,
+        configBytes:
+          config === null ? new Uint8Array(0) : ctx.readFile(path.resolve(ctx.cwd, a.config!)),
+        maxPages,
+        timeout,
+        outputLimit,
+        printEvidence: a.printEvidence === null ? null : path.resolve(ctx.cwd, a.printEvidence),
+      },
+      ctx,
+    );
+  } else if (timeout === null) {
     // No time limit: run on this thread. A worker costs tens of milliseconds
     // of start-up (a new isolate that loads the host's modules again; see
     // the package README for numbers), which only a time limit pays for.
@@ -248,15 +290,32 @@ interface Limits {
   timeout: number;
 }
 
-/** Turn the outcome into an exit status, or a CliError for a trap or the time limit. */
-function report(result: WorkerResult, limits: Limits, ctx: RunContext): number {
-  if (result.kind === "timeout") {
+/** Turn the outcome into an exit status, or a CliError for a trap or a limit. */
+function report(result: WorkerResult | KeepResult, limits: Limits, ctx: RunContext): number {
+  if (result.kind === "timeout" || (result.kind === "limit" && result.limit === "time")) {
     throw new CliError(
       "TIMEOUT",
       `time limit of ${formatDuration(limits.timeout)} reached; the workload was stopped (--timeout / [limits] time)`,
     );
   }
-  if (result.kind === "error") throw new CliError("HOST_SETUP", result.message);
+  if (result.kind === "limit" && result.limit === "output") {
+    throw new CliError("OUTPUT_LIMIT", `${result.message} (--max-output)`);
+  }
+  if (result.kind === "limit") throw new CliError("MEMORY_LIMIT", result.message);
+  if (result.kind === "crash") throw new CliError("KEEP", result.message);
+  if (result.kind === "error") {
+    if ("code" in result) {
+      // The Keep's own checks of the module repeat the host's; anything else is the Keep's failure.
+      if (result.code === "keep.module.memory") throw new CliError("MEMORY_LIMIT", result.message);
+      if (result.code.startsWith("keep.module."))
+        throw new CliError("INVALID_MODULE", result.message);
+      if (result.code.startsWith("keep.host") || result.code === "keep.setup") {
+        throw new CliError("HOST_SETUP", result.message);
+      }
+      throw new CliError("KEEP", `the Keep stopped: ${result.message} [${result.code}]`);
+    }
+    throw new CliError("HOST_SETUP", result.message);
+  }
   const hint = memoryHint(result, limits);
   if (result.kind === "trap") {
     throw new CliError("TRAP", `wasm trap: ${result.message}`, {
@@ -275,10 +334,84 @@ function report(result: WorkerResult, limits: Limits, ctx: RunContext): number {
  * large malloc fails without growing anything). It states both numbers so
  * the reader can judge.
  */
-function memoryHint(result: Exclude<Outcome, { kind: "error" }>, limits: Limits): string | null {
+function memoryHint(
+  result: Extract<Outcome, { kind: "exit" | "trap" }>,
+  limits: Limits,
+): string | null {
   const cap = limits.maxPages * PAGE_SIZE;
   const near =
     result.memory > limits.initial && cap - result.memory <= Math.max(PAGE_SIZE, cap / 8);
   if (!near && !limits.explicit) return null;
   return `donjon: note: the guest was using ${formatMiB(result.memory)} of memory under a limit of ${formatMiB(limits.memoryLimit)} (${limits.memorySource}); if it ran out, raise the limit`;
+}
+
+/** `auto` or a name → the backend to use; a backend that cannot run here is a usage-class error naming the fixes. */
+async function chooseBackend(choice: string, ctx: RunContext): Promise<string> {
+  if (choice === "nil") return "nil";
+  const { pickBackend, probeBackends } = await import("@donjon/keep/backends");
+  const { KeepError } = await import("@donjon/keep/error");
+  const reports = await probeBackends(await ctx.platform());
+  try {
+    return pickBackend(choice as Parameters<typeof pickBackend>[0], reports).name;
+  } catch (e) {
+    if (!(e instanceof KeepError)) throw e;
+    throw new CliError("BACKEND_UNAVAILABLE", e.message, {
+      details: e.failed.map(
+        (p) => `  ✗ ${p.name}: ${p.info}${p.remedy ? ` — fix: ${p.remedy}` : ""}`,
+      ),
+    });
+  }
+}
+
+interface KeepRun {
+  plan: GuestPlan;
+  bytes: Uint8Array;
+  configBytes: Uint8Array;
+  maxPages: number;
+  timeout: number | null;
+  outputLimit: number | null;
+  printEvidence: string | null;
+}
+
+/** Run the workload in a Keep process of `backend`. */
+async function runInKeep(backend: string, r: KeepRun, ctx: RunContext): Promise<KeepResult> {
+  const { runKeep } = await import("@donjon/keep/host");
+  const platform = await ctx.platform();
+  let stateDir: string | null = null;
+  if (backend === "sandbox") {
+    const { loadOrCreateSandboxKey } = await import("@donjon/keep/sandbox-key");
+    const key = await loadOrCreateSandboxKey({ stateDir: ctx.stateDir });
+    if (key.created) {
+      ctx.err(
+        `donjon: created this host's sandbox key ${key.keyPath} (public key: ${key.publicKeyPath})\n`,
+      );
+    }
+    stateDir = path.dirname(key.keyPath);
+  }
+  let evidence: Uint8Array | null = null;
+  const result = await runKeep({
+    backend: backend as "sandbox" | "snp" | "tdx" | "sgx",
+    plan: r.plan,
+    limits: { memoryPages: r.maxPages, timeoutMs: r.timeout, outputBytes: r.outputLimit },
+    module: r.bytes,
+    config: r.configBytes,
+    nodePath: ctx.nodePath,
+    bwrap: await platform.which("bwrap"),
+    prlimit: await platform.which("prlimit"),
+    stateDir,
+    stdout: (b) => ctx.writeOut(b),
+    stderr: (b) => ctx.writeErr(b),
+    openStdin: ctx.openStdin,
+    onEvidence: (b) => {
+      evidence = b;
+    },
+  });
+  if (r.printEvidence !== null) {
+    if (evidence === null) {
+      ctx.err(`donjon: the Keep sent no evidence; ${r.printEvidence} was not written\n`);
+    } else {
+      ctx.writeFile(r.printEvidence, evidence);
+    }
+  }
+  return result;
 }

@@ -1,0 +1,453 @@
+/**
+ * The Keep agent: the code inside a Keep that speaks sallyport with the host,
+ * proves what it runs and runs it. It trusts nothing the host sends: every
+ * frame is checked by the decoder (bounds, types), every payload by the
+ * parsers here (fields, sizes), and every frame against the state it arrives
+ * in. A violation ends the Keep with an EXIT naming the frame.
+ *
+ * Order: HELLO → START → MODULE… → CONFIG… → (key, identity, evidence) →
+ * EVIDENCE → run in a worker (STDOUT/STDERR out, STDIN_READ ↔ STDIN_DATA /
+ * STDIN_EOF) → EXIT. The package README's "The sallyport channel" is the
+ * specification.
+ */
+import { Worker } from "node:worker_threads";
+import { KeepError } from "./error.ts";
+import type { GuestPlan, Outcome, StdioKind } from "./guest.ts";
+import { generateKeepKey, reportData, workloadIdentity } from "./identity.ts";
+import { prepareModule } from "./module.ts";
+import { RingReader, ringChannel } from "./ring.ts";
+import {
+  DATA_CHUNK,
+  decodeJsonPayload,
+  decodeU32,
+  encodeFrame,
+  encodeJsonFrame,
+  encodeStdinRead,
+  FRAME,
+  type Frame,
+  FrameDecoder,
+  frameName,
+  LOAD_CHUNK,
+} from "./sallyport.ts";
+import { STDIN_CHUNK, StdinServer, stdinChannel } from "./stdin_bridge.ts";
+import { MAX_PAGES_32 } from "./wasm.ts";
+
+/** Largest module a Keep loads. */
+export const MODULE_MAX = 512 * 1024 * 1024;
+/** Largest config file a Keep loads. */
+export const CONFIG_MAX = 1024 * 1024;
+
+/** The evidence of one backend, for the report data the Keep computed. */
+export interface EvidenceSource {
+  tee: "sandbox" | "snp" | "tdx" | "sgx";
+  collect(binding: {
+    reportData: Uint8Array;
+    workloadIdentity: Uint8Array;
+  }): Promise<{ evidence: Uint8Array; certs: Uint8Array[] }>;
+}
+
+/** What the Keep proved, before it wraps it for the host. */
+export interface KeepEvidenceParts {
+  tee: EvidenceSource["tee"];
+  evidence: Uint8Array;
+  certs: Uint8Array[];
+  keepKey: Uint8Array;
+  wasmDigest: Uint8Array;
+  configDigest: Uint8Array;
+}
+
+/** The Keep's end of the channel: bytes out, bytes in, end. */
+export interface KeepChannel {
+  write(bytes: Uint8Array): void;
+  onData(listener: (chunk: Uint8Array) => void): void;
+  onEnd(listener: () => void): void;
+  end(): void;
+}
+
+export interface AgentOptions {
+  backend: string;
+  evidence: EvidenceSource;
+  /** Wrap the evidence for the EVIDENCE frame (attest's CMW encoder). */
+  wrapEvidence(parts: KeepEvidenceParts): Uint8Array;
+  /** Start the workload's worker; default: `keep_worker.ts` in a real worker thread. */
+  startWorker?: (data: unknown) => Worker;
+}
+
+/** How the run ended, as the EXIT frame says it. */
+export type ExitReport =
+  | Outcome
+  | { kind: "limit"; limit: "time" | "output"; message: string }
+  | { kind: "error"; code: string; message: string };
+
+/** What START carries, after checking. */
+export interface StartRequest {
+  plan: GuestPlan;
+  limits: { memoryPages: number; timeoutMs: number | null; outputBytes: number | null };
+  moduleSize: number;
+  configSize: number;
+}
+
+const BOOT = `require("node:module").enableCompileCache?.();
+import(${JSON.stringify(new URL("./keep_worker.ts", import.meta.url).href)});`;
+
+const STDIO_KINDS: readonly StdioKind[] = ["null", "stdin", "stdout", "stderr"];
+
+/** Run one Keep over `channel`; resolves with the report also sent in EXIT (null if the host went away). */
+export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<ExitReport | null> {
+  return new Promise((resolve) => {
+    const decoder = new FrameDecoder("keep");
+    let state: "start" | "module" | "config" | "proving" | "running" | "done" = "start";
+    let start: StartRequest | null = null;
+    let module = new Uint8Array(0);
+    let config = new Uint8Array(0);
+    let filled = 0;
+    let worker: Worker | null = null;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let stdinWaiter: { max: number; resolve: (chunk: Uint8Array | null) => void } | null = null;
+    let stdinServer: StdinServer | null = null;
+    let reader: RingReader | null = null;
+    let written = 0;
+
+    // A function, because callbacks change `state` behind TypeScript's narrowing.
+    const done = (): boolean => state === "done";
+    const finish = (report: ExitReport | null): void => {
+      if (state === "done") return;
+      state = "done";
+      clearTimeout(timer);
+      stdinServer?.close();
+      if (worker) void worker.terminate();
+      if (report) {
+        pumpOutput();
+        channel.write(encodeJsonFrame(FRAME.EXIT, report));
+      }
+      channel.end();
+      resolve(report);
+    };
+    const fail = (e: unknown): void => {
+      if (e instanceof KeepError) finish({ kind: "error", code: e.code, message: e.message });
+      else finish({ kind: "error", code: "keep.internal", message: String(e) });
+    };
+
+    /** Relay what the worker wrote; enforce the output limit. */
+    const pumpOutput = (): void => {
+      if (!reader) return;
+      const limit = start?.limits.outputBytes ?? null;
+      for (const { stream, bytes } of reader.drain()) {
+        let out = bytes;
+        if (limit !== null && written + out.length > limit) out = out.subarray(0, limit - written);
+        written += out.length;
+        for (let at = 0; at < out.length; at += DATA_CHUNK) {
+          channel.write(
+            encodeFrame(
+              stream === 1 ? FRAME.STDOUT : FRAME.STDERR,
+              out.subarray(at, at + DATA_CHUNK),
+            ),
+          );
+        }
+        if (out.length < bytes.length && state !== "done") {
+          finish({
+            kind: "limit",
+            limit: "output",
+            message: `output limit of ${limit} bytes reached; the workload was stopped`,
+          });
+          return;
+        }
+      }
+    };
+
+    const onFrame = (frame: Frame): void => {
+      switch (state) {
+        case "start": {
+          if (frame.type !== FRAME.START) throw order(frame, "START");
+          start = parseStart(decodeJsonPayload(frame));
+          module = new Uint8Array(start.moduleSize);
+          config = new Uint8Array(start.configSize);
+          state = "module";
+          return;
+        }
+        case "module":
+        case "config": {
+          const type = state === "module" ? FRAME.MODULE : FRAME.CONFIG;
+          if (frame.type !== type) throw order(frame, frameName(type));
+          const target = state === "module" ? module : config;
+          if (filled + frame.payload.length > target.length) {
+            throw new KeepError(
+              "keep.sallyport.length",
+              `sallyport: ${frameName(type)} carries ${filled + frame.payload.length - target.length} bytes past the ${target.length} START declared`,
+            );
+          }
+          target.set(frame.payload, filled);
+          filled += frame.payload.length;
+          if (filled === target.length) advance();
+          return;
+        }
+        case "running": {
+          if (frame.type !== FRAME.STDIN_DATA && frame.type !== FRAME.STDIN_EOF) {
+            throw order(frame, "STDIN_DATA or STDIN_EOF");
+          }
+          if (stdinWaiter === null) {
+            throw new KeepError(
+              "keep.sallyport.order",
+              `sallyport: ${frameName(frame.type)} arrived, but the Keep asked for no stdin`,
+            );
+          }
+          if (frame.payload.length > stdinWaiter.max) {
+            throw new KeepError(
+              "keep.sallyport.length",
+              `sallyport: ${frameName(frame.type)} carries ${frame.payload.length} bytes; the Keep asked for at most ${stdinWaiter.max}`,
+            );
+          }
+          const w = stdinWaiter;
+          stdinWaiter = null;
+          w.resolve(frame.type === FRAME.STDIN_EOF ? null : frame.payload);
+          return;
+        }
+        default:
+          throw order(frame, "nothing (the Keep is proving or has ended)");
+      }
+    };
+
+    /** MODULE complete → CONFIG; CONFIG complete → prove and run. */
+    const advance = (): void => {
+      filled = 0;
+      if (state === "module" && config.length > 0) {
+        state = "config";
+        return;
+      }
+      state = "proving";
+      prove().then(launch, fail);
+    };
+
+    const prove = async (): Promise<void> => {
+      const wasmDigest = await sha256(module);
+      const configDigest = await sha256(config);
+      const identity = await workloadIdentity(wasmDigest, configDigest);
+      const key = await generateKeepKey();
+      const rd = await reportData(key.spki, identity);
+      const { evidence, certs } = await options.evidence.collect({
+        reportData: rd,
+        workloadIdentity: identity,
+      });
+      channel.write(
+        encodeFrame(
+          FRAME.EVIDENCE,
+          options.wrapEvidence({
+            tee: options.evidence.tee,
+            evidence,
+            certs,
+            keepKey: key.spki,
+            wasmDigest,
+            configDigest,
+          }),
+        ),
+      );
+    };
+
+    const launch = async (): Promise<void> => {
+      if (state !== "proving") return;
+      const s = start!;
+      let prepared: Awaited<ReturnType<typeof prepareModule>>;
+      try {
+        prepared = await prepareModule(module as Uint8Array<ArrayBuffer>, {
+          maxPages: s.limits.memoryPages,
+          limitBytes: s.limits.memoryPages * 65536,
+          name: "the module",
+          limitSource: "the Keep's memory limit",
+        });
+      } catch (e) {
+        fail(e);
+        return;
+      }
+      if (state !== "proving") return;
+      state = "running";
+      const output = ringChannel();
+      reader = new RingReader(output);
+      const stdin = stdinChannel();
+      stdinServer = new StdinServer(stdin, () => ({
+        next: () =>
+          new Promise<Uint8Array | null>((res) => {
+            pumpOutput(); // the host sees a prompt before the read that follows it
+            stdinWaiter = { max: STDIN_CHUNK, resolve: res };
+            channel.write(encodeStdinRead(STDIN_CHUNK));
+          }),
+        close: () => {},
+      }));
+      const data = { module: prepared.module, plan: s.plan, output, stdin };
+      worker = options.startWorker
+        ? options.startWorker(data)
+        : new Worker(BOOT, { eval: true, workerData: data });
+      void (async () => {
+        while (state === "running") {
+          await reader.written();
+          pumpOutput();
+        }
+      })();
+      worker.on("message", (m: { type: string; outcome?: Outcome }) => {
+        if (m.type === "started") {
+          if (s.limits.timeoutMs !== null) {
+            timer = setTimeout(
+              () =>
+                finish({
+                  kind: "limit",
+                  limit: "time",
+                  message: `time limit of ${s.limits.timeoutMs} ms reached; the workload was stopped`,
+                }),
+              s.limits.timeoutMs,
+            );
+          }
+        } else if (m.type === "stdin") {
+          void stdinServer!.serve();
+        } else if (m.type === "done") {
+          finish(m.outcome!);
+        }
+      });
+      worker.on("error", (e) => fail(e));
+      worker.on("exit", () => {
+        if (state === "running") {
+          fail(new KeepError("keep.process", "the workload's worker exited without a result"));
+        }
+      });
+    };
+
+    channel.onData((chunk) => {
+      if (state === "done") return;
+      try {
+        for (const frame of decoder.push(chunk)) {
+          if (done()) return;
+          onFrame(frame);
+        }
+      } catch (e) {
+        fail(e);
+      }
+    });
+    channel.onEnd(() => {
+      if (state === "done") return;
+      // The host went away: nobody is left to tell; stop.
+      try {
+        decoder.end();
+      } catch {}
+      finish(null);
+    });
+    channel.write(
+      encodeJsonFrame(FRAME.HELLO, {
+        protocol: "donjon-sallyport",
+        version: 1,
+        backend: options.backend,
+      }),
+    );
+  });
+}
+
+function order(frame: Frame, expected: string): KeepError {
+  return new KeepError(
+    "keep.sallyport.order",
+    `sallyport: unexpected ${frameName(frame.type)}; expected ${expected}`,
+  );
+}
+
+async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
+}
+
+// --- START ----------------------------------------------------------------
+
+function bad(message: string): KeepError {
+  return new KeepError("keep.sallyport.payload", `sallyport: START ${message}`);
+}
+
+function exactKeys(o: Record<string, unknown>, keys: readonly string[], where: string): void {
+  for (const k of Object.keys(o)) {
+    if (!keys.includes(k)) throw bad(`${where} has unknown field ${JSON.stringify(k)}`);
+  }
+  for (const k of keys) {
+    if (!(k in o)) throw bad(`${where} lacks field ${JSON.stringify(k)}`);
+  }
+}
+
+function object(v: unknown, where: string): Record<string, unknown> {
+  if (typeof v !== "object" || v === null || Array.isArray(v))
+    throw bad(`${where} must be an object`);
+  return v as Record<string, unknown>;
+}
+
+function int(v: unknown, min: number, max: number, where: string): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+    throw bad(`${where} must be an integer from ${min} to ${max}, not ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function str(v: unknown, where: string): string {
+  if (typeof v !== "string") throw bad(`${where} must be a string`);
+  if (v.includes("\0")) throw bad(`${where} contains a NUL character`);
+  return v;
+}
+
+/** Check START's payload field by field; unknown fields are refused. */
+export function parseStart(o: Record<string, unknown>): StartRequest {
+  exactKeys(o, ["plan", "limits", "module", "config"], "payload");
+  const plan = object(o.plan, "plan");
+  exactKeys(plan, ["args", "env", "stdio", "dirs"], "plan");
+  if (!Array.isArray(plan.args) || plan.args.length === 0) {
+    throw bad("plan.args must be a non-empty array (argv[0] included)");
+  }
+  const args = plan.args.map((a, i) => str(a, `plan.args[${i}]`));
+  const envIn = object(plan.env, "plan.env");
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(envIn)) {
+    if (k === "" || k.includes("=") || k.includes("\0")) {
+      throw bad(`plan.env has an invalid name ${JSON.stringify(k)}`);
+    }
+    env[k] = str(v, `plan.env.${k}`);
+  }
+  if (!Array.isArray(plan.stdio) || plan.stdio.length !== 3) {
+    throw bad("plan.stdio must be an array of 3 entries (fds 0, 1, 2)");
+  }
+  const stdio = plan.stdio.map((k, i) => {
+    if (!STDIO_KINDS.includes(k as StdioKind)) {
+      throw bad(`plan.stdio[${i}] must be one of ${STDIO_KINDS.join(", ")}`);
+    }
+    return k as StdioKind;
+  }) as GuestPlan["stdio"];
+  if (!Array.isArray(plan.dirs) || plan.dirs.length > 64) {
+    throw bad("plan.dirs must be an array of at most 64 directories");
+  }
+  const dirs = plan.dirs.map((d, i) => {
+    const e = object(d, `plan.dirs[${i}]`);
+    exactKeys(e, ["guest", "host", "readonly"], `plan.dirs[${i}]`);
+    if (typeof e.readonly !== "boolean") throw bad(`plan.dirs[${i}].readonly must be a boolean`);
+    const host = e.host === null ? null : str(e.host, `plan.dirs[${i}].host`);
+    if (host !== null && !host.startsWith("/")) {
+      throw bad(`plan.dirs[${i}].host must be an absolute path`);
+    }
+    return { guest: str(e.guest, `plan.dirs[${i}].guest`), host, readonly: e.readonly };
+  });
+  const limits = object(o.limits, "limits");
+  exactKeys(limits, ["memoryPages", "timeoutMs", "outputBytes"], "limits");
+  const memoryPages = int(limits.memoryPages, 0, MAX_PAGES_32, "limits.memoryPages");
+  const timeoutMs =
+    limits.timeoutMs === null ? null : int(limits.timeoutMs, 1, 2 ** 31 - 1, "limits.timeoutMs");
+  const outputBytes =
+    limits.outputBytes === null
+      ? null
+      : int(limits.outputBytes, 0, Number.MAX_SAFE_INTEGER, "limits.outputBytes");
+  const mod = object(o.module, "module");
+  exactKeys(mod, ["size"], "module");
+  const cfg = object(o.config, "config");
+  exactKeys(cfg, ["size"], "config");
+  return {
+    plan: { args, env, stdio, dirs },
+    limits: { memoryPages, timeoutMs, outputBytes },
+    moduleSize: int(mod.size, 8, MODULE_MAX, "module.size"),
+    configSize: int(cfg.size, 0, CONFIG_MAX, "config.size"),
+  };
+}
+
+/** LOAD_CHUNK-sized MODULE or CONFIG frames for `bytes` (the host side). */
+export function loadFrames(type: typeof FRAME.MODULE | typeof FRAME.CONFIG, bytes: Uint8Array) {
+  const frames: Uint8Array[] = [];
+  for (let at = 0; at < bytes.length; at += LOAD_CHUNK) {
+    frames.push(encodeFrame(type, bytes.subarray(at, at + LOAD_CHUNK)));
+  }
+  return frames;
+}

@@ -1,0 +1,45 @@
+/**
+ * Worker entry inside a Keep: runs the workload off the Keep's I/O thread.
+ * Output goes into the shared ring (`ring.ts`), stdin is asked of the I/O
+ * thread through the stdin bridge; both wait on SharedArrayBuffers, which
+ * `Worker.terminate()` interrupts. Memory-only WASI calls never leave here.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { streamHandle } from "@donjon/wasi";
+import { type GuestPlan, type Outcome, runGuest } from "./guest.ts";
+import { nodePlatform } from "./node_platform.ts";
+import { type RingChannel, RingWriter } from "./ring.ts";
+import { bridgedStdin, type StdinChannel } from "./stdin_bridge.ts";
+
+export interface KeepWorkerInput {
+  module: WebAssembly.Module;
+  plan: GuestPlan;
+  output: RingChannel;
+  stdin: StdinChannel;
+}
+
+/** Messages from the worker to the I/O thread. */
+export type KeepWorkerMessage =
+  | { type: "started" }
+  | { type: "stdin" }
+  | { type: "done"; outcome: Outcome };
+
+const port = parentPort!;
+const input = workerData as KeepWorkerInput;
+const post = (m: KeepWorkerMessage): void => port.postMessage(m);
+const ring = new RingWriter(input.output);
+const writer = (stream: 1 | 2) =>
+  streamHandle({
+    write: (buf) => {
+      ring.write(stream, buf);
+      return buf.length;
+    },
+  });
+const platform = await nodePlatform(input.plan, {
+  stdin: bridgedStdin(input.stdin, () => post({ type: "stdin" })),
+  stdout: writer(1),
+  stderr: writer(2),
+  warn: (message) => ring.write(2, new TextEncoder().encode(`donjon keep: ${message}\n`)),
+});
+post({ type: "started" });
+post({ type: "done", outcome: runGuest(input.module, input.plan, platform) });
