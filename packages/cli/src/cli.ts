@@ -23,6 +23,7 @@ Commands:
   run       Run a WASI preview1 module (donjon run --help)
   attest    Verify or inspect TEE evidence (donjon attest --help)
   platform  Probe which Keep backends this machine can run (donjon platform --help)
+  keep      Prepare what a Keep backend needs: the SGX manifest (donjon keep --help)
   help      Show help for a command
 
 Options:
@@ -52,6 +53,10 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   platform: async () => {
     const m = await import("./commands/platform/platform.ts");
     return { help: m.PLATFORM_HELP, run: m.platform };
+  },
+  keep: async () => {
+    const m = await import("./commands/keep.ts");
+    return { help: m.KEEP_HELP, run: m.keep };
   },
 };
 
