@@ -44,6 +44,7 @@ function fake(files: Record<string, Uint8Array | string> = {}, dirs: string[] = 
     writeErr: (b) => {
       ctx.stderr += new TextDecoder().decode(b);
     },
+    makeDir: () => assert.fail("no directories are made in these tests"),
     writeFile: () => assert.fail("no files are written in these tests"),
     platform: async () => fakePlatformPort({ kernel: "6.8.0" }),
     stateDir: "/nonexistent/state/donjon",

@@ -43,7 +43,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       fetch: globalThis.fetch,
       // Loaded when a command asks, so `donjon run` does not load it at start-up.
       platform: async () => {
-        const { nodePlatformPort } = await import("@donjon/keep");
+        const { nodePlatformPort } = await import("@donjon/keep/platform-node");
         return nodePlatformPort({ path: process.env.PATH ?? "" });
       },
       out: (text) => void process.stdout.write(text),
@@ -51,6 +51,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       readFile: (path) => fs.readFileSync(path),
       writeOut: (bytes) => writeAll(1, bytes),
       writeErr: (bytes) => writeAll(2, bytes),
+      makeDir: (path) => void fs.mkdirSync(path, { recursive: true, mode: 0o700 }),
       writeFile: (path, bytes) => fs.writeFileSync(path, bytes, { mode: 0o644 }),
       stateDir: stateDir(),
       nodePath: process.execPath,

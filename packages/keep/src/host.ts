@@ -61,6 +61,12 @@ export interface KeepLaunchOptions {
   openStdin(): StdinSource;
   /** Called with the EVIDENCE frame's bytes (the CMW wrapper). */
   onEvidence?(bytes: Uint8Array): void;
+  /**
+   * A directory for Node's compile cache of the Keep runtime, or null. Only
+   * for sandbox, whose host is trusted with its key anyway: in a TEE the
+   * host must not supply code the Keep runs, and a cache is code.
+   */
+  compileCache?: string | null;
   /** Test hook: another entry script in place of the Keep runtime (a "compromised runtime"). */
   entry?: string;
 }
@@ -93,6 +99,10 @@ export function keepCommand(o: KeepLaunchOptions): { command: string; args: stri
     binds.push("--ro-bind", o.stateDir, o.stateDir);
     keepArgs.push("--state-dir", o.stateDir);
   }
+  if (o.compileCache) {
+    node.push(`--allow-fs-read=${o.compileCache}`, `--allow-fs-write=${o.compileCache}`);
+    binds.push("--bind", o.compileCache, o.compileCache);
+  }
   const entry = o.entry ?? ENTRY;
   let argv = [o.nodePath, ...node, entry, ...keepArgs];
   if (o.bwrap !== null) {
@@ -120,6 +130,7 @@ export function keepCommand(o: KeepLaunchOptions): { command: string; args: stri
       "/tmp",
       ...binds,
       "--clearenv",
+      ...(o.compileCache ? ["--setenv", "NODE_COMPILE_CACHE", o.compileCache] : []),
       "--chdir",
       "/",
       "--",
@@ -140,7 +151,7 @@ export function runKeep(o: KeepLaunchOptions): Promise<KeepResult> {
     const { command, args } = keepCommand(o);
     const child: ChildProcess = spawn(command, args, {
       stdio: ["ignore", "ignore", "pipe", "pipe"],
-      env: {},
+      env: o.compileCache ? { NODE_COMPILE_CACHE: o.compileCache } : {},
     });
     const channel = child.stdio[3] as Duplex;
     const decoder = new FrameDecoder("host");

@@ -41,6 +41,8 @@ export interface RunContext {
   /** Write bytes to the host's stdout / stderr (a Keep's relayed output). */
   writeOut(bytes: Uint8Array): void;
   writeErr(bytes: Uint8Array): void;
+  /** Make a directory (and its parents) with mode 0700 if it is missing. */
+  makeDir(path: string): void;
   /** Write a whole file (mode 0644), replacing it. */
   writeFile(path: string, bytes: Uint8Array): void;
   /** The machine, for choosing a backend. */
@@ -378,6 +380,7 @@ async function runInKeep(backend: string, r: KeepRun, ctx: RunContext): Promise<
   const { runKeep } = await import("@donjon/keep/host");
   const platform = await ctx.platform();
   let stateDir: string | null = null;
+  let compileCache: string | null = null;
   if (backend === "sandbox") {
     const { loadOrCreateSandboxKey } = await import("@donjon/keep/sandbox-key");
     const key = await loadOrCreateSandboxKey({ stateDir: ctx.stateDir });
@@ -387,6 +390,8 @@ async function runInKeep(backend: string, r: KeepRun, ctx: RunContext): Promise<
       );
     }
     stateDir = path.dirname(key.keyPath);
+    compileCache = path.join(stateDir, "keep-cache");
+    ctx.makeDir(compileCache);
   }
   let evidence: Uint8Array | null = null;
   const result = await runKeep({
@@ -399,6 +404,7 @@ async function runInKeep(backend: string, r: KeepRun, ctx: RunContext): Promise<
     bwrap: await platform.which("bwrap"),
     prlimit: await platform.which("prlimit"),
     stateDir,
+    compileCache,
     stdout: (b) => ctx.writeOut(b),
     stderr: (b) => ctx.writeErr(b),
     openStdin: ctx.openStdin,
