@@ -202,18 +202,20 @@ export class FrameDecoder {
     if (this.#buf.length > 0) {
       const what =
         this.#buf.length < HEADER_SIZE
-          ? `${this.#buf.length} bytes of a frame header`
+          ? `after ${this.#buf.length} of the ${HEADER_SIZE} bytes of a frame header`
           : `inside ${frameName(this.#buf[1]!)} (${this.#buf.length - HEADER_SIZE} of ${new DataView(this.#buf.buffer, this.#buf.byteOffset + 4, 4).getUint32(0)} payload bytes)`;
-      throw new KeepError(
+      this.#broken = new KeepError(
         "keep.sallyport.truncated",
         `sallyport: the channel closed ${what} at byte ${this.#offset}`,
       );
+      throw this.#broken;
     }
   }
 
   /** Validate the header at `at`; returns its type. */
   #header(buf: Uint8Array, at: number): FrameType {
-    const where = `at byte ${this.#offset + (at - 0)}`;
+    // #offset advances with `at` as frames are taken, so it is already this header's position.
+    const where = `at byte ${this.#offset}`;
     const version = buf[at]!;
     const type = buf[at + 1]!;
     if (version !== SALLYPORT_VERSION) {
