@@ -115,14 +115,22 @@ describe("dispatch", () => {
 });
 
 describe("run, up to the point of running", () => {
-  test("backends other than nil are not available yet", async () => {
-    for (const b of ["sandbox", "snp", "tdx", "sgx"]) {
-      await refused(
-        ["run", "--backend", b, "app.wasm"],
-        fake(),
-        "BACKEND_UNAVAILABLE",
-        `backend ${b} is not available yet; use --backend nil`,
-      );
+  test("a TEE backend named on a machine without it is refused with the failed probes and their fixes", async () => {
+    for (const b of ["snp", "tdx", "sgx"]) {
+      await assert.rejects(dispatch(["run", "--backend", b, "app.wasm"], fake()), (e: unknown) => {
+        assert.ok(e instanceof CliError);
+        assert.equal(e.code, "BACKEND_UNAVAILABLE");
+        assert.match(e.message, new RegExp(`^backend ${b} cannot run here`));
+        assert.ok(
+          e.details.length > 0 && e.details.every((d) => d.startsWith("  ✗ ")),
+          e.details.join("\n"),
+        );
+        assert.ok(
+          e.details.some((d) => d.includes(" — fix: ")),
+          e.details.join("\n"),
+        );
+        return true;
+      });
     }
   });
 

@@ -11,10 +11,18 @@ import { it } from "node:test";
 const ROOT = path.resolve(import.meta.dirname, "../../..");
 const PROBE = `data:text/javascript,process.on("exit",()=>process.stderr.write("PROBE"+JSON.stringify({builtins:process.moduleLoadList.filter(m=>m.startsWith("NativeModule ")),reflectMetadata:typeof Reflect.getMetadata})))`;
 
-it("donjon run hello.wasm loads no HTTP client, no fs streams, no worker threads and no X.509 code", () => {
+it("donjon run --backend nil hello.wasm loads no HTTP client, no fs streams, no worker threads and no X.509 code", () => {
   const r = spawnSync(
     process.execPath,
-    ["--import", PROBE, "packages/cli/bin/donjon.js", "run", "examples/hello.wasm"],
+    [
+      "--import",
+      PROBE,
+      "packages/cli/bin/donjon.js",
+      "run",
+      "--backend",
+      "nil",
+      "examples/hello.wasm",
+    ],
     { cwd: ROOT, encoding: "utf8" },
   );
   assert.equal(r.status, 0, r.stderr);

@@ -57,7 +57,8 @@ describe("donjon run: accepted command lines", () => {
       },
     ],
     [["--config", "Donjon.toml", "app.wasm"], { config: "Donjon.toml" }],
-    [["--backend", "nil", "app.wasm"], {}],
+    [["--backend", "nil", "app.wasm"], { backend: "nil" }],
+    [["--backend", "sandbox", "app.wasm"], { backend: "sandbox" }],
     [["--backend", "sgx", "app.wasm"], { backend: "sgx" }],
     [["--max-memory", "256MiB", "app.wasm"], { maxMemory: 256 * 1024 ** 2 }],
     [["--max-memory=1GiB", "app.wasm"], { maxMemory: 1024 ** 3 }],
@@ -97,7 +98,7 @@ describe("donjon run: refused command lines (usage errors, exit 2)", () => {
     [["--config", "a", "--config", "b", "app.wasm"], "--config given twice"],
     [
       ["--backend", "kvm", "app.wasm"],
-      'unknown backend "kvm" (one of: nil, sandbox, snp, tdx, sgx)',
+      'unknown backend "kvm" (one of: auto, nil, sandbox, snp, tdx, sgx)',
     ],
     [
       ["--max-memory", "lots", "app.wasm"],

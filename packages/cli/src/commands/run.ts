@@ -97,7 +97,6 @@ export async function run(argv: readonly string[], ctx: RunContext): Promise<num
     ctx.out(RUN_HELP);
     return 0;
   }
-  const config = a.config === null ? null : await loadConfig(a.config, ctx);
   const backend = await chooseBackend(a.backend, ctx);
   if (backend === "nil") {
     ctx.err(
@@ -110,6 +109,7 @@ export async function run(argv: readonly string[], ctx: RunContext): Promise<num
       );
     }
   }
+  const config = a.config === null ? null : await loadConfig(a.config, ctx);
   if (config?.steward) {
     ctx.err(
       `donjon: note: steward ${config.steward} is ignored: attestation to a Steward is not implemented yet\n`,
