@@ -17,7 +17,6 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Duplex } from "node:stream";
 import { type ExitReport, loadFrames, type StartRequest } from "./agent.ts";
-import { KeepError } from "./error.ts";
 import type { GuestPlan } from "./guest.ts";
 import {
   decodeJsonPayload,
