@@ -160,6 +160,7 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
         case "start": {
           if (frame.type !== FRAME.START) throw order(frame, "START");
           start = parseStart(decodeJsonPayload(frame));
+          spawnWorker(start);
           module = new Uint8Array(start.moduleSize);
           config = new Uint8Array(start.configSize);
           state = "module";
@@ -260,6 +261,22 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
       }
       if (state !== "proving") return;
       state = "running";
+      worker!.postMessage({ type: "module", module: prepared.module });
+      void (async () => {
+        while (state === "running") {
+          await reader!.written();
+          pumpOutput();
+        }
+      })();
+    };
+
+    /**
+     * The worker starts when START arrives, before the module does: its
+     * isolate boots while the Keep proves itself, which would otherwise be
+     * the longest wait of a short run. It gets the module only once the Keep
+     * has checked it.
+     */
+    const spawnWorker = (s: StartRequest): void => {
       const output = ringChannel();
       reader = new RingReader(output);
       const stdin = stdinChannel();
@@ -272,17 +289,12 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
           }),
         close: () => {},
       }));
-      const data = { module: prepared.module, plan: s.plan, output, stdin };
-      worker = options.startWorker
+      const data = { plan: s.plan, output, stdin };
+      const w = options.startWorker
         ? options.startWorker(data)
         : new Worker(BOOT, { eval: true, workerData: data });
-      void (async () => {
-        while (state === "running") {
-          await reader.written();
-          pumpOutput();
-        }
-      })();
-      worker.on("message", (m: { type: string; outcome?: Outcome }) => {
+      worker = w;
+      w.on("message", (m: { type: string; outcome?: Outcome }) => {
         if (m.type === "started") {
           if (s.limits.timeoutMs !== null) {
             timer = setTimeout(
@@ -301,9 +313,9 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
           finish(m.outcome!);
         }
       });
-      worker.on("error", (e) => fail(e));
-      worker.on("exit", () => {
-        if (state === "running") {
+      w.on("error", (e) => fail(e));
+      w.on("exit", () => {
+        if (!done()) {
           fail(new KeepError("keep.process", "the workload's worker exited without a result"));
         }
       });

@@ -11,8 +11,8 @@ import { nodePlatform } from "./node_platform.ts";
 import { type RingChannel, RingWriter } from "./ring.ts";
 import { bridgedStdin, type StdinChannel } from "./stdin_bridge.ts";
 
+/** In `workerData`; the module follows in a message once the Keep has checked it. */
 export interface KeepWorkerInput {
-  module: WebAssembly.Module;
   plan: GuestPlan;
   output: RingChannel;
   stdin: StdinChannel;
@@ -41,5 +41,8 @@ const platform = await nodePlatform(input.plan, {
   stderr: writer(2),
   warn: (message) => ring.write(2, new TextEncoder().encode(`donjon keep: ${message}\n`)),
 });
+const module = await new Promise<WebAssembly.Module>((resolve) =>
+  port.once("message", (m: { type: "module"; module: WebAssembly.Module }) => resolve(m.module)),
+);
 post({ type: "started" });
-post({ type: "done", outcome: runGuest(input.module, input.plan, platform) });
+post({ type: "done", outcome: runGuest(module, input.plan, platform) });
