@@ -19,7 +19,6 @@ import { RingReader, ringChannel } from "./ring.ts";
 import {
   DATA_CHUNK,
   decodeJsonPayload,
-  decodeU32,
   encodeFrame,
   encodeJsonFrame,
   encodeStdinRead,
@@ -27,7 +26,6 @@ import {
   type Frame,
   FrameDecoder,
   frameName,
-  LOAD_CHUNK,
 } from "./sallyport.ts";
 import { STDIN_CHUNK, StdinServer, stdinChannel } from "./stdin_bridge.ts";
 import { MAX_PAGES_32 } from "./wasm.ts";
@@ -112,14 +110,15 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
     const done = (): boolean => state === "done";
     const finish = (report: ExitReport | null): void => {
       if (state === "done") return;
+      // What the worker wrote before it ended may breach the output limit (its
+      // "done" can overtake the ring's wake-up): then pumpOutput ends the run itself.
+      if (report) pumpOutput();
+      if (done()) return;
       state = "done";
       clearTimeout(timer);
       stdinServer?.close();
       if (worker) void worker.terminate();
-      if (report) {
-        pumpOutput();
-        channel.write(encodeJsonFrame(FRAME.EXIT, report));
-      }
+      if (report) channel.write(encodeJsonFrame(FRAME.EXIT, report));
       channel.end();
       resolve(report);
     };
@@ -160,7 +159,6 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
         case "start": {
           if (frame.type !== FRAME.START) throw order(frame, "START");
           start = parseStart(decodeJsonPayload(frame));
-          spawnWorker(start);
           module = new Uint8Array(start.moduleSize);
           config = new Uint8Array(start.configSize);
           state = "module";
@@ -216,7 +214,7 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
         return;
       }
       state = "proving";
-      prove().then(launch, fail);
+      prove().then(launch).catch(fail);
     };
 
     const prove = async (): Promise<void> => {
@@ -229,6 +227,7 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
         reportData: rd,
         workloadIdentity: identity,
       });
+      if (done()) return; // the host broke the protocol meanwhile: the Keep has ended
       channel.write(
         encodeFrame(
           FRAME.EVIDENCE,
@@ -261,7 +260,7 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
       }
       if (state !== "proving") return;
       state = "running";
-      worker!.postMessage({ type: "module", module: prepared.module });
+      worker!.postMessage({ type: "module", module: prepared.module, plan: s.plan });
       void (async () => {
         while (state === "running") {
           await reader!.written();
@@ -271,12 +270,12 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
     };
 
     /**
-     * The worker starts when START arrives, before the module does: its
-     * isolate boots while the Keep proves itself, which would otherwise be
-     * the longest wait of a short run. It gets the module only once the Keep
-     * has checked it.
+     * The worker starts with the Keep, before the host has said anything:
+     * its isolate boots while the host sends the module and the Keep proves
+     * itself, which would otherwise be the longest wait of a short run. It
+     * gets the module and the plan only once the Keep has checked them.
      */
-    const spawnWorker = (s: StartRequest): void => {
+    const spawnWorker = (): void => {
       const output = ringChannel();
       reader = new RingReader(output);
       const stdin = stdinChannel();
@@ -284,18 +283,20 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
         next: () =>
           new Promise<Uint8Array | null>((res) => {
             pumpOutput(); // the host sees a prompt before the read that follows it
+            if (done()) return; // that output breached the limit: no more reads
             stdinWaiter = { max: STDIN_CHUNK, resolve: res };
             channel.write(encodeStdinRead(STDIN_CHUNK));
           }),
         close: () => {},
       }));
-      const data = { plan: s.plan, output, stdin };
+      const data = { output, stdin };
       const w = options.startWorker
         ? options.startWorker(data)
         : new Worker(BOOT, { eval: true, workerData: data });
       worker = w;
       w.on("message", (m: { type: string; outcome?: Outcome }) => {
         if (m.type === "started") {
+          const s = start!;
           if (s.limits.timeoutMs !== null) {
             timer = setTimeout(
               () =>
@@ -340,6 +341,7 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
       } catch {}
       finish(null);
     });
+    spawnWorker();
     channel.write(
       encodeJsonFrame(FRAME.HELLO, {
         protocol: "donjon-sallyport",
@@ -455,11 +457,5 @@ export function parseStart(o: Record<string, unknown>): StartRequest {
   };
 }
 
-/** LOAD_CHUNK-sized MODULE or CONFIG frames for `bytes` (the host side). */
-export function loadFrames(type: typeof FRAME.MODULE | typeof FRAME.CONFIG, bytes: Uint8Array) {
-  const frames: Uint8Array[] = [];
-  for (let at = 0; at < bytes.length; at += LOAD_CHUNK) {
-    frames.push(encodeFrame(type, bytes.subarray(at, at + LOAD_CHUNK)));
-  }
-  return frames;
-}
+// The host's side builds MODULE and CONFIG frames with it; kept here too for the tests.
+export { loadFrames } from "./sallyport.ts";

@@ -16,7 +16,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Duplex } from "node:stream";
-import { type ExitReport, loadFrames, type StartRequest } from "./agent.ts";
+import type { ExitReport, StartRequest } from "./agent.ts";
 import type { GuestPlan } from "./guest.ts";
 import {
   decodeJsonPayload,
@@ -27,6 +27,7 @@ import {
   type Frame,
   FrameDecoder,
   frameName,
+  loadFrames,
 } from "./sallyport.ts";
 import type { StdinSource } from "./stdin_bridge.ts";
 

@@ -11,9 +11,8 @@ import { nodePlatform } from "./node_platform.ts";
 import { type RingChannel, RingWriter } from "./ring.ts";
 import { bridgedStdin, type StdinChannel } from "./stdin_bridge.ts";
 
-/** In `workerData`; the module follows in a message once the Keep has checked it. */
+/** In `workerData`; the module and the plan follow in a message once the Keep has checked them. */
 export interface KeepWorkerInput {
-  plan: GuestPlan;
   output: RingChannel;
   stdin: StdinChannel;
 }
@@ -35,14 +34,14 @@ const writer = (stream: 1 | 2) =>
       return buf.length;
     },
   });
-const platform = await nodePlatform(input.plan, {
+const { module, plan } = await new Promise<{ module: WebAssembly.Module; plan: GuestPlan }>(
+  (resolve) => port.once("message", resolve),
+);
+const platform = await nodePlatform(plan, {
   stdin: bridgedStdin(input.stdin, () => post({ type: "stdin" })),
   stdout: writer(1),
   stderr: writer(2),
   warn: (message) => ring.write(2, new TextEncoder().encode(`donjon keep: ${message}\n`)),
 });
-const module = await new Promise<WebAssembly.Module>((resolve) =>
-  port.once("message", (m: { type: "module"; module: WebAssembly.Module }) => resolve(m.module)),
-);
 post({ type: "started" });
-post({ type: "done", outcome: runGuest(module, input.plan, platform) });
+post({ type: "done", outcome: runGuest(module, plan, platform) });

@@ -252,3 +252,15 @@ export class FrameDecoder {
     return type;
   }
 }
+
+/** LOAD_CHUNK-sized MODULE or CONFIG frames for `bytes` (the host side). */
+export function loadFrames(
+  type: typeof FRAME.MODULE | typeof FRAME.CONFIG,
+  bytes: Uint8Array,
+): Uint8Array[] {
+  const frames: Uint8Array[] = [];
+  for (let at = 0; at < bytes.length; at += LOAD_CHUNK) {
+    frames.push(encodeFrame(type, bytes.subarray(at, at + LOAD_CHUNK)));
+  }
+  return frames;
+}
