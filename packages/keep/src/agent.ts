@@ -341,7 +341,6 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
       } catch {}
       finish(null);
     });
-    spawnWorker();
     channel.write(
       encodeJsonFrame(FRAME.HELLO, {
         protocol: "donjon-sallyport",
@@ -349,6 +348,12 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
         backend: options.backend,
       }),
     );
+    // After HELLO, so that a worker that cannot start is an EXIT the host can read.
+    try {
+      spawnWorker();
+    } catch (e) {
+      fail(e);
+    }
   });
 }
 
