@@ -2,8 +2,10 @@
  * Keeps `npm run bench` from rotting silently: each engine runner runs every
  * workload once on a tiny input and must print the right answer (sha256's
  * digest is checked against node:crypto, nbody's energies against the
- * published values) and leave a sane report; then bench/run.ts itself does
- * one `--quick` pass of everything without writing docs/BENCHMARKS.md.
+ * published values) and leave a sane report; the helpers of the sandbox rows
+ * (bench/drain.mjs, bench/tree-rss.mjs) are checked on known input; then
+ * bench/run.ts itself does one `--quick` pass of everything (`donjon run` on
+ * nil and in sandbox Keeps included) without writing docs/BENCHMARKS.md.
  * Benchmarks are not tests: no timing is asserted here.
  */
 import assert from "node:assert/strict";
@@ -118,6 +120,14 @@ for (const [runner, engine] of [
       assert.equal(r.stdout.toString(), want.join(""));
     });
 
+    it("stdoutbulk: every line, in writes of the size asked for", () => {
+      const r = run(runner, [wasm("stdoutbulk"), "1", "1024"]);
+      ok(r);
+      const want = Array.from({ length: 65536 }, (_, i) => `line ${String(i).padStart(10, "0")}\n`);
+      assert.ok(r.stdout.equals(Buffer.from(want.join(""))), "stdout differs");
+      assert.match(r.stderr, /stdoutbulk: 1 MiB in 1024 writes/);
+    });
+
     it("bigmem: 1 GiB of linear memory, resident once", () => {
       const r = run(runner, [wasm("bigmem")]);
       ok(r);
@@ -129,6 +139,56 @@ for (const [runner, engine] of [
   });
 }
 
+const NODE_ARGS = ["--disable-warning=ExperimentalWarning"];
+
+describe("bench/drain.mjs", () => {
+  it("counts what comes through the pipe and keeps its first and last 16 bytes", () => {
+    const report = path.join(tmp, "drain.json");
+    const input = Buffer.from(Array.from({ length: 3000 }, (_, i) => String(i)).join(","));
+    const r = spawnSync(process.execPath, [path.join(ROOT, "bench/drain.mjs"), report], {
+      input,
+    });
+    assert.equal(r.status, 0, r.stderr.toString());
+    const d = JSON.parse(fs.readFileSync(report, "utf8"));
+    assert.equal(d.bytes, input.length);
+    assert.ok(d.reads >= 1 && d.lastMs >= d.firstMs, JSON.stringify(d));
+    assert.equal(d.head, input.subarray(0, 16).toString());
+    assert.equal(d.tail, input.subarray(-16).toString());
+  });
+});
+
+describe("bench/tree-rss.mjs", () => {
+  it("finds a child's child, reads every process's peak, passes the exit status on", () => {
+    const report = path.join(tmp, "tree.json");
+    // A Node process that starts a Node process that lives ~300 ms, then exits with 3.
+    const inner = "setTimeout(() => {}, 300)";
+    const outer = `require("node:child_process").spawnSync(process.execPath, ["-e", ${JSON.stringify(inner)}]); process.exitCode = 3;`;
+    const r = spawnSync(
+      process.execPath,
+      [
+        ...NODE_ARGS,
+        path.join(ROOT, "bench/tree-rss.mjs"),
+        report,
+        "--",
+        process.execPath,
+        "-e",
+        outer,
+      ],
+      { stdio: ["ignore", "pipe", "pipe"], timeout: 30_000 },
+    );
+    assert.equal(r.status, 3, r.stderr.toString());
+    const t = JSON.parse(fs.readFileSync(report, "utf8")) as {
+      sumPeakKiB: number;
+      maxSumRssKiB: number;
+      processes: { hwmKiB: number }[];
+    };
+    assert.equal(t.processes.length, 2, JSON.stringify(t));
+    for (const p of t.processes) assert.ok(p.hwmKiB > 10_000, JSON.stringify(t));
+    assert.equal(t.sumPeakKiB, t.processes[0]!.hwmKiB + t.processes[1]!.hwmKiB);
+    assert.ok(t.maxSumRssKiB > 0 && t.maxSumRssKiB <= t.sumPeakKiB, JSON.stringify(t));
+  });
+});
+
 describe("bench/run.ts", () => {
   it("--quick --reps 1 runs every workload and engine and prints the tables", () => {
     const r = spawnSync(
@@ -138,12 +198,23 @@ describe("bench/run.ts", () => {
     );
     const out = r.stdout.toString();
     assert.equal(r.status, 0, `${r.stderr}\n${out}`);
-    for (const heading of ["## Time in `_start`", "## Peak RSS", "## Cold start", "## Goals"]) {
+    for (const heading of [
+      "## Time in `_start`",
+      "## Peak RSS",
+      "## Cold start",
+      "## Peak memory of hello.wasm's processes",
+      "## stdout throughput",
+      "## Goals",
+    ]) {
       assert.ok(out.includes(heading), `missing ${heading}:\n${out}`);
     }
     for (const name of ["sha256", "nbody", "smallfiles", "manywrites", "bigmem"]) {
       assert.match(out, new RegExp(`^\\| ${name} \\|`, "m"));
     }
+    // The sandbox rows ran: a Keep tree of more than one process, and both write sizes.
+    assert.match(out, /^\| donjon run, sandbox \| [2-9] \|/m);
+    assert.match(out, /^\| 1 MiB writes \| `--backend sandbox`/m);
+    assert.match(out, /^\| 1 KiB writes \| `--backend sandbox`/m);
   });
 });
 
