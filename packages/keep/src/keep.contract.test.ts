@@ -76,7 +76,10 @@ interface Backend {
 }
 
 /** A DCAP quote's ISV signature (ECDSA P-256, r‖s big-endian) over its signed region. */
-async function verifyQuoteSignature(quote: Uint8Array, signedSize: number): Promise<void> {
+async function verifyQuoteSignature(
+  quote: Uint8Array<ArrayBuffer>,
+  signedSize: number,
+): Promise<void> {
   // LAYOUTS.md §2.1/§2.2: u32 signature data length, then signature(64) ‖ attestation key(64).
   const sigData = signedSize + 4;
   const key = new Uint8Array(65);
@@ -183,7 +186,7 @@ const BACKENDS: Backend[] = [
       // LAYOUTS.md §2: version 4, TEE_TYPE 0x81 (TDX); §2.2: signed region 0–631.
       assert.equal(v.getUint16(0, true), 4);
       assert.equal(v.getUint32(4, true), 0x81);
-      await verifyQuoteSignature(q, 48 + 584);
+      await verifyQuoteSignature(q as Uint8Array<ArrayBuffer>, 48 + 584);
       // §2.5: REPORTDATA at body offset 520, after the 48-byte header.
       assert.equal(TDX_QUOTE_REPORT_DATA_OFFSET, 48 + 520);
       return q.subarray(48 + 520, 48 + 520 + 64);
@@ -207,7 +210,7 @@ const BACKENDS: Backend[] = [
       // LAYOUTS.md §2: version 3, reserved TEE type 0 (SGX); §2.1: signed region 0–431.
       assert.equal(v.getUint16(0, true), 3);
       assert.equal(v.getUint32(4, true), 0);
-      await verifyQuoteSignature(q, 48 + 384);
+      await verifyQuoteSignature(q as Uint8Array<ArrayBuffer>, 48 + 384);
       // §2.4: REPORT_DATA at body offset 320, after the 48-byte header.
       assert.equal(SGX_QUOTE_REPORT_DATA_OFFSET, 48 + 320);
       return q.subarray(48 + 320, 48 + 320 + 64);
