@@ -239,7 +239,14 @@ interface Sample {
    * peaks of every other process in its tree, and the largest sum of VmRSS
    * seen in one poll. `rssKiB` is then `rootKiB + restKiB`.
    */
-  tree?: { rootKiB: number; restKiB: number; maxSumRssKiB: number; processes: number };
+  tree?: {
+    rootKiB: number;
+    restKiB: number;
+    maxSumRssKiB: number;
+    processes: number;
+    /** The root's last poll minus its exact VmHWM at exit: how much polling misses (if < 0). */
+    pollErrorKiB: number;
+  };
 }
 
 /**
@@ -506,14 +513,21 @@ function coldStart(reps: number, rssReps: number): Map<Starter, Sample[]> {
     if (sandbox !== rest.length > 0)
       throw new Error(`hello under ${s}: ${rest.length} processes besides the root`);
     // The exact VmHWM read at the root's "exit" event, or the last poll if later (Node frees and allocates a little after "exit").
-    const rootKiB = Math.max(readReport().maxRssKiB, root.hwmKiB);
+    const exact = readReport().maxRssKiB;
+    const rootKiB = Math.max(exact, root.hwmKiB);
     const restKiB = rest.reduce((a, p) => a + p.hwmKiB, 0);
     return {
       wallMs: r.wallMs,
       runMs: r.wallMs,
       cpuMs: null,
       rssKiB: rootKiB + restKiB,
-      tree: { rootKiB, restKiB, maxSumRssKiB: t.maxSumRssKiB, processes: t.processes.length },
+      tree: {
+        rootKiB,
+        restKiB,
+        maxSumRssKiB: t.maxSumRssKiB,
+        processes: t.processes.length,
+        pollErrorKiB: root.hwmKiB - exact,
+      },
     };
   };
   // Timed runs load nothing but the runner itself; peak RSS comes from
@@ -871,6 +885,7 @@ function main(): void {
             f((x) => x.maxSumRssKiB),
             med(rssOf("node:wasi"), (x) => x.tree!.maxSumRssKiB),
           ),
+          `${Math.min(...t.map((x) => x.tree!.pollErrorKiB))} to ${Math.max(...t.map((x) => x.tree!.pollErrorKiB))} KiB`,
         ]);
       }
     }
@@ -965,7 +980,9 @@ function main(): void {
       "The host is the process started (`node …`); the Keep is everything it started (bwrap, its",
       "sandbox's init, the Keep's Node). Sum of peaks: each process's own VmHWM added up (an upper",
       "bound of the tree's peak; what the goal is judged on). Largest simultaneous sum: the most",
-      "VmRSS seen at one poll of the whole tree (a lower bound).",
+      "VmRSS seen at one poll of the whole tree (a lower bound). The last column checks the polling",
+      "on the host, whose exact VmHWM at exit rss-probe.mjs reads: last poll minus exact, over the",
+      "probe runs (negative: growth the polls missed).",
       "",
       table(
         [
@@ -977,6 +994,7 @@ function main(): void {
           "/ node:wasi",
           "largest simultaneous sum",
           "/ node:wasi",
+          "host: last poll − exact",
         ],
         memRows,
       ),
