@@ -23,7 +23,6 @@ import {
   attestSandbox,
   createSnpVerifier,
   parseSandboxEvidence,
-  parseSnpCertTable,
   parseSnpReport,
 } from "@donjon/attest";
 import { reportData, workloadIdentity } from "@donjon/attest/binding";
@@ -43,13 +42,11 @@ import {
 } from "@donjon/testkit";
 import { hostRun } from "./_fake_host.ts";
 import type { EvidenceSource } from "./agent.ts";
-import { getGramineQuote } from "./gramine/quote.ts";
+import { gramineEvidenceSource, sandboxEvidenceSource, tsmEvidenceSource } from "./evidence.ts";
 import { RUNTIME_ROOT, runKeep } from "./host.ts";
 import { runtimeMeasurement } from "./measure.ts";
 import { FRAME } from "./sallyport.ts";
-import { createSandboxEvidence } from "./sandbox_evidence.ts";
 import { loadOrCreateSandboxKey } from "./sandbox_key.ts";
-import { getTsmReport } from "./tsm/report.ts";
 
 const HELLO_PATH = path.join(RUNTIME_ROOT, "examples/hello.wasm");
 const HELLO = new Uint8Array(fs.readFileSync(HELLO_PATH));
@@ -69,7 +66,7 @@ after(() => fs.rmSync(TMP, { recursive: true, force: true }));
 /** What the contract needs of a backend besides its evidence source. */
 interface Backend {
   name: KeepTee;
-  /** A fresh evidence source, as keep_main.ts builds it, over fakes where hardware is needed. */
+  /** A fresh evidence source — the one keep_main.ts uses (evidence.ts) — over fakes where hardware is needed. */
   source(): Promise<EvidenceSource>;
   /** Where this evidence format carries report_data, after checking the evidence verifies. */
   reportDataOf(e: KeepEvidence): Promise<Uint8Array>;
@@ -108,19 +105,12 @@ let lastSnp: FakeSnp | null = null;
 const BACKENDS: Backend[] = [
   {
     name: "sandbox",
-    source: async () => ({
-      tee: "sandbox",
-      collect: async ({ reportData, workloadIdentity }) => ({
-        evidence: await createSandboxEvidence({
-          signer: sandboxKey,
-          runtimeMeasurement: measurement,
-          workloadIdentity,
-          reportData,
-          issuedAt: NOW,
-        }),
-        certs: [],
+    source: async () =>
+      sandboxEvidenceSource({
+        signer: sandboxKey,
+        runtimeMeasurement: measurement,
+        now: () => NOW,
       }),
-    }),
     reportDataOf: async (e) => {
       const identity = await workloadIdentity(e.wasmDigest, e.configDigest);
       const v = await attestSandbox(e.evidence, {
@@ -141,16 +131,13 @@ const BACKENDS: Backend[] = [
     name: "snp",
     source: async () => {
       const tsm = fakeTsm();
+      const real = tsmEvidenceSource(tsm, "snp");
       return {
         tee: "snp",
-        collect: async ({ reportData }) => {
-          // As keep_main.ts: the auxblob's certificate table gives VCEK (or VLEK), ASK, ARK.
-          const r = await getTsmReport(tsm, { inblob: reportData, getAuxblob: true });
+        collect: async (binding) => {
+          const r = await real.collect(binding);
           lastSnp = tsm.lastSnp;
-          const t = parseSnpCertTable(r.auxblob!);
-          const certs: Uint8Array[] = [];
-          for (const c of [t.vcek ?? t.vlek, t.ask, t.ark]) if (c) certs.push(c);
-          return { evidence: r.outblob, certs };
+          return r;
         },
       };
     },
@@ -170,16 +157,7 @@ const BACKENDS: Backend[] = [
   },
   {
     name: "tdx",
-    source: async () => {
-      const tsm = fakeTsm({ provider: "tdx_guest" });
-      return {
-        tee: "tdx",
-        collect: async ({ reportData }) => ({
-          evidence: (await getTsmReport(tsm, { inblob: reportData, getAuxblob: false })).outblob,
-          certs: [],
-        }),
-      };
-    },
+    source: async () => tsmEvidenceSource(fakeTsm({ provider: "tdx_guest" }), "tdx"),
     reportDataOf: async (e) => {
       const q = e.evidence;
       const v = new DataView(q.buffer, q.byteOffset, q.byteLength);
@@ -194,16 +172,7 @@ const BACKENDS: Backend[] = [
   },
   {
     name: "sgx",
-    source: async () => {
-      const gramine = fakeGramine();
-      return {
-        tee: "sgx",
-        collect: async ({ reportData }) => ({
-          evidence: (await getGramineQuote(gramine, { reportData })).quote,
-          certs: [],
-        }),
-      };
-    },
+    source: async () => gramineEvidenceSource(fakeGramine()),
     reportDataOf: async (e) => {
       const q = e.evidence;
       const v = new DataView(q.buffer, q.byteOffset, q.byteLength);

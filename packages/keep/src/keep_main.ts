@@ -22,67 +22,30 @@ const backend = arg("--backend") ?? "";
 const ROOT = path.resolve(import.meta.dirname, "../../..");
 
 async function evidenceSource(): Promise<EvidenceSource> {
+  const sources = await import("./evidence.ts");
   switch (backend) {
     case "sandbox": {
       const stateDir = arg("--state-dir");
       if (stateDir === null)
         throw new KeepError("keep.process", "sandbox Keep: --state-dir is missing");
-      const [{ loadOrCreateSandboxKey }, { createSandboxEvidence }, { runtimeMeasurement }] =
-        await Promise.all([
-          import("./sandbox_key.ts"),
-          import("./sandbox_evidence.ts"),
-          import("./measure.ts"),
-        ]);
-      const signer = await loadOrCreateSandboxKey({ stateDir, create: false });
-      const measurement = runtimeMeasurement(ROOT, process.version);
-      return {
-        tee: "sandbox",
-        collect: async ({ reportData, workloadIdentity }) => ({
-          evidence: await createSandboxEvidence({
-            signer,
-            runtimeMeasurement: measurement,
-            workloadIdentity,
-            reportData,
-            issuedAt: new Date(),
-          }),
-          certs: [],
-        }),
-      };
+      const [{ loadOrCreateSandboxKey }, { runtimeMeasurement }] = await Promise.all([
+        import("./sandbox_key.ts"),
+        import("./measure.ts"),
+      ]);
+      return sources.sandboxEvidenceSource({
+        signer: await loadOrCreateSandboxKey({ stateDir, create: false }),
+        runtimeMeasurement: runtimeMeasurement(ROOT, process.version),
+        now: () => new Date(),
+      });
     }
     case "snp":
     case "tdx": {
-      const [{ getTsmReport }, { linuxTsmPort }] = await Promise.all([
-        import("./tsm/report.ts"),
-        import("./tsm/port_linux.ts"),
-      ]);
-      const port = linuxTsmPort();
-      return {
-        tee: backend,
-        collect: async ({ reportData }) => {
-          const r = await getTsmReport(port, { inblob: reportData, getAuxblob: backend === "snp" });
-          const certs: Uint8Array[] = [];
-          if (backend === "snp" && r.auxblob && r.auxblob.length > 0) {
-            const { parseSnpCertTable } = await import("@donjon/attest");
-            const t = parseSnpCertTable(r.auxblob);
-            for (const c of [t.vcek ?? t.vlek, t.ask, t.ark]) if (c) certs.push(c);
-          }
-          return { evidence: r.outblob, certs };
-        },
-      };
+      const { linuxTsmPort } = await import("./tsm/port_linux.ts");
+      return sources.tsmEvidenceSource(linuxTsmPort(), backend);
     }
     case "sgx": {
-      const [{ getGramineQuote }, { linuxGraminePort }] = await Promise.all([
-        import("./gramine/quote.ts"),
-        import("./gramine/port_linux.ts"),
-      ]);
-      const port = linuxGraminePort();
-      return {
-        tee: "sgx",
-        collect: async ({ reportData }) => ({
-          evidence: (await getGramineQuote(port, { reportData })).quote,
-          certs: [],
-        }),
-      };
+      const { linuxGraminePort } = await import("./gramine/port_linux.ts");
+      return sources.gramineEvidenceSource(linuxGraminePort());
     }
     default:
       throw new KeepError(
