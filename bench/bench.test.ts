@@ -3,7 +3,8 @@
  * workload once on a tiny input and must print the right answer (sha256's
  * digest is checked against node:crypto, nbody's energies against the
  * published values) and leave a sane report; the helpers of the sandbox rows
- * (bench/drain.mjs, bench/tree-rss.mjs) are checked on known input; then
+ * (bench/drain.mjs, bench/tree-rss.mjs) are checked on known input, and
+ * bench/sandbox-phases.mjs (FINDINGS' break-down) runs once; then
  * bench/run.ts itself does one `--quick` pass of everything (`donjon run` on
  * nil and in sandbox Keeps included) without writing docs/BENCHMARKS.md.
  * Benchmarks are not tests: no timing is asserted here.
@@ -186,6 +187,22 @@ describe("bench/tree-rss.mjs", () => {
     for (const p of t.processes) assert.ok(p.hwmKiB > 10_000, JSON.stringify(t));
     assert.equal(t.sumPeakKiB, t.processes[0]!.hwmKiB + t.processes[1]!.hwmKiB);
     assert.ok(t.maxSumRssKiB > 0 && t.maxSumRssKiB <= t.sumPeakKiB, JSON.stringify(t));
+  });
+});
+
+describe("bench/sandbox-phases.mjs", () => {
+  it("--reps 1 times the process floor, the host's steps and the Keep's phases", () => {
+    const r = spawnSync(
+      process.execPath,
+      [path.join(ROOT, "bench/sandbox-phases.mjs"), "--reps", "1"],
+      { stdio: ["ignore", "pipe", "pipe"], timeout: 120_000 },
+    );
+    const out = r.stdout.toString();
+    assert.equal(r.status, 0, `${r.stderr}\n${out}`);
+    assert.match(out, /^\| `node -e 0` \| [\d.]+ ms \|$/m);
+    assert.match(out, /^\| loading the sandbox key \| [\d.]+ ms \|$/m);
+    assert.match(out, /^\| no bwrap \| [\d.]+ ms \| [\d.]+ ms \| [\d.]+ ms \|$/m);
+    assert.match(out, /^\| no compile cache \| [\d.]+ ms \| [\d.]+ ms \| [\d.]+ ms \|$/m);
   });
 });
 
