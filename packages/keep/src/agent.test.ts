@@ -536,7 +536,7 @@ const HOSTILE: {
     name: "a Keep → host type (EXIT) sent to the Keep",
     send: [raw(FRAME.EXIT, 2, utf8.encode("{}"))],
     code: "keep.sallyport.type",
-    message: "sallyport: unknown frame type EXIT (0x06) at byte 0",
+    message: "sallyport: frame type EXIT (0x06) is sent the other way; it arrived at byte 0",
   },
   {
     name: "a wrong version",
@@ -548,7 +548,7 @@ const HOSTILE: {
     name: "non-zero reserved bytes",
     send: [raw(FRAME.START, 2, utf8.encode("{}"), 1, 1)],
     code: "keep.sallyport.reserved",
-    message: "sallyport: START (0x81) at byte 0 has non-zero reserved bytes",
+    message: "sallyport: START (0x81) at byte 0 has reserved bytes 00 01; expected 00 00",
   },
   // START payloads
   {

@@ -181,28 +181,28 @@ const HOSTILE: {
     receiver: "keep",
     bytes: header(1, FRAME.STDOUT, 1),
     code: "keep.sallyport.type",
-    message: `sallyport: unknown frame type STDOUT (0x03) at byte 0 (the keep accepts ${KEEP_ACCEPTS})`,
+    message: `sallyport: frame type STDOUT (0x03) is sent the other way; it arrived at byte 0 (the keep accepts ${KEEP_ACCEPTS})`,
   },
   {
     name: "a host → Keep type sent to the host",
     receiver: "host",
     bytes: header(1, FRAME.START, 2),
     code: "keep.sallyport.type",
-    message: `sallyport: unknown frame type START (0x81) at byte 0 (the host accepts ${HOST_ACCEPTS})`,
+    message: `sallyport: frame type START (0x81) is sent the other way; it arrived at byte 0 (the host accepts ${HOST_ACCEPTS})`,
   },
   {
     name: "non-zero reserved (high byte)",
     receiver: "keep",
     bytes: header(1, FRAME.START, 2, 0x0100),
     code: "keep.sallyport.reserved",
-    message: "sallyport: START (0x81) at byte 0 has non-zero reserved bytes",
+    message: "sallyport: START (0x81) at byte 0 has reserved bytes 01 00; expected 00 00",
   },
   {
     name: "non-zero reserved (low byte)",
     receiver: "keep",
     bytes: header(1, FRAME.STDIN_EOF, 0, 0x0001),
     code: "keep.sallyport.reserved",
-    message: "sallyport: STDIN_EOF (0x85) at byte 0 has non-zero reserved bytes",
+    message: "sallyport: STDIN_EOF (0x85) at byte 0 has reserved bytes 00 01; expected 00 00",
   },
   {
     // Only the header is fed: the decoder must refuse before a payload arrives.
@@ -240,7 +240,7 @@ const HOSTILE: {
     receiver: "keep",
     bytes: concat(header(1, FRAME.STDIN_EOF, 1), new Uint8Array(1)),
     code: "keep.sallyport.length",
-    message: "sallyport: STDIN_EOF (0x85) at byte 0 declares 1 payload bytes; expected 0",
+    message: "sallyport: STDIN_EOF (0x85) at byte 0 declares 1 payload byte; expected 0",
   },
   {
     name: "START with an empty payload",

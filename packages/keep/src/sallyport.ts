@@ -227,7 +227,7 @@ export class FrameDecoder {
     if (!acceptedBy(type, this.#receiver)) {
       throw new KeepError(
         "keep.sallyport.type",
-        `sallyport: unknown frame type ${frameName(type)} ${where} (the ${this.#receiver} accepts ${[
+        `sallyport: ${NAMES.has(type) ? `frame type ${frameName(type)} is sent the other way; it arrived` : `unknown frame type ${frameName(type)}`} ${where} (the ${this.#receiver} accepts ${[
           ...NAMES.keys(),
         ]
           .filter((t) => acceptedBy(t, this.#receiver))
@@ -238,7 +238,7 @@ export class FrameDecoder {
     if (buf[at + 2] !== 0 || buf[at + 3] !== 0) {
       throw new KeepError(
         "keep.sallyport.reserved",
-        `sallyport: ${frameName(type)} ${where} has non-zero reserved bytes`,
+        `sallyport: ${frameName(type)} ${where} has reserved bytes ${hex2(buf[at + 2]!)} ${hex2(buf[at + 3]!)}; expected 00 00`,
       );
     }
     const length = new DataView(buf.buffer, buf.byteOffset + at + 4, 4).getUint32(0);
@@ -246,7 +246,7 @@ export class FrameDecoder {
     if (length < min || length > max) {
       throw new KeepError(
         "keep.sallyport.length",
-        `sallyport: ${frameName(type)} ${where} declares ${length} payload bytes; expected ${min === max ? min : `${min} to ${max}`}`,
+        `sallyport: ${frameName(type)} ${where} declares ${length} payload ${length === 1 ? "byte" : "bytes"}; expected ${min === max ? min : `${min} to ${max}`}`,
       );
     }
     return type;
@@ -263,4 +263,8 @@ export function loadFrames(
     frames.push(encodeFrame(type, bytes.subarray(at, at + LOAD_CHUNK)));
   }
   return frames;
+}
+
+function hex2(b: number): string {
+  return b.toString(16).padStart(2, "0");
 }
