@@ -626,7 +626,7 @@ describe("the host against a hostile Keep", { timeout: 60_000 }, () => {
           name: "a host → Keep frame (START) sent by the Keep",
           bytes: [HELLO, encodeJsonFrame(FRAME.START, {})],
           want: broken(
-            `sallyport: unknown frame type START (0x81) at byte ${HELLO.length} (the host accepts HELLO (0x01), EVIDENCE (0x02), STDOUT (0x03), STDERR (0x04), STDIN_READ (0x05), EXIT (0x06))`,
+            `sallyport: frame type START (0x81) is sent the other way; it arrived at byte ${HELLO.length} (the host accepts HELLO (0x01), EVIDENCE (0x02), STDOUT (0x03), STDERR (0x04), STDIN_READ (0x05), EXIT (0x06))`,
           ),
         },
         {
