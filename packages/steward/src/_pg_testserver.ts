@@ -25,6 +25,10 @@ export interface PgTestServer {
    * `search_path` is that schema (fast: what tests that want a fresh store use).
    */
   createSchema(): Promise<string>;
+  /** Stops the server as a crash would (immediate mode), keeping its data; `start()` brings it back. */
+  crash(): Promise<void>;
+  /** Starts the server again after `crash()`, on the same port. */
+  start(): Promise<void>;
   /** Stops the server (immediate mode) and removes its directory. Idempotent. */
   stop(): Promise<void>;
 }
@@ -32,19 +36,19 @@ export interface PgTestServer {
 const PG_ROOT = "/usr/lib/postgresql";
 
 /** The newest installed PostgreSQL's bin directory, or an error naming the package to install. */
-export function findPgBin(): { bin: string; version: number } {
-  const versions = existsSync(PG_ROOT)
-    ? readdirSync(PG_ROOT)
-        .filter((v) => /^\d+$/.test(v) && existsSync(join(PG_ROOT, v, "bin", "initdb")))
+export function findPgBin(root = PG_ROOT): { bin: string; version: number } {
+  const versions = existsSync(root)
+    ? readdirSync(root)
+        .filter((v) => /^\d+$/.test(v) && existsSync(join(root, v, "bin", "initdb")))
         .map(Number)
         .sort((a, b) => b - a)
     : [];
   if (versions.length === 0) {
     throw new Error(
-      `PostgreSQL server binaries not found (no ${PG_ROOT}/*/bin/initdb): the PostgreSQL store tests need a real server; install Debian's postgresql package (apt-get install postgresql)`,
+      `PostgreSQL server binaries not found (no ${root}/*/bin/initdb): the PostgreSQL store tests need a real server; install Debian's postgresql package (apt-get install postgresql)`,
     );
   }
-  return { bin: join(PG_ROOT, String(versions[0]), "bin"), version: versions[0]! };
+  return { bin: join(root, String(versions[0]), "bin"), version: versions[0]! };
 }
 
 /** uid and gid of the first of `names` in /etc/passwd. */
@@ -104,6 +108,18 @@ export async function startPgTestServer(): Promise<PgTestServer> {
     });
 
   const port = await freePort();
+  const start = () =>
+    run("pg_ctl", [
+      "-D",
+      data,
+      "-l",
+      log,
+      "-w",
+      // fsync off: a throwaway server need not survive a power cut, and tests run faster.
+      "-o",
+      `-k ${dir} -c listen_addresses=127.0.0.1 -p ${port} -c fsync=off -c full_page_writes=off`,
+      "start",
+    ]);
   let stopped = false;
   const stopSync = () => {
     if (stopped) return;
@@ -138,17 +154,7 @@ export async function startPgTestServer(): Promise<PgTestServer> {
       "--no-sync",
       "--no-instructions",
     ]);
-    await run("pg_ctl", [
-      "-D",
-      data,
-      "-l",
-      log,
-      "-w",
-      // fsync off: a throwaway server need not survive a power cut, and tests run faster.
-      "-o",
-      `-k ${dir} -c listen_addresses=127.0.0.1 -p ${port} -c fsync=off -c full_page_writes=off`,
-      "start",
-    ]);
+    await start();
   } catch (e) {
     stopSync();
     throw e;
@@ -176,6 +182,10 @@ export async function startPgTestServer(): Promise<PgTestServer> {
       await admin("shared", `CREATE SCHEMA ${name}`);
       return `${url("shared")}?options=${encodeURIComponent(`-c search_path=${name}`)}`;
     },
+    async crash() {
+      await run("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]);
+    },
+    start,
     async stop() {
       process.removeListener("exit", stopSync);
       stopSync();

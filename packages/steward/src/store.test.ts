@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { after, before, describe, it } from "node:test";
 import { Client } from "pg";
-import { type PgTestServer, startPgTestServer } from "./_pg_testserver.ts";
+import { findPgBin, type PgTestServer, startPgTestServer } from "./_pg_testserver.ts";
 import { sampleCert, sampleDecision, storeContract } from "./store.contract.ts";
 import { openStore, parseStoreUrl, StoreError } from "./store.ts";
 
@@ -155,6 +155,12 @@ describe("SQLite store: the file", () => {
   });
 });
 
+describe("PostgreSQL test server", () => {
+  it("without PostgreSQL installed, fails (never skips) saying what to install", () => {
+    assert.throws(() => findPgBin(join(tmp, "nowhere")), /install Debian's postgresql package/);
+  });
+});
+
 describe("PostgreSQL store: the contract, against a real server", () => {
   let server: PgTestServer;
   before(async () => {
@@ -214,6 +220,22 @@ describe("PostgreSQL store: the contract, against a real server", () => {
     await c.query("INSERT INTO schema_version (version) VALUES (99)");
     await c.end();
     await rejectsCode(openStore(url), "store.schema", /expected schema version 1 or older, got 99/);
+  });
+
+  it("readiness follows the server: ping fails with store.io while it is down, and the pool recovers", async () => {
+    const s = await openStore(await server.createSchema());
+    try {
+      await s.recordDecision(sampleDecision(1));
+      await server.crash();
+      // The pool's idle connections die with the server; that must not end this process.
+      await rejectsCode(s.ping(), "store.io");
+      await rejectsCode(s.recordDecision(sampleDecision(2)), "store.io");
+      await server.start();
+      await s.ping();
+      assert.equal((await s.listDecisions({ limit: 5 })).length, 1);
+    } finally {
+      await s.close();
+    }
   });
 
   it("an unreachable server is store.io, and the password is not in the message", async () => {
