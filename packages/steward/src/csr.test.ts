@@ -72,7 +72,11 @@ async function hand(h: Hand = {}): Promise<Uint8Array> {
     derTlv(0xa0, cat(...(h.attributes ?? []))),
   );
   const rs = new Uint8Array(
-    await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-384" }, keys.privateKey, info),
+    await crypto.subtle.sign(
+      { name: "ECDSA", hash: "SHA-384" },
+      keys.privateKey,
+      info as Uint8Array<ArrayBuffer>,
+    ),
   );
   const sigDer = h.sig ? h.sig(rs) : seq(int(rs.subarray(0, 48)), int(rs.subarray(48)));
   return seq(
