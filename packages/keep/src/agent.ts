@@ -295,6 +295,8 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
         : new Worker(BOOT, { eval: true, workerData: data });
       worker = w;
       w.on("message", (m: { type: string; outcome?: Outcome }) => {
+        // A message that arrives after the end (the worker raced its termination) changes nothing.
+        if (done()) return;
         if (m.type === "started") {
           const s = start!;
           if (s.limits.timeoutMs !== null) {

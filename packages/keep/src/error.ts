@@ -58,6 +58,8 @@ export type KeepErrorCode =
   | "keep.sallyport.truncated"
   /** sallyport: the channel closed before the run ended. */
   | "keep.sallyport.closed"
+  /** Host directories cannot be mapped into this Keep here (they need bubblewrap). */
+  | "keep.host.dirs"
   /** The Keep process could not be started or died without a result. */
   | "keep.process";
 

@@ -17,6 +17,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Duplex } from "node:stream";
 import type { ExitReport, StartRequest } from "./agent.ts";
+import { KeepError } from "./error.ts";
 import type { GuestPlan } from "./guest.ts";
 import {
   decodeJsonPayload,
@@ -34,6 +35,14 @@ import type { StdinSource } from "./stdin_bridge.ts";
 /** The repository root: the runtime the Keep loads lives here. */
 export const RUNTIME_ROOT = path.resolve(import.meta.dirname, "../../..");
 const ENTRY = path.join(RUNTIME_ROOT, "packages/keep/bin/keep.js");
+/**
+ * The Keep's working directory. Node 24's permission model lets worker
+ * threads read below the working directory whatever the grants say, so it
+ * must hold nothing the Keep may not read: without bubblewrap the launcher's
+ * own directory (public runtime code), inside bubblewrap an empty directory.
+ */
+const KEEP_CWD = path.join(RUNTIME_ROOT, "packages/keep/bin");
+const BWRAP_CWD = "/run/donjon-keep";
 
 /** Memory the Keep's runtime may use besides the workload's linear memory. */
 export const RUNTIME_ALLOWANCE = 768 * 1024 * 1024;
@@ -77,8 +86,25 @@ export type KeepResult =
   | { kind: "limit"; limit: "memory"; message: string }
   | { kind: "crash"; message: string };
 
-/** The command line that starts a Keep process. */
+/**
+ * The command line that starts a Keep process.
+ *
+ * @throws {KeepError} `keep.host.dirs` when host directories are mapped
+ *   without bubblewrap (see below).
+ */
 export function keepCommand(o: KeepLaunchOptions): { command: string; args: string[] } {
+  const mapped = o.plan.dirs.filter((d) => d.host !== null);
+  if (mapped.length > 0 && o.bwrap === null) {
+    // HostFs walks mapped directories through /proc/self/fd/N/name, so the
+    // Keep needs /proc/self/fd in its grants — and with that grant alone, a
+    // compromised runtime could write through any descriptor it can open,
+    // its own code and the sandbox key included. bubblewrap's read-only
+    // binds stop that at the kernel; without them, no host directory.
+    throw new KeepError(
+      "keep.host.dirs",
+      `mapping host directories (${mapped.map((d) => d.host).join(", ")}) into a ${o.backend} Keep needs bubblewrap, which is not installed; install it (apt-get install bubblewrap) or give the workload in-memory directories ([[dirs]] without host)`,
+    );
+  }
   const node = [
     "--permission",
     "--allow-worker",
@@ -87,11 +113,15 @@ export function keepCommand(o: KeepLaunchOptions): { command: string; args: stri
     `--allow-fs-read=${path.join(RUNTIME_ROOT, "node_modules")}`,
   ];
   const binds: string[] = [];
-  for (const d of o.plan.dirs) {
-    if (d.host === null) continue;
+  for (const d of mapped) {
     node.push(`--allow-fs-read=${d.host}`);
     if (!d.readonly) node.push(`--allow-fs-write=${d.host}`);
-    binds.push(d.readonly ? "--ro-bind" : "--bind", d.host, d.host);
+    binds.push(d.readonly ? "--ro-bind" : "--bind", d.host!, d.host!);
+  }
+  if (mapped.length > 0) {
+    // HostFs's descriptor-relative paths; safe only under bubblewrap (above).
+    node.push("--allow-fs-read=/proc/self/fd");
+    if (mapped.some((d) => !d.readonly)) node.push("--allow-fs-write=/proc/self/fd");
   }
   const keepArgs = ["--backend", o.backend];
   if (o.stateDir !== null) {
@@ -131,8 +161,10 @@ export function keepCommand(o: KeepLaunchOptions): { command: string; args: stri
       ...binds,
       "--clearenv",
       ...(o.compileCache ? ["--setenv", "NODE_COMPILE_CACHE", o.compileCache] : []),
+      "--dir",
+      BWRAP_CWD,
       "--chdir",
-      "/",
+      BWRAP_CWD,
       "--",
       ...argv,
     ];
@@ -151,6 +183,7 @@ export function runKeep(o: KeepLaunchOptions): Promise<KeepResult> {
     const { command, args } = keepCommand(o);
     const child: ChildProcess = spawn(command, args, {
       stdio: ["ignore", "ignore", "pipe", "pipe"],
+      cwd: KEEP_CWD,
       env: o.compileCache ? { NODE_COMPILE_CACHE: o.compileCache } : {},
     });
     const channel = child.stdio[3] as Duplex;

@@ -17,6 +17,11 @@ describe("errnoOf", () => {
     ["host ENOENT", Object.assign(new Error("x"), { code: "ENOENT" }), C.ENOENT],
     ["host EACCES", Object.assign(new Error("x"), { code: "EACCES" }), C.EACCES],
     [
+      "Node's permission model (ERR_ACCESS_DENIED)",
+      Object.assign(new Error("x"), { code: "ERR_ACCESS_DENIED" }),
+      C.EPERM,
+    ],
+    [
       "host EOPNOTSUPP is ENOTSUP",
       Object.assign(new Error("x"), { code: "EOPNOTSUPP" }),
       C.ENOTSUP,

@@ -66,6 +66,9 @@ const HOST: Record<string, number> = {
   ETIMEDOUT: E.ETIMEDOUT,
   ETXTBSY: E.ETXTBSY,
   EXDEV: E.EXDEV,
+  // Node's permission model refused the operation. In a sandbox Keep this is
+  // how a relative symlink target ends (Node forbids creating them there).
+  ERR_ACCESS_DENIED: E.EPERM,
 };
 
 /** The WASI errno for anything thrown while serving a syscall. */

@@ -394,6 +394,7 @@ async function runInKeep(backend: string, r: KeepRun, ctx: RunContext): Promise<
     ctx.makeDir(compileCache);
   }
   let evidence: Uint8Array | null = null;
+  const { KeepError } = await import("@donjon/keep/error");
   const result = await runKeep({
     backend: backend as "sandbox" | "snp" | "tdx" | "sgx",
     plan: r.plan,
@@ -411,6 +412,11 @@ async function runInKeep(backend: string, r: KeepRun, ctx: RunContext): Promise<
     onEvidence: (b) => {
       evidence = b;
     },
+  }).catch((e: unknown) => {
+    if (e instanceof KeepError && e.code === "keep.host.dirs") {
+      throw new CliError("HOST_SETUP", e.message);
+    }
+    throw e;
   });
   if (r.printEvidence !== null) {
     if (evidence === null) {
