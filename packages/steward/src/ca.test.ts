@@ -31,7 +31,8 @@ const CLAIMS: KeepCertClaims = {
   tier: "hardware",
   measurement: "ab".repeat(48),
   workload: "cd".repeat(32),
-  tcb: "UpToDate",
+  tcbStatus: "meets-minimum",
+  tcb: "0300000000000873",
   evidenceSha256: "ef".repeat(32),
 };
 
@@ -114,7 +115,10 @@ describe("the CA", () => {
       spki,
       claims: CLAIMS,
       lifetimeMs: 86_400_000,
-      san: ["app.example"],
+      san: [
+        { type: "dns", value: "app.example" },
+        { type: "uri", value: "spiffe://example/keep" },
+      ],
       now: NOW,
     });
     const c = new x509.X509Certificate(issued.der);
@@ -135,7 +139,7 @@ describe("the CA", () => {
     const san = c.getExtension(x509.SubjectAlternativeNameExtension)!;
     assert.deepEqual(
       san.names.items.map((n) => n.value),
-      ["app.example"],
+      ["app.example", "spiffe://example/keep"],
     );
     // No SAN when the policy gives none.
     const bare = await issueKeepCert(ca, { spki, claims: CLAIMS, lifetimeMs: 1000, now: NOW });
@@ -175,17 +179,27 @@ describe("the CA", () => {
       "tier",
       "measurement",
       "workload",
+      "tcb_status",
       "tcb",
       "evidence_sha256",
     ]);
     assert.equal(json.v, 1);
-    const short = encodeKeepClaims({
-      ...CLAIMS,
-      measurement: "",
-      workload: "",
-      evidenceSha256: "",
-    });
-    assert.equal(short[1], short.length - 2);
+    // Short, one-byte (0x81) and two-byte (0x82) lengths.
+    for (const pad of [0, 40, 400]) {
+      const c = {
+        ...CLAIMS,
+        tee: "",
+        measurement: "",
+        workload: null,
+        tcb: null,
+        tcbStatus: "x".repeat(pad),
+        evidenceSha256: "",
+      };
+      const v = encodeKeepClaims(c);
+      const body = v[1]! < 0x80 ? v.subarray(2) : v[1] === 0x81 ? v.subarray(3) : v.subarray(4);
+      assert.equal(v[1]! < 0x80 ? v[1] : v[1] === 0x81 ? v[2] : (v[2]! << 8) | v[3]!, body.length);
+      assert.equal(JSON.parse(new TextDecoder().decode(body)).tcb_status.length, pad);
+    }
   });
 
   it("randomSerial: 16 bytes, positive, different each time", () => {

@@ -50,18 +50,26 @@ export const KEEP_CLAIMS_VERSION = 1;
 
 /** What a Keep certificate records about the attested Keep. All byte strings are lowercase hex. */
 export interface KeepCertClaims {
-  /** TEE type: `sandbox`, `snp`, `tdx`, `sgx`. */
+  /** TEE type: `sandbox`, `snp` (`tdx`, `sgx` later). */
   tee: string;
   /** Trust tier: `hardware` (a TEE vouches) or `software` (the sandbox host's key vouches). */
   tier: "hardware" | "software";
-  /** The launch measurement (SNP MEASUREMENT, TDX MRTD, SGX MRENCLAVE, sandbox runtime digest). */
+  /** The launch measurement (SNP MEASUREMENT, sandbox runtime measurement; TDX MRTD, SGX MRENCLAVE later). */
   measurement: string;
-  /** The workload identity (SHA-256 of the canonical wasm and config digests). */
-  workload: string;
-  /** TCB status as the verifier stated it, e.g. `UpToDate`, or the SNP reported TCB. */
-  tcb: string;
-  /** SHA-256 of the evidence bytes as received. */
+  /** The workload identity (SHA-256 of the canonical wasm and config digests); null when the evidence names none (Enarx). */
+  workload: string | null;
+  /** How the TCB was judged: `none` (sandbox), `meets-minimum`, `not-checked` (SNP without `min_tcb`). */
+  tcbStatus: string;
+  /** The TCB the evidence reported (SNP REPORTED_TCB, 8 bytes); null when none (sandbox). */
+  tcb: string | null;
+  /** SHA-256 of the evidence as received. */
   evidenceSha256: string;
+}
+
+/** A subjectAltName entry: DNS name, IP address or URI. */
+export interface SanName {
+  type: "dns" | "ip" | "uri";
+  value: string;
 }
 
 /** A loaded CA: its certificate and signing key. */
@@ -183,8 +191,8 @@ export interface IssueKeepOptions {
   claims: KeepCertClaims;
   /** Validity in milliseconds (from the policy; default 24 hours there). */
   lifetimeMs: number;
-  /** Subject alternative names (DNS names or IP addresses) from the policy; none when empty. */
-  san?: readonly string[];
+  /** Subject alternative names from the policy; no SAN extension when empty. */
+  san?: readonly SanName[];
   /** Issuing time: validity starts {@link BACKDATE_MS} before it and lasts until `now + lifetimeMs`. */
   now: Date;
   /** Serial number as hex; default a random 16-byte positive one ({@link randomSerial}). */
@@ -228,12 +236,17 @@ export async function issueKeepCert(ca: Ca, options: IssueKeepOptions): Promise<
     new x509.Extension(PLACEHOLDER_OID, false, encodeKeepClaims(options.claims)),
   ];
   if (options.san && options.san.length > 0) {
-    extensions.push(new x509.SubjectAlternativeNameExtension(options.san.map(generalName), false));
+    extensions.push(
+      new x509.SubjectAlternativeNameExtension(
+        options.san.map((n) => new x509.GeneralName(n.type === "uri" ? "url" : n.type, n.value)),
+        false,
+      ),
+    );
   }
   const draft = await x509.X509CertificateGenerator.create(
     {
       serialNumber: serial,
-      subject: `CN=donjon keep ${options.claims.workload.slice(0, 16)}, O=Donjon Keep`,
+      subject: `CN=donjon keep ${(options.claims.workload ?? options.claims.evidenceSha256).slice(0, 16)}, O=Donjon Keep`,
       issuer: ca.cert.subject,
       notBefore,
       notAfter,
@@ -321,7 +334,10 @@ function indexOf(hay: Uint8Array, needle: Uint8Array): number {
   return Buffer.from(hay).indexOf(Buffer.from(needle));
 }
 
-/** The extension value: DER UTF8String of `{"v":1,"tee":…,"tier":…,"measurement":…,"workload":…,"tcb":…,"evidence_sha256":…}`. */
+/**
+ * The extension value: a DER UTF8String holding
+ * `{"v":1,"tee":…,"tier":…,"measurement":…,"workload":…|null,"tcb_status":…,"tcb":…|null,"evidence_sha256":…}`.
+ */
 export function encodeKeepClaims(c: KeepCertClaims): Uint8Array<ArrayBuffer> {
   const json = JSON.stringify({
     v: KEEP_CLAIMS_VERSION,
@@ -329,6 +345,7 @@ export function encodeKeepClaims(c: KeepCertClaims): Uint8Array<ArrayBuffer> {
     tier: c.tier,
     measurement: c.measurement,
     workload: c.workload,
+    tcb_status: c.tcbStatus,
     tcb: c.tcb,
     evidence_sha256: c.evidenceSha256,
   });
@@ -377,8 +394,9 @@ export function decodeKeepClaims(cert: Uint8Array | x509.X509Certificate): KeepC
     tee: String(o.tee),
     tier: o.tier === "hardware" ? "hardware" : "software",
     measurement: String(o.measurement),
-    workload: String(o.workload),
-    tcb: String(o.tcb),
+    workload: o.workload === null ? null : String(o.workload),
+    tcbStatus: String(o.tcb_status),
+    tcb: o.tcb === null ? null : String(o.tcb),
     evidenceSha256: String(o.evidence_sha256),
   };
 }

@@ -1,0 +1,92 @@
+/**
+ * Test fixtures for the app and server tests: a sandbox Keep's CSR built the
+ * way a Keep builds it (key, workload identity, report_data binding, sandbox
+ * evidence signed by a host key, the CMW wrapper, the CSR), and policies.
+ * Not exported from index.ts.
+ */
+import { encodeKeepEvidence, reportData, workloadIdentity } from "@donjon/attest";
+import { createSandboxEvidence } from "@donjon/keep";
+import { buildCsr } from "./csr.ts";
+import { encodeEvidenceExtension } from "./evidence_ext.ts";
+import { parsePolicy, type StewardPolicy } from "./policy.ts";
+
+const EC = { name: "ECDSA", namedCurve: "P-384" } as const;
+
+/** A P-384 key pair and its SPKI. */
+export interface TestKey {
+  pair: CryptoKeyPair;
+  spki: Uint8Array;
+}
+
+/** A fresh ECDSA P-384 key. */
+export async function testKey(): Promise<TestKey> {
+  const pair = (await crypto.subtle.generateKey(EC, true, ["sign", "verify"])) as CryptoKeyPair;
+  return { pair, spki: new Uint8Array(await crypto.subtle.exportKey("spki", pair.publicKey)) };
+}
+
+/** PEM of an SPKI. */
+export function spkiPem(spki: Uint8Array): string {
+  const lines =
+    Buffer.from(spki)
+      .toString("base64")
+      .match(/.{1,64}/g) ?? [];
+  return `-----BEGIN PUBLIC KEY-----\n${lines.join("\n")}\n-----END PUBLIC KEY-----\n`;
+}
+
+/** What {@link sandboxCsr} may vary. */
+export interface SandboxCsrOptions {
+  /** The host sandbox key that signs the evidence. */
+  host: TestKey;
+  /** When the evidence is issued. */
+  now: Date;
+  /** The Keep key; default a fresh one. */
+  keep?: TestKey;
+  /** Bind report_data to this key instead of the Keep's (a binding failure). */
+  bindTo?: Uint8Array;
+  /** The workload's wasm bytes. */
+  wasm?: string;
+}
+
+/** A sandbox Keep's CSR, and the workload identity it claims (hex). */
+export async function sandboxCsr(
+  o: SandboxCsrOptions,
+): Promise<{ der: Uint8Array; identity: string; keep: TestKey }> {
+  const keep = o.keep ?? (await testKey());
+  const sha256 = async (s: string) =>
+    new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(s)));
+  const wasmDigest = await sha256(o.wasm ?? "(module)");
+  const configDigest = await sha256("args = []");
+  const identity = await workloadIdentity(wasmDigest, configDigest);
+  const evidence = await createSandboxEvidence({
+    signer: { privateKey: o.host.pair.privateKey, spki: o.host.spki },
+    runtimeMeasurement: new Uint8Array(48).fill(0x5a),
+    workloadIdentity: identity,
+    reportData: await reportData(o.bindTo ?? keep.spki, identity),
+    issuedAt: o.now,
+  });
+  const wrapper = encodeKeepEvidence({
+    tee: "sandbox",
+    evidence,
+    certs: [],
+    keepKey: keep.spki,
+    wasmDigest,
+    configDigest,
+  });
+  const der = await buildCsr({ keys: keep.pair, evidence: encodeEvidenceExtension(wrapper) });
+  return { der, identity: Buffer.from(identity).toString("hex"), keep };
+}
+
+/** A policy that admits sandbox Keeps signed by `host`, with a SAN and a 1-hour lifetime. */
+export function sandboxPolicyText(host: TestKey): string {
+  return `[sandbox]
+allow = true
+host_keys = ["""${spkiPem(host.spki)}"""]
+lifetime = "1h"
+san = ["keep.example"]
+`;
+}
+
+/** {@link sandboxPolicyText}, parsed. */
+export function sandboxPolicy(host: TestKey): StewardPolicy {
+  return parsePolicy(sandboxPolicyText(host), "(test policy)");
+}
