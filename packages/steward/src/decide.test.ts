@@ -573,3 +573,41 @@ describe("decide: hostile input → 400 with the code that says what is wrong", 
     assert.equal((await decide(good, ctx)).verdict, "issue");
   });
 });
+
+describe("decide: mutated and random input never throws and is never issued", async () => {
+  const good = await csrFor(await sandboxWrapper());
+  const ctx = { policy: sandboxPolicy(), now: NOW };
+  // A small deterministic PRNG (xorshift32): the same cases every run.
+  let seed = 0x2545f491;
+  const rand = (n: number) => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) % n;
+  };
+  test("300 single-byte changes, truncations and random bodies", async () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 300; i++) {
+      let body: Uint8Array;
+      const kind = i % 3;
+      if (kind === 0) {
+        body = good.slice();
+        const at = rand(body.length);
+        body[at] = body[at]! ^ (1 + rand(255));
+      } else if (kind === 1) body = good.subarray(0, rand(good.length));
+      else body = Uint8Array.from({ length: 1 + rand(600) }, () => rand(256));
+      const d = await decide(body, ctx);
+      assert.notEqual(d.verdict, "issue", `case ${i} (kind ${kind}) was issued`);
+      seen.add(d.verdict === "malformed" ? d.code : d.verdict);
+    }
+    // The mutations reach several layers, not one early exit.
+    assert.ok(seen.size >= 4, [...seen].join());
+  });
+
+  test("bad options throw: they are the caller's bug", async () => {
+    await assert.rejects(
+      decide(good, { policy: sandboxPolicy(), now: new Date(Number.NaN) }),
+      TypeError,
+    );
+  });
+});

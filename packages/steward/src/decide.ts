@@ -181,6 +181,15 @@ export type Decision =
 
 /** Decide on one attestation request (a DER PKCS#10 CSR). */
 export async function decide(csrDer: Uint8Array, ctx: DecideContext): Promise<Decision> {
+  // Bad options are the caller's bug, not the Keep's: thrown, never a verdict.
+  if (!(ctx?.now instanceof Date) || Number.isNaN(ctx.now.getTime())) {
+    throw new TypeError("decide: ctx.now: expected a valid Date (the verification time)");
+  }
+  if (typeof ctx.policy !== "object" || ctx.policy === null) {
+    throw new TypeError(
+      "decide: ctx.policy: expected a StewardPolicy (parsePolicy, defaultPolicy)",
+    );
+  }
   const crypto = ctx.crypto ?? globalThis.crypto;
 
   // ── 1. the request ──────────────────────────────────────────────────
