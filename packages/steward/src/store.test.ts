@@ -57,6 +57,16 @@ describe("storage URLs", () => {
     });
   }
 
+  it("a PostgreSQL URL that does not parse is store.url, without its password", async () => {
+    await assert.rejects(openStore("postgres://u:s3cret@host:notaport/db"), (e: unknown) => {
+      assert.ok(e instanceof StoreError);
+      assert.equal(e.code, "store.url", e.message);
+      assert.ok(!e.message.includes("s3cret"), e.message);
+      assert.ok(!JSON.stringify(e.cause ?? null).includes("s3cret"), "nor is it in the cause");
+      return true;
+    });
+  });
+
   it("never shows the password", async () => {
     await assert.rejects(
       openStore("mysql://u:s3cret@h/d"),

@@ -89,17 +89,22 @@ function wrap(what: string, e: unknown): StoreError {
 
 /**
  * Opens a PostgreSQL store (`postgres://…` / `postgresql://…`, libpq-style parameters
- * such as `sslmode` included), migrating the schema when needed.
+ * such as `sslmode` included), migrating the schema when needed. The tables go in the
+ * first schema of the connection's `search_path`: a Steward can have a schema of its own
+ * in a shared database with `?options=-c%20search_path%3Dsteward`.
  */
 export async function openPgStore(url: string): Promise<Store> {
   const shown = redact(url);
   let pool: Pool;
   try {
+    new URL(url);
     pool = new Pool({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   } catch (e) {
-    throw new StoreError("store.url", `storage URL ${shown}: ${(e as Error).message}`, {
-      cause: e,
-    });
+    // No `cause`: the URL parser's error carries the input, password and all.
+    throw new StoreError(
+      "store.url",
+      `storage URL ${shown} does not parse: ${(e as Error).message}`,
+    );
   }
   // An idle connection that breaks (server restart, network) is dropped by the pool and
   // replaced on the next call; without a listener the error would end the process.
