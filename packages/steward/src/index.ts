@@ -2,10 +2,67 @@
  * @donjon/steward — the attestation service and certificate authority.
  * Public surface (named exports only; `_*.ts` files are internal).
  */
+export type { StewardAppOptions } from "./app.ts";
+export {
+  authenticate,
+  CHAIN_MEDIA_TYPE,
+  CRL_MEDIA_TYPE,
+  CSR_MEDIA_TYPE,
+  HttpProblem,
+  MAX_PAGE,
+  ROUTES,
+  stewardApp,
+} from "./app.ts";
+export type {
+  Ca,
+  CertAndKey,
+  CreateCaOptions,
+  CrlEntry,
+  IssueKeepOptions,
+  IssueTlsOptions,
+  KeepCertClaims,
+  KeepCertificate,
+  RevocationReason,
+  SanName,
+} from "./ca.ts";
+export {
+  BACKDATE_MS,
+  createCa,
+  crl,
+  decodeKeepClaims,
+  encodeKeepClaims,
+  findKeepClaimsExtension,
+  importKeyPem,
+  issueKeepCert,
+  issueTlsCert,
+  KEEP_CLAIMS_OID,
+  KEEP_CLAIMS_OID_DER,
+  KEEP_CLAIMS_VERSION,
+  loadCa,
+  REVOCATION_REASONS,
+  randomSerial,
+  readKeyFile,
+  toPem,
+  writeKeyFile,
+  writeNewFile,
+} from "./ca.ts";
+export type { ListenAddress, StewardConfig, StewardLimits } from "./config.ts";
+export {
+  CONFIG_DEFAULTS,
+  formatListen,
+  isLoopback,
+  MIN_ADMIN_TOKEN_LENGTH,
+  parseConfig,
+  parseDuration,
+  parseListen,
+  parseSize,
+} from "./config.ts";
 export type { BuildCsrOptions, CsrExtension, ParsedCsr } from "./csr.ts";
 export { buildCsr, CSR_MAX_SIZE, findEvidenceExtension, parseCsr, verifyCsr } from "./csr.ts";
 export type { CheckCode, DecideContext, Decision, IssueClaims } from "./decide.ts";
 export { CHECK_CODES, decide } from "./decide.ts";
+export type { StewardErrorCode, StewardErrorOptions } from "./error.ts";
+export { STEWARD_ERRORS, StewardError } from "./error.ts";
 export type { EvidenceExtension, EvidenceFormat, RawExtension } from "./evidence_ext.ts";
 export {
   decodeEvidenceExtension,
@@ -17,6 +74,12 @@ export {
   OID_ENARX_SGX,
   OID_ENARX_SNP,
 } from "./evidence_ext.ts";
+export type { InitOptions, InitResult } from "./init.ts";
+export { DEFAULT_POLICY_TEXT, INIT_FILES, initSteward } from "./init.ts";
+export type { MetricsOptions, StewardMetrics } from "./metrics.ts";
+export { createMetrics } from "./metrics.ts";
+export type { ResponseDoc, RouteDoc } from "./openapi.ts";
+export { openApiDocument } from "./openapi.ts";
 export type {
   ParsePolicyOptions,
   SandboxTeePolicy,
@@ -43,3 +106,5 @@ export {
   refusalProblem,
   tooLargeProblem,
 } from "./problem.ts";
+export type { RunningSteward, StartStewardOptions } from "./server.ts";
+export { startSteward } from "./server.ts";

@@ -1,0 +1,233 @@
+/**
+ * The Steward for real: `init` a directory, start it on a loopback port,
+ * and speak HTTPS to it trusting only the CA that `init` made.
+ */
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as https from "node:https";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, describe, it } from "node:test";
+import { sandboxCsr, sandboxPolicyText, type TestKey, testKey } from "./_app_fixtures.ts";
+import * as x509 from "./_x509.ts";
+import { decodeKeepClaims } from "./ca.ts";
+import { StewardError } from "./error.ts";
+import { initSteward } from "./init.ts";
+import { type RunningSteward, startSteward } from "./server.ts";
+import { openStore } from "./store.ts";
+
+interface Answer {
+  status: number;
+  type: string;
+  body: Buffer;
+}
+
+function request(
+  url: string,
+  options: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: Uint8Array | string;
+    ca?: string;
+  },
+): Promise<Answer> {
+  const u = new URL(url);
+  const lib = u.protocol === "https:" ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = lib.request(
+      u,
+      {
+        method: options.method ?? "GET",
+        headers: options.headers,
+        agent: false,
+        ...(options.ca ? { ca: options.ca } : {}),
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            type: String(res.headers["content-type"] ?? ""),
+            body: Buffer.concat(chunks),
+          }),
+        );
+      },
+    );
+    req.on("error", reject);
+    req.end(options.body === undefined ? undefined : Buffer.from(options.body));
+  });
+}
+
+const isCode = (code: string) => (e: unknown) => e instanceof StewardError && e.code === code;
+
+describe("the Steward over HTTPS on loopback", () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "steward-server-"));
+  const dir = path.join(root, "s");
+  const config = path.join(dir, "steward.toml");
+  const logs: string[] = [];
+  let steward: RunningSteward;
+  let caPem: string;
+  const running: RunningSteward[] = [];
+  after(async () => {
+    for (const s of running) await s.close();
+  });
+
+  it("init, start on a free port, and answer /healthz over TLS that chains to the CA", async () => {
+    await initSteward({ dir, now: new Date() });
+    caPem = fs.readFileSync(path.join(dir, "ca.pem"), "utf8");
+    steward = await startSteward({
+      configFile: config,
+      listen: { host: "127.0.0.1", port: 0 },
+      log: { write: (l) => void logs.push(l) },
+    });
+    running.push(steward);
+    assert.match(steward.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+    const res = await request(`${steward.url}/healthz`, { ca: caPem });
+    assert.equal(res.status, 200);
+    assert.deepEqual(JSON.parse(res.body.toString()), { status: "ok" });
+    // By name too: the TLS certificate names localhost.
+    const byName = await request(`${steward.url.replace("127.0.0.1", "localhost")}/readyz`, {
+      ca: caPem,
+    });
+    assert.equal(byName.status, 200);
+    // And a client that does not trust the Steward's CA is refused.
+    await assert.rejects(
+      request(`${steward.url}/healthz`, {}),
+      /self-signed|unable to verify|SELF_SIGNED/i,
+    );
+    assert.match(logs.join(""), /"msg":"steward listening"/);
+  });
+
+  let allowedHost: TestKey;
+  it("the default policy refuses a sandbox Keep; after SIGHUP-style reload of an allowing policy it is issued", async () => {
+    const host = await testKey();
+    allowedHost = host;
+    const { der, identity } = await sandboxCsr({ host, now: new Date() });
+    const post = () =>
+      request(`${steward.url}/api/v1/attest`, {
+        method: "POST",
+        headers: { "content-type": "application/pkcs10" },
+        body: der,
+        ca: caPem,
+      });
+    const refused = await post();
+    assert.equal(refused.status, 403);
+    assert.match(refused.type, /^application\/problem\+json/);
+    const codes = (
+      JSON.parse(refused.body.toString()) as { checks: { code: string }[] }
+    ).checks.map((c) => c.code);
+    assert.ok(codes.includes("sandbox.policy.software_tier"), codes.join());
+
+    fs.writeFileSync(path.join(dir, "policy.toml"), sandboxPolicyText(host));
+    await steward.reloadPolicy();
+    const issued = await post();
+    assert.equal(issued.status, 200, issued.body.toString());
+    assert.equal(issued.type, "application/pem-certificate-chain");
+    const [leafPem, chainCa] = issued.body.toString().split(/(?<=-----END CERTIFICATE-----\n)/);
+    assert.equal(chainCa, caPem);
+    const leaf = new x509.X509Certificate(leafPem!);
+    assert.equal(decodeKeepClaims(leaf)!.workload, identity);
+  });
+
+  it("an invalid policy file is refused on reload and the running policy stays", async () => {
+    fs.writeFileSync(path.join(dir, "policy.toml"), "[sandbox]\nallow = maybe\n");
+    await assert.rejects(steward.reloadPolicy(), isCode("steward.policy"));
+    assert.match(logs.join(""), /policy reload refused/);
+    // Still the allowing policy: the allowed host's Keep is issued.
+    const { der } = await sandboxCsr({ host: allowedHost, now: new Date() });
+    const res = await request(`${steward.url}/api/v1/attest`, {
+      method: "POST",
+      headers: { "content-type": "application/pkcs10" },
+      body: der,
+      ca: caPem,
+    });
+    assert.equal(res.status, 200, res.body.toString());
+  });
+
+  it("an admin policy upload is written to the policy file", async () => {
+    const token = /tokens = \["([^"]+)"\]/.exec(fs.readFileSync(config, "utf8"))![1]!;
+    const text = "# hardware only, from the admin API\n";
+    const res = await request(`${steward.url}/api/v1/admin/policy`, {
+      method: "POST",
+      headers: { "content-type": "application/toml", authorization: `Bearer ${token}` },
+      body: text,
+      ca: caPem,
+    });
+    assert.equal(res.status, 200, res.body.toString());
+    assert.equal(fs.readFileSync(path.join(dir, "policy.toml"), "utf8"), text);
+    assert.equal(fs.statSync(path.join(dir, "policy.toml")).mode & 0o777, 0o644);
+    const metrics = await request(`${steward.url}/metrics`, { ca: caPem });
+    assert.match(
+      metrics.body.toString(),
+      /steward_policy_changes_total\{source="admin",result="ok"\} 1/,
+    );
+    assert.match(metrics.body.toString(), /process_cpu_user_seconds_total/);
+  });
+
+  it("close() stops it; the audit log survives in steward.db", async () => {
+    await steward.close();
+    await steward.close();
+    await assert.rejects(request(`${steward.url}/healthz`, { ca: caPem }), /ECONNREFUSED/);
+    const store = await openStore(`sqlite:${path.join(dir, "steward.db")}`);
+    try {
+      const decisions = await store.listDecisions({ limit: 10 });
+      assert.deepEqual(
+        decisions.map((d) => d.verdict),
+        ["issued", "issued", "refused"],
+      );
+      const changes = await store.listPolicyChanges({ limit: 10 });
+      assert.deepEqual(
+        changes.map((c) => c.actor),
+        ["token #1", "reload", "boot"],
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("plain HTTP on loopback when the config asks for it", async () => {
+    const text = fs
+      .readFileSync(config, "utf8")
+      .replace(/\[tls\]\ncert = [^\n]+\nkey = [^\n]+\n/, "")
+      .replace(/^listen = .*$/m, 'listen = "127.0.0.1:0"\nplain_http = true');
+    const plain = path.join(dir, "plain.toml");
+    fs.writeFileSync(plain, text, { mode: 0o600 });
+    const s = await startSteward({ configFile: plain });
+    running.push(s);
+    assert.match(s.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    const res = await request(`${s.url}/api/v1/ca`, {});
+    assert.equal(res.body.toString(), caPem);
+    await s.close();
+  });
+
+  it("refuses to start with a CA key others can read, or on a port in use", async () => {
+    fs.chmodSync(path.join(dir, "ca.key"), 0o644);
+    await assert.rejects(
+      startSteward({ configFile: config, listen: { host: "127.0.0.1", port: 0 } }),
+      (e: unknown) => isCode("steward.key.permissions")(e) && /chmod 600/.test(String(e)),
+    );
+    fs.chmodSync(path.join(dir, "ca.key"), 0o600);
+
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", r));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      await assert.rejects(
+        startSteward({ configFile: config, listen: { host: "127.0.0.1", port } }),
+        (e: unknown) => isCode("steward.listen")(e) && /EADDRINUSE/.test(String(e)),
+      );
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it("a missing config file is a steward.config error naming it", async () => {
+    await assert.rejects(
+      startSteward({ configFile: path.join(root, "none.toml") }),
+      (e: unknown) => isCode("steward.config")(e) && /none\.toml: ENOENT/.test(String(e)),
+    );
+  });
+});
