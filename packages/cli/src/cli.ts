@@ -24,6 +24,7 @@ Commands:
   attest    Verify or inspect TEE evidence (donjon attest --help)
   platform  Probe which Keep backends this machine can run (donjon platform --help)
   keep      Prepare what a Keep backend needs: the SGX manifest (donjon keep --help)
+  steward   Run or create a Steward, the attestation service and CA (donjon steward --help)
   help      Show help for a command
 
 Options:
@@ -57,6 +58,14 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   keep: async () => {
     const m = await import("./commands/keep.ts");
     return { help: m.KEEP_HELP, run: m.keep };
+  },
+  steward: async () => {
+    const m = await import("./commands/steward/steward.ts");
+    const { processSignals } = await import("./commands/steward/_process.ts");
+    return {
+      help: m.STEWARD_HELP,
+      run: (argv, ctx) => m.steward(argv, { ...ctx, signals: processSignals }),
+    };
   },
 };
 
