@@ -45,6 +45,8 @@ export interface SandboxCsrOptions {
   bindTo?: Uint8Array;
   /** The workload's wasm bytes. */
   wasm?: string;
+  /** Rewrite the evidence wrapper's JSON before it goes into the CSR (hostile inputs). */
+  mutateWrapper?: (json: string) => string;
 }
 
 /** A sandbox Keep's CSR, and the workload identity it claims (hex). */
@@ -72,7 +74,9 @@ export async function sandboxCsr(
     wasmDigest,
     configDigest,
   });
-  const der = await buildCsr({ keys: keep.pair, evidence: encodeEvidenceExtension(wrapper) });
+  const json = new TextDecoder().decode(wrapper);
+  const final = o.mutateWrapper ? new TextEncoder().encode(o.mutateWrapper(json)) : wrapper;
+  const der = await buildCsr({ keys: keep.pair, evidence: encodeEvidenceExtension(final) });
   return { der, identity: Buffer.from(identity).toString("hex"), keep };
 }
 

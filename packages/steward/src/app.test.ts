@@ -18,7 +18,9 @@ import {
 import * as x509 from "./_x509.ts";
 import { authenticate, CHAIN_MEDIA_TYPE, ROUTES, stewardApp } from "./app.ts";
 import { type Ca, createCa, decodeKeepClaims } from "./ca.ts";
+import { buildCsr } from "./csr.ts";
 import { decide } from "./decide.ts";
+import { encodeEvidenceExtension, OID_CMW } from "./evidence_ext.ts";
 import { createMetrics, type StewardMetrics } from "./metrics.ts";
 import { defaultPolicy, parsePolicy, type StewardPolicy } from "./policy.ts";
 import { openStore, type Store } from "./store.ts";
@@ -195,18 +197,65 @@ describe("POST /api/v1/attest", () => {
     );
   });
 
-  const hostile: [string, () => Uint8Array, number, string][] = [
-    ["not a CSR", () => new TextEncoder().encode("hello"), 400, "csr.der"],
-    ["empty body", () => new Uint8Array(0), 400, "csr.size"],
+  /** Hostile requests: each is answered with its status and code, recorded, and the next Keep is served. */
+  const hostile: [string, (host: TestKey) => Promise<Uint8Array>, number, string][] = [
+    ["not a CSR", async () => new TextEncoder().encode("hello"), 400, "csr.der"],
+    ["an empty body", async () => new Uint8Array(0), 400, "csr.size"],
+    [
+      "a bad CSR signature",
+      async (host) => {
+        const der = Uint8Array.from((await sandboxCsr({ host, now: NOW })).der);
+        der[der.length - 5]! ^= 1;
+        return der;
+      },
+      400,
+      "csr.signature",
+    ],
+    [
+      "no evidence extension",
+      async () => buildCsr({ keys: (await testKey()).pair }),
+      400,
+      "csr.evidence.missing",
+    ],
+    [
+      "two evidence extensions",
+      async () => {
+        const value = encodeEvidenceExtension(new TextEncoder().encode("{}"));
+        return buildCsr({
+          keys: (await testKey()).pair,
+          extensions: [
+            { oid: OID_CMW, value },
+            { oid: OID_CMW, value },
+          ],
+        });
+      },
+      400,
+      "csr.evidence.duplicate",
+    ],
+    [
+      "an unknown evidence type",
+      async (host) =>
+        (
+          await sandboxCsr({
+            host,
+            now: NOW,
+            mutateWrapper: (j) =>
+              j.replace("application/vnd.donjon.sandbox-evidence", "application/vnd.example.tee"),
+          })
+        ).der,
+      400,
+      "cmw.media_type",
+    ],
   ];
   for (const [name, body, status, code] of hostile) {
     it(`${name}: ${status} ${code}, recorded as malformed, and the server keeps serving`, async () => {
       const h = await harness();
-      const res = await attest(h, body());
+      const res = await attest(h, await body(h.host));
       assert.equal(res.statusCode, status, res.body);
       const p = problemOf(res);
       assert.equal(p.code, code);
       assert.equal(p.type, "https://donjon.dev/problems/malformed-request");
+      assert.ok(p.detail.length > 0);
       const [d] = await h.store.listDecisions({ limit: 1 });
       assert.equal(d!.verdict, "malformed");
       assert.equal(d!.failedChecks[0]!.code, code);

@@ -10,6 +10,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
+import * as tls from "node:tls";
 import { sandboxCsr, sandboxPolicyText, type TestKey, testKey } from "./_app_fixtures.ts";
 import * as x509 from "./_x509.ts";
 import { decodeKeepClaims } from "./ca.ts";
@@ -167,6 +168,41 @@ describe("the Steward over HTTPS on loopback", () => {
     assert.match(metrics.body.toString(), /process_cpu_user_seconds_total/);
   });
 
+  it("over a real socket: a stalled upload is 408 and closed, a huge one 413 before it is read; the Steward keeps serving", async () => {
+    const url = new URL(steward.url);
+    const raw = (head: string, body: Buffer) =>
+      new Promise<{ text: string; ms: number }>((resolve, reject) => {
+        const t0 = Date.now();
+        const socket = tls.connect({
+          host: url.hostname,
+          port: Number(url.port),
+          ca: caPem,
+          servername: "localhost",
+        });
+        let text = "";
+        socket.on("secureConnect", () => {
+          socket.write(head);
+          socket.write(body);
+        });
+        socket.on("data", (c) => {
+          text += c;
+        });
+        socket.on("end", () => resolve({ text, ms: Date.now() - t0 }));
+        socket.on("error", reject);
+      });
+    // The config says body_timeout = "10s"; this Steward was started from it, so
+    // a stalled upload waits that long. Use a declared length that never arrives.
+    const huge = await raw(
+      "POST /api/v1/attest HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/pkcs10\r\ncontent-length: 10000000\r\n\r\n",
+      Buffer.alloc(1024),
+    );
+    assert.match(huge.text, /^HTTP\/1\.1 413 /);
+    assert.match(huge.text, /connection: close/i);
+    assert.match(huge.text, /"limit":262144/);
+    const res = await request(`${steward.url}/healthz`, { ca: caPem });
+    assert.equal(res.status, 200);
+  });
+
   it("close() stops it; the audit log survives in steward.db", async () => {
     await steward.close();
     await steward.close();
@@ -188,11 +224,12 @@ describe("the Steward over HTTPS on loopback", () => {
     }
   });
 
-  it("plain HTTP on loopback when the config asks for it", async () => {
+  it("plain HTTP on loopback when the config asks for it; a stalled upload there is 408 and closed", async () => {
     const text = fs
       .readFileSync(config, "utf8")
       .replace(/\[tls\]\ncert = [^\n]+\nkey = [^\n]+\n/, "")
-      .replace(/^listen = .*$/m, 'listen = "127.0.0.1:0"\nplain_http = true');
+      .replace(/^listen = .*$/m, 'listen = "127.0.0.1:0"\nplain_http = true')
+      .replace(/^body_timeout = .*$/m, 'body_timeout = "300ms"');
     const plain = path.join(dir, "plain.toml");
     fs.writeFileSync(plain, text, { mode: 0o600 });
     const s = await startSteward({ configFile: plain });
@@ -200,6 +237,27 @@ describe("the Steward over HTTPS on loopback", () => {
     assert.match(s.url, /^http:\/\/127\.0\.0\.1:\d+$/);
     const res = await request(`${s.url}/api/v1/ca`, {});
     assert.equal(res.body.toString(), caPem);
+
+    const url = new URL(s.url);
+    const t0 = Date.now();
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(url.port), url.hostname, () => {
+        socket.write(
+          "POST /api/v1/attest HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/pkcs10\r\ncontent-length: 1000\r\n\r\n0\x82",
+        );
+      });
+      let text = "";
+      socket.on("data", (c) => {
+        text += c;
+      });
+      socket.on("end", () => resolve(text));
+      socket.on("error", reject);
+    });
+    assert.match(answer, /^HTTP\/1\.1 408 /);
+    assert.match(answer, /connection: close/i);
+    assert.match(answer, /request-timeout/);
+    assert.ok(Date.now() - t0 >= 250);
+    assert.equal((await request(`${s.url}/healthz`, {})).status, 200);
     await s.close();
   });
 
