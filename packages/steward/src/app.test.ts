@@ -302,6 +302,24 @@ describe("POST /api/v1/attest", () => {
     assert.equal((await attest(h, der)).statusCode, 200);
   });
 
+  it("when the audit log cannot record, the answer is 500 without details and no certificate leaves", async () => {
+    const h = await harness();
+    const { der } = await sandboxCsr({ host: h.host, now: NOW });
+    const record = h.store.recordDecision.bind(h.store);
+    h.store.recordDecision = async () => {
+      throw new Error("disk full at /var/lib/secret/path");
+    };
+    const res = await attest(h, der);
+    assert.equal(res.statusCode, 500);
+    const p = problemOf(res);
+    assert.equal(p.type, "https://donjon.dev/problems/internal-error");
+    assert.doesNotMatch(res.body, /disk full|secret|BEGIN/);
+    assert.match(h.logs.join(""), /disk full/);
+    h.store.recordDecision = record;
+    const text = (await h.app.inject({ method: "GET", url: "/metrics" })).body;
+    assert.match(text, /^steward_attestations_total\{verdict="error"\} 1$/m);
+  });
+
   it("another Content-Type is 415 problem+json", async () => {
     const h = await harness();
     const res = await attest(h, new Uint8Array([1, 2, 3]), "application/octet-stream");

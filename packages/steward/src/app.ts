@@ -363,6 +363,8 @@ export async function stewardApp(
 
   // Metrics for every answer, by route template.
   const started = new WeakMap<FastifyRequest, number>();
+  // Which admin token a request authenticated with (`token #N`), for the audit and the log.
+  const adminActors = new WeakMap<FastifyRequest, string>();
   app.addHook("onRequest", async (request) => {
     started.set(request, performance.now());
   });
@@ -660,8 +662,6 @@ export async function stewardApp(
 
   app.get("/api/v1/openapi.json", async () => openapi);
 }
-
-const adminActors = new WeakMap<FastifyRequest, string>();
 
 /** The claims the CA records, from the decision's. */
 export function certClaims(c: IssueClaims): KeepCertClaims {
