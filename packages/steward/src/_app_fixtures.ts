@@ -6,6 +6,7 @@
  */
 import { encodeKeepEvidence, reportData, workloadIdentity } from "@donjon/attest";
 import { createSandboxEvidence } from "@donjon/keep";
+import { type FakeSnp, fakeSnp } from "@donjon/testkit";
 import { buildCsr } from "./csr.ts";
 import { encodeEvidenceExtension } from "./evidence_ext.ts";
 import { parsePolicy, type StewardPolicy } from "./policy.ts";
@@ -78,6 +79,27 @@ export async function sandboxCsr(
   const final = o.mutateWrapper ? new TextEncoder().encode(o.mutateWrapper(json)) : wrapper;
   const der = await buildCsr({ keys: keep.pair, evidence: encodeEvidenceExtension(final) });
   return { der, identity: Buffer.from(identity).toString("hex"), keep };
+}
+
+/** A fake SEV-SNP Keep's CSR (testkit's fake AMD hierarchy; pin `fake.roots`), with its VCEK, ASK and ARK in the wrapper. */
+export async function snpCsr(): Promise<{ der: Uint8Array; identity: string; fake: FakeSnp }> {
+  const keep = await testKey();
+  const sha256 = async (s: string) =>
+    new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(s)));
+  const wasmDigest = await sha256("(module)");
+  const configDigest = await sha256("args = []");
+  const identity = await workloadIdentity(wasmDigest, configDigest);
+  const fake = await fakeSnp({ report: { reportData: await reportData(keep.spki, identity) } });
+  const wrapper = encodeKeepEvidence({
+    tee: "snp",
+    evidence: fake.report,
+    certs: [fake.vcek!, fake.ask, fake.ark],
+    keepKey: keep.spki,
+    wasmDigest,
+    configDigest,
+  });
+  const der = await buildCsr({ keys: keep.pair, evidence: encodeEvidenceExtension(wrapper) });
+  return { der, identity: Buffer.from(identity).toString("hex"), fake };
 }
 
 /** A policy that admits sandbox Keeps signed by `host`, with a SAN and a 1-hour lifetime. */

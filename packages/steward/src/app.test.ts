@@ -6,12 +6,14 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { Readable, Writable } from "node:stream";
 import { afterEach, describe, it } from "node:test";
+import type { SnpRootSet } from "@donjon/attest";
 import Fastify, { type FastifyInstance } from "fastify";
 import pino from "pino";
 import {
   sandboxCsr,
   sandboxPolicy,
   sandboxPolicyText,
+  snpCsr,
   type TestKey,
   testKey,
 } from "./_app_fixtures.ts";
@@ -43,7 +45,13 @@ interface Harness {
 const open: Harness[] = [];
 
 async function harness(
-  options: { bodyTimeoutMs?: number; body?: number; tokens?: string[] } = {},
+  options: {
+    bodyTimeoutMs?: number;
+    body?: number;
+    tokens?: string[];
+    now?: Date;
+    snpRoots?: SnpRootSet[];
+  } = {},
 ): Promise<Harness> {
   const { ca } = await createCa({ now: NOW });
   const store = await openStore("sqlite::memory:");
@@ -68,8 +76,9 @@ async function harness(
       written.push(text);
     },
     parsePolicy: (text) => parsePolicy(text, "(upload)"),
-    decide: (csr, ctx) => decide(csr, ctx),
-    now: () => NOW,
+    decide: (csr, ctx) =>
+      decide(csr, options.snpRoots ? { ...ctx, snp: { roots: options.snpRoots } } : ctx),
+    now: () => options.now ?? NOW,
     adminTokens: options.tokens ?? [TOKEN, TOKEN2],
     limits: { body: options.body ?? 256 * 1024, bodyTimeoutMs: options.bodyTimeoutMs ?? 300 },
     metrics,
@@ -181,6 +190,43 @@ describe("POST /api/v1/attest", () => {
     assert.deepEqual(
       d!.failedChecks.map((c) => c.code),
       codes,
+    );
+  });
+
+  it("a fake SEV-SNP Keep: issued by the default policy as hardware with its TCB; refused when its measurement is denied", async () => {
+    const { der, identity, fake } = await snpCsr();
+    const h = await harness({ now: fake.now, snpRoots: fake.roots });
+    await h.app.inject({
+      method: "POST",
+      url: "/api/v1/admin/policy",
+      headers: { ...admin(), "content-type": "application/toml" },
+      payload: "",
+    });
+    const res = await attest(h, der);
+    assert.equal(res.statusCode, 200, res.body);
+    const leaf = new x509.X509Certificate(res.body.split(/(?<=-----END CERTIFICATE-----\n)/)[0]!);
+    const claims = decodeKeepClaims(leaf)!;
+    assert.equal(claims.tee, "snp");
+    assert.equal(claims.tier, "hardware");
+    assert.equal(claims.workload, identity);
+    assert.equal(claims.tcbStatus, "not-checked");
+    assert.match(claims.tcb!, /^[0-9a-f]{16}$/);
+    assert.match(claims.measurement, /^[0-9a-f]{96}$/);
+    assert.equal(leaf.notAfter.getTime() - fake.now.getTime(), 24 * 3_600_000);
+    // The CRL warning is logged, not refused.
+    assert.match(h.logs.join(""), /"warnings":\["snp\.verify\.crl_unavailable"\]/);
+
+    await h.app.inject({
+      method: "POST",
+      url: "/api/v1/admin/policy",
+      headers: { ...admin(), "content-type": "application/toml" },
+      payload: `[snp]\ndenied_measurements = ["${claims.measurement}"]\n`,
+    });
+    const refused = await attest(h, der);
+    assert.equal(refused.statusCode, 403);
+    assert.deepEqual(
+      problemOf(refused).checks!.map((c) => c.code),
+      ["policy.measurement_denied"],
     );
   });
 
