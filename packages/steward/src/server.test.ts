@@ -133,6 +133,12 @@ describe("the Steward over HTTPS on loopback", () => {
     assert.equal(decodeKeepClaims(leaf)!.workload, identity);
   });
 
+  it("a reload of an unchanged policy file is not recorded as a change", async () => {
+    const { sha256 } = await steward.reloadPolicy();
+    assert.match(sha256, /^[0-9a-f]{64}$/);
+    assert.match(logs.join(""), /"msg":"policy reloaded: unchanged"/);
+  });
+
   it("an invalid policy file is refused on reload and the running policy stays", async () => {
     fs.writeFileSync(path.join(dir, "policy.toml"), "[sandbox]\nallow = maybe\n");
     await assert.rejects(steward.reloadPolicy(), isCode("steward.policy"));

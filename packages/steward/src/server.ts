@@ -49,8 +49,9 @@ export interface RunningSteward {
   /** The Fastify instance (for inject in tests). */
   app: FastifyInstance;
   /**
-   * Read the policy file again and put it in force (SIGHUP). An invalid file
-   * leaves the running policy in force and rejects with `steward.policy`.
+   * Read the policy file again and put it in force (SIGHUP), recording the
+   * change (an unchanged file is not a change). An invalid file leaves the
+   * running policy in force and rejects with `steward.policy`.
    */
   reloadPolicy(): Promise<{ sha256: string }>;
   /** Stop listening, finish requests in flight, close the store. Idempotent. */
@@ -88,6 +89,8 @@ export async function startSteward(options: StartStewardOptions): Promise<Runnin
     });
   const policyText = readText(config.policy, "steward.policy", "policy file");
   let policy = parse(policyText, config.policy);
+  /** SHA-256 of the policy text in force: a reload of the same text is not a change. */
+  let policySha = createHashHex(policyText);
 
   const logger = pino(
     {
@@ -126,7 +129,6 @@ export async function startSteward(options: StartStewardOptions): Promise<Runnin
       // A backstop behind the app's own body timeout (which answers 408 first).
       requestTimeout: config.limits.bodyTimeoutMs * 2 + 5000,
       bodyLimit: config.limits.body,
-      disableRequestLogging: false,
     }) as unknown as FastifyInstance;
     await app.register(stewardApp, {
       ca,
@@ -136,6 +138,7 @@ export async function startSteward(options: StartStewardOptions): Promise<Runnin
         // Written first, so that a reload or restart keeps what the admin put in force.
         replaceFile(config.policy, text);
         policy = p;
+        policySha = sha(text);
       },
       parsePolicy: (text) => parse(text, "(uploaded policy)"),
       decide: (csr, ctx) =>
@@ -194,8 +197,13 @@ export async function startSteward(options: StartStewardOptions): Promise<Runnin
           throw e;
         }
         const sha256 = sha(text);
+        if (sha256 === policySha) {
+          logger.info({ sha256 }, "policy reloaded: unchanged");
+          return { sha256 };
+        }
         await store.recordPolicyChange({ time: now(), actor: "reload", sha256, text });
         policy = next;
+        policySha = sha256;
         metrics.policyChanges.inc({ source: "reload", result: "ok" });
         logger.info({ sha256 }, "policy reloaded");
         return { sha256 };

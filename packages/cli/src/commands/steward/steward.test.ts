@@ -92,6 +92,7 @@ describe("donjon steward, in process", () => {
     const url = /listening on (\S+)/.exec(ctx.stderr)![1]!;
     const ca = fs.readFileSync(path.join(cwd, "s", "ca.pem"), "utf8");
     assert.equal((await get(`${url}/healthz`, ca)).status, 200);
+    fs.appendFileSync(path.join(cwd, "s", "policy.toml"), "# edited\n");
     ctx.send("SIGHUP");
     await new Promise((r) => setTimeout(r, 100));
     assert.match(ctx.stdout, /"msg":"policy reloaded"/);
@@ -168,6 +169,7 @@ describe("donjon steward, the real CLI", () => {
       assert.ok(url, stderr);
       const ca = fs.readFileSync(path.join(cwd, "s", "ca.pem"), "utf8");
       assert.equal((await get(`${url}/readyz`, ca)).status, 200);
+      fs.appendFileSync(path.join(cwd, "s", "policy.toml"), "# edited\n");
       child.kill("SIGHUP");
       const until = Date.now() + 5000;
       while (!/policy reloaded/.test(stdout) && Date.now() < until) {
