@@ -371,6 +371,9 @@ describe("POST /api/v1/attest", () => {
     const res = await attest(h, new Uint8Array([1, 2, 3]), "application/octet-stream");
     assert.equal(res.statusCode, 415);
     assert.equal(problemOf(res).status, 415);
+    const bare = await h.app.inject({ method: "POST", url: "/api/v1/attest" });
+    assert.equal(bare.statusCode, 415);
+    assert.match(problemOf(bare).detail, /application\/pkcs10/);
   });
 
   it("logs the hash, verdict, codes and serial — never the evidence, a key, a certificate or a token", async () => {

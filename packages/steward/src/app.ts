@@ -416,7 +416,19 @@ export async function stewardApp(
   // ── attestation ──
   app.post("/api/v1/attest", async (request, reply) => {
     const t0 = performance.now();
-    const body = request.body as Buffer;
+    const body = request.body;
+    if (!Buffer.isBuffer(body)) {
+      // No Content-Type and no body: Fastify runs the handler without a parser.
+      return sendProblem(
+        reply,
+        problem(
+          415,
+          "unsupported-media-type",
+          "Unsupported media type",
+          `send the CSR as ${CSR_MEDIA_TYPE} (DER)`,
+        ),
+      );
+    }
     const csr = new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
     const policy = options.getPolicy();
     const now = options.now();
