@@ -46,14 +46,14 @@ export class FakeHost {
       write: (bytes) => {
         if (this.#ended) {
           this.afterEnd.push(bytes.slice());
-          return;
+          return true;
         }
         let frames: Frame[];
         try {
           frames = this.#decoder.push(bytes);
         } catch (e) {
           this.decodeError = e as Error;
-          return;
+          return true;
         }
         for (const f of frames) {
           this.frames.push(f);
@@ -64,6 +64,7 @@ export class FakeHost {
             return false;
           });
         }
+        return true;
       },
       onData: (l) => {
         this.#data = l;

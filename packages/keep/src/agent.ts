@@ -56,7 +56,10 @@ export interface KeepEvidenceParts {
 
 /** The Keep's end of the channel: bytes out, bytes in, end. */
 export interface KeepChannel {
-  write(bytes: Uint8Array): void;
+  /** Queue bytes for the host; false when the queue is full (wait for `onDrain` before more output). */
+  write(bytes: Uint8Array): boolean | undefined;
+  /** Called when a full queue has emptied. */
+  onDrain?(listener: () => void): void;
   onData(listener: (chunk: Uint8Array) => void): void;
   onEnd(listener: () => void): void;
   end(): void;
@@ -127,32 +130,68 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
       else finish({ kind: "error", code: "keep.internal", message: String(e) });
     };
 
-    /** Relay what the worker wrote; enforce the output limit. */
+    /**
+     * Relay what the worker wrote; enforce the output limit. Consecutive
+     * records of one stream are merged into frames of up to DATA_CHUNK bytes:
+     * a guest that writes 16 bytes at a time must not cost a frame, a
+     * socket write and a host write(2) each (nor queue millions of them).
+     */
     const pumpOutput = (): void => {
       if (!reader) return;
       const limit = start?.limits.outputBytes ?? null;
+      let frame: { stream: 1 | 2; parts: Uint8Array[]; size: number } | null = null;
+      const flush = (): void => {
+        if (frame === null) return;
+        const payload = new Uint8Array(frame.size);
+        let at = 0;
+        for (const p of frame.parts) {
+          payload.set(p, at);
+          at += p.length;
+        }
+        const type = frame.stream === 1 ? FRAME.STDOUT : FRAME.STDERR;
+        if (channel.write(encodeFrame(type, payload)) === false) blocked = true;
+        frame = null;
+      };
+      let over = false;
       for (const { stream, bytes } of reader.drain()) {
         let out = bytes;
-        if (limit !== null && written + out.length > limit) out = out.subarray(0, limit - written);
+        if (limit !== null && written + out.length > limit) {
+          out = out.subarray(0, limit - written);
+          over = true;
+        }
         written += out.length;
-        for (let at = 0; at < out.length; at += DATA_CHUNK) {
-          channel.write(
-            encodeFrame(
-              stream === 1 ? FRAME.STDOUT : FRAME.STDERR,
-              out.subarray(at, at + DATA_CHUNK),
-            ),
-          );
+        for (let at = 0; at < out.length; ) {
+          if (frame !== null && (frame.stream !== stream || frame.size === DATA_CHUNK)) flush();
+          frame ??= { stream, parts: [], size: 0 };
+          const take = Math.min(DATA_CHUNK - frame.size, out.length - at);
+          frame.parts.push(out.subarray(at, at + take));
+          frame.size += take;
+          at += take;
         }
-        if (out.length < bytes.length && state !== "done") {
-          finish({
-            kind: "limit",
-            limit: "output",
-            message: `output limit of ${limit} bytes reached; the workload was stopped`,
-          });
-          return;
-        }
+        if (over) break;
+      }
+      flush();
+      if (over && !done()) {
+        finish({
+          kind: "limit",
+          limit: "output",
+          message: `output limit of ${limit} bytes reached; the workload was stopped`,
+        });
       }
     };
+
+    /**
+     * Backpressure: while the host does not keep up, stop draining the ring,
+     * so the worker blocks on a full ring instead of the Keep queueing output
+     * without bound.
+     */
+    let blocked = false;
+    let unblock: (() => void) | null = null;
+    channel.onDrain?.(() => {
+      blocked = false;
+      unblock?.();
+      unblock = null;
+    });
 
     const onFrame = (frame: Frame): void => {
       switch (state) {
@@ -263,6 +302,12 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
       worker!.postMessage({ type: "module", module: prepared.module, plan: s.plan });
       void (async () => {
         while (state === "running") {
+          if (blocked) {
+            await new Promise<void>((resolve) => {
+              unblock = resolve;
+            });
+            continue;
+          }
           await reader!.written();
           pumpOutput();
         }

@@ -66,6 +66,7 @@ if (evidence instanceof Error) {
   const report = await runAgent(
     {
       write: (b) => socket.write(b),
+      onDrain: (l) => socket.on("drain", l),
       onData: (l) => socket.on("data", l),
       onEnd: (l) => {
         socket.on("end", l);
