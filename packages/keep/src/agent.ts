@@ -67,7 +67,12 @@ export interface KeepChannel {
 
 export interface AgentOptions {
   backend: string;
-  evidence: EvidenceSource;
+  /**
+   * The backend's evidence source, or a promise of it: the Keep process sets
+   * it up (modules, keys) while the workload's worker boots and the host
+   * sends the module. A rejection ends the Keep with an EXIT error.
+   */
+  evidence: EvidenceSource | Promise<EvidenceSource>;
   /** Wrap the evidence for the EVIDENCE frame (attest's CMW encoder). */
   wrapEvidence(parts: KeepEvidenceParts): Uint8Array;
   /** Start the workload's worker; default: `keep_worker.ts` in a real worker thread. */
@@ -111,6 +116,10 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
 
     // A function, because callbacks change `state` behind TypeScript's narrowing.
     const done = (): boolean => state === "done";
+    // Awaited only once the module is in; a failure before then must not be
+    // an unhandled rejection (which ends the process) but the EXIT it becomes.
+    const evidenceReady = Promise.resolve(options.evidence);
+    evidenceReady.catch(() => {});
     const finish = (report: ExitReport | null): void => {
       if (state === "done") return;
       // What the worker wrote before it ended may breach the output limit (its
@@ -262,7 +271,9 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
       const identity = await workloadIdentity(wasmDigest, configDigest);
       const key = await generateKeepKey();
       const rd = await reportData(key.spki, identity);
-      const { evidence, certs } = await options.evidence.collect({
+      const source = await evidenceReady;
+      if (done()) return;
+      const { evidence, certs } = await source.collect({
         reportData: rd,
         workloadIdentity: identity,
       });
@@ -271,7 +282,7 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
         encodeFrame(
           FRAME.EVIDENCE,
           options.wrapEvidence({
-            tee: options.evidence.tee,
+            tee: source.tee,
             evidence,
             certs,
             keepKey: key.spki,

@@ -56,25 +56,18 @@ async function evidenceSource(): Promise<EvidenceSource> {
 }
 
 const socket = new net.Socket({ fd: 3, readable: true, writable: true });
-const evidence = await evidenceSource().catch((e: unknown) => e);
-if (evidence instanceof Error) {
-  // Said on the Keep's stderr, which the host shows: the channel has no frame for it before START.
-  process.stderr.write(`donjon keep: ${evidence.message}\n`);
-  socket.destroy();
-  process.exitCode = 70;
-} else {
-  const report = await runAgent(
-    {
-      write: (b) => socket.write(b),
-      onDrain: (l) => socket.on("drain", l),
-      onData: (l) => socket.on("data", l),
-      onEnd: (l) => {
-        socket.on("end", l);
-        socket.on("error", l);
-      },
-      end: () => socket.end(),
+const report = await runAgent(
+  {
+    write: (b) => socket.write(b),
+    onDrain: (l) => socket.on("drain", l),
+    onData: (l) => socket.on("data", l),
+    onEnd: (l) => {
+      socket.on("end", l);
+      socket.on("error", l);
     },
-    { backend, evidence: evidence as EvidenceSource, wrapEvidence: encodeKeepEvidence },
-  );
-  process.exitCode = report === null ? 1 : 0;
-}
+    end: () => socket.end(),
+  },
+  // Not awaited here: set up while the agent starts the worker and says HELLO.
+  { backend, evidence: evidenceSource(), wrapEvidence: encodeKeepEvidence },
+);
+process.exitCode = report === null ? 1 : 0;

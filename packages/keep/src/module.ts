@@ -5,7 +5,7 @@
  * host, full validation by the engine, then the exports a command needs. The
  * memory maximum is rewritten to the limit, so the engine itself enforces it.
  */
-import { WASI_IMPORTS } from "@donjon/wasi";
+import { WASI_IMPORTS } from "@donjon/wasi/imports";
 import { KeepError } from "./error.ts";
 import { capMemories, PAGE_SIZE, readModule, type WasmImport } from "./wasm.ts";
 

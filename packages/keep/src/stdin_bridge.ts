@@ -12,7 +12,13 @@
  * WAITING; the main thread writes up to MAX bytes into `data`, the count (0
  * at end of input, -1 on error) into COUNT, sets STATE to READY and notifies.
  */
-import { constants, FsError, type Handle, streamHandle } from "@donjon/wasi";
+// Subpaths, not the package index: the Keep's I/O thread uses this module and
+// must not load the whole WASI host.
+
+import type { Handle } from "@donjon/wasi";
+import { EIO } from "@donjon/wasi/constants";
+import { FsError } from "@donjon/wasi/error";
+import { streamHandle } from "@donjon/wasi/streams";
 
 /** Largest read served at once. */
 export const STDIN_CHUNK = 65536;
@@ -51,7 +57,7 @@ export function bridgedStdin(channel: StdinChannel, request: () => void): Handle
       while (Atomics.load(control, STATE) === WAITING) Atomics.wait(control, STATE, WAITING);
       const n = Atomics.load(control, COUNT);
       Atomics.store(control, STATE, IDLE);
-      if (n < 0) throw new FsError(constants.EIO, "reading the host's stdin failed");
+      if (n < 0) throw new FsError(EIO, "reading the host's stdin failed");
       buf.set(data.subarray(0, n));
       return n;
     },

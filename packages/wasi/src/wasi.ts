@@ -9,6 +9,7 @@
  * errno (`_errno.ts`), so the guest never sees a host exception; the only
  * thing that unwinds the guest is `proc_exit`.
  */
+
 import * as C from "./_constants.ts";
 import { errnoOf, fail } from "./_errno.ts";
 import { FOLLOW, isSymlink, statOrNull, walk } from "./_resolve.ts";
@@ -24,6 +25,7 @@ import {
   type Stat,
   type TimeSpec,
 } from "./fs.ts";
+import { SYSCALLS } from "./imports.ts";
 
 /** Clocks, in nanoseconds. Injected so that tests and Keeps choose their time source. */
 export interface Clock {
@@ -1204,59 +1206,6 @@ export class Wasi {
   }
 }
 
-/** Every import of wasi_snapshot_preview1, in witx order. */
-const SYSCALLS = [
-  "args_get",
-  "args_sizes_get",
-  "environ_get",
-  "environ_sizes_get",
-  "clock_res_get",
-  "clock_time_get",
-  "fd_advise",
-  "fd_allocate",
-  "fd_close",
-  "fd_datasync",
-  "fd_fdstat_get",
-  "fd_fdstat_set_flags",
-  "fd_fdstat_set_rights",
-  "fd_filestat_get",
-  "fd_filestat_set_size",
-  "fd_filestat_set_times",
-  "fd_pread",
-  "fd_prestat_get",
-  "fd_prestat_dir_name",
-  "fd_pwrite",
-  "fd_read",
-  "fd_readdir",
-  "fd_renumber",
-  "fd_seek",
-  "fd_sync",
-  "fd_tell",
-  "fd_write",
-  "path_create_directory",
-  "path_filestat_get",
-  "path_filestat_set_times",
-  "path_link",
-  "path_open",
-  "path_readlink",
-  "path_remove_directory",
-  "path_rename",
-  "path_symlink",
-  "path_unlink_file",
-  "poll_oneoff",
-  "proc_exit",
-  "proc_raise",
-  "sched_yield",
-  "random_get",
-  "sock_accept",
-  "sock_recv",
-  "sock_send",
-  "sock_shutdown",
-] as const;
-
-/** The names this host implements; the CLI checks a module's imports against them. */
-export const WASI_IMPORTS: readonly string[] = SYSCALLS;
-
 function stdio(handle: Handle, direction: bigint): Fd {
   const rights =
     direction |
@@ -1308,3 +1257,5 @@ function statFinal(d: DirHandle, name: string, follow: boolean, slash: boolean):
   if (s.filetype === C.FILETYPE_SYMBOLIC_LINK && (follow || slash)) throw FOLLOW;
   return s;
 }
+
+export { WASI_IMPORTS } from "./imports.ts";

@@ -11,10 +11,9 @@
 import * as path from "node:path";
 import type { PlatformPort } from "@donjon/keep";
 import { KeepError } from "@donjon/keep/error";
-import { type GuestPlan, type Outcome, runGuest, type StdioKind } from "@donjon/keep/guest";
+import type { GuestPlan, Outcome, StdioKind } from "@donjon/keep/guest";
 import type { KeepResult } from "@donjon/keep/host";
 import { type PreparedModule, prepareModule } from "@donjon/keep/module";
-import { nodePlatform } from "@donjon/keep/node-platform";
 import type { StdinSource } from "@donjon/keep/stdin-bridge";
 import { PAGE_SIZE } from "@donjon/keep/wasm";
 import { BACKEND_CHOICES } from "../_backends.ts";
@@ -168,6 +167,11 @@ export async function run(argv: readonly string[], ctx: RunContext): Promise<num
     // No time limit: run on this thread. A worker costs tens of milliseconds
     // of start-up (a new isolate that loads the host's modules again; see
     // the package README for numbers), which only a time limit pays for.
+    // Loaded here: a Keep backend runs the guest elsewhere and needs neither.
+    const [{ runGuest }, { nodePlatform }] = await Promise.all([
+      import("@donjon/keep/guest"),
+      import("@donjon/keep/node-platform"),
+    ]);
     result = runGuest(
       module,
       plan,
@@ -382,8 +386,14 @@ async function runInKeep(backend: string, r: KeepRun, ctx: RunContext): Promise<
   let stateDir: string | null = null;
   let compileCache: string | null = null;
   if (backend === "sandbox") {
+    // The Keep loads and checks the key itself; the host only makes it once
+    // (loading it here too would cost ~12 ms of every start).
+    const keyPath = path.join(ctx.stateDir, "sandbox-key.pem");
     const { loadOrCreateSandboxKey } = await import("@donjon/keep/sandbox-key");
-    const key = await loadOrCreateSandboxKey({ stateDir: ctx.stateDir });
+    const key =
+      ctx.kindOf(keyPath) === "file"
+        ? { created: false, keyPath, publicKeyPath: "" }
+        : await loadOrCreateSandboxKey({ stateDir: ctx.stateDir });
     if (key.created) {
       ctx.err(
         `donjon: created this host's sandbox key ${key.keyPath} (public key: ${key.publicKeyPath})\n`,
