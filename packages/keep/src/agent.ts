@@ -26,6 +26,8 @@ import {
   type Frame,
   FrameDecoder,
   frameName,
+  HEADER_SIZE,
+  writeHeader,
 } from "./sallyport.ts";
 import { STDIN_CHUNK, StdinServer, stdinChannel } from "./stdin_bridge.ts";
 import { MAX_PAGES_32 } from "./wasm.ts";
@@ -148,21 +150,20 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
     const pumpOutput = (): void => {
       if (!reader) return;
       const limit = start?.limits.outputBytes ?? null;
-      let frame: { stream: 1 | 2; parts: Uint8Array[]; size: number } | null = null;
+      // The frame being filled: header and payload in one buffer, so each
+      // output byte is copied once in the Keep, from the ring into it.
+      let frame: { stream: 1 | 2; buf: Uint8Array; size: number } | null = null;
       const flush = (): void => {
         if (frame === null) return;
-        const payload = new Uint8Array(frame.size);
-        let at = 0;
-        for (const p of frame.parts) {
-          payload.set(p, at);
-          at += p.length;
-        }
         const type = frame.stream === 1 ? FRAME.STDOUT : FRAME.STDERR;
-        if (channel.write(encodeFrame(type, payload)) === false) blocked = true;
+        writeHeader(frame.buf, type, frame.size);
+        if (channel.write(frame.buf.subarray(0, HEADER_SIZE + frame.size)) === false)
+          blocked = true;
         frame = null;
       };
       let over = false;
-      for (const { stream, bytes } of reader.drain()) {
+      reader.drainInto((stream, bytes) => {
+        if (over) return; // past the limit: the rest is dropped (and its space freed)
         let out = bytes;
         if (limit !== null && written + out.length > limit) {
           out = out.subarray(0, limit - written);
@@ -171,14 +172,13 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
         written += out.length;
         for (let at = 0; at < out.length; ) {
           if (frame !== null && (frame.stream !== stream || frame.size === DATA_CHUNK)) flush();
-          frame ??= { stream, parts: [], size: 0 };
+          frame ??= { stream, buf: new Uint8Array(HEADER_SIZE + DATA_CHUNK), size: 0 };
           const take = Math.min(DATA_CHUNK - frame.size, out.length - at);
-          frame.parts.push(out.subarray(at, at + take));
+          frame.buf.set(out.subarray(at, at + take), HEADER_SIZE + frame.size);
           frame.size += take;
           at += take;
         }
-        if (over) break;
-      }
+      });
       flush();
       if (over && !done()) {
         finish({

@@ -102,26 +102,35 @@ export class RingReader {
     this.#view = new DataView(channel.data);
   }
 
-  /** Every record written so far, copied out, in order; frees their space. */
-  drain(): { stream: OutputStream; bytes: Uint8Array }[] {
+  /**
+   * Visit every record written so far, in order, then free their space.
+   * `bytes` is a view into the shared ring, valid only during the call: the
+   * reader copies it once, straight into what it sends.
+   */
+  drainInto(visit: (stream: OutputStream, bytes: Uint8Array) => void): void {
     const cap = this.#data.length;
-    const out: { stream: OutputStream; bytes: Uint8Array }[] = [];
     let r = Atomics.load(this.#control, READ) >>> 0;
     const w = Atomics.load(this.#control, WRITE) >>> 0;
-    while (r !== w) {
-      const at = r & (cap - 1);
-      const stream = this.#view.getUint32(at, true);
-      const length = this.#view.getUint32(at + 4, true);
-      if (stream !== PAD) {
-        out.push({
-          stream: stream as OutputStream,
-          bytes: this.#data.slice(at + HEADER, at + HEADER + length),
-        });
+    try {
+      while (r !== w) {
+        const at = r & (cap - 1);
+        const stream = this.#view.getUint32(at, true);
+        const length = this.#view.getUint32(at + 4, true);
+        if (stream !== PAD) {
+          visit(stream as OutputStream, this.#data.subarray(at + HEADER, at + HEADER + length));
+        }
+        r = (r + align(HEADER + length)) >>> 0;
       }
-      r = (r + align(HEADER + length)) >>> 0;
+    } finally {
+      Atomics.store(this.#control, READ, r | 0);
+      Atomics.notify(this.#control, READ);
     }
-    Atomics.store(this.#control, READ, r | 0);
-    Atomics.notify(this.#control, READ);
+  }
+
+  /** Every record written so far, copied out, in order; frees their space. */
+  drain(): { stream: OutputStream; bytes: Uint8Array }[] {
+    const out: { stream: OutputStream; bytes: Uint8Array }[] = [];
+    this.drainInto((stream, bytes) => out.push({ stream, bytes: bytes.slice() }));
     return out;
   }
 

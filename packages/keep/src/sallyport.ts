@@ -97,19 +97,27 @@ function acceptedBy(type: number, receiver: Receiver): type is FrameType {
 
 /** One frame's bytes. Throws when the payload is outside its type's bounds: a bug of ours. */
 export function encodeFrame(type: FrameType, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
-  const [min, max] = BOUNDS[type];
-  if (payload.length < min || payload.length > max) {
-    throw new RangeError(
-      `${frameName(type)} payload of ${payload.length} bytes is outside ${min}..${max}`,
-    );
-  }
   const out = new Uint8Array(HEADER_SIZE + payload.length);
-  const view = new DataView(out.buffer);
-  out[0] = SALLYPORT_VERSION;
-  out[1] = type;
-  view.setUint32(4, payload.length);
+  writeHeader(out, type, payload.length);
   out.set(payload, HEADER_SIZE);
   return out;
+}
+
+/**
+ * Write a header for `length` payload bytes at the start of `out`, whose
+ * payload the caller has placed (or will place) after it: how the Keep
+ * builds output frames without copying their bytes twice.
+ */
+export function writeHeader(out: Uint8Array, type: FrameType, length: number): void {
+  const [min, max] = BOUNDS[type];
+  if (length < min || length > max) {
+    throw new RangeError(`${frameName(type)} payload of ${length} bytes is outside ${min}..${max}`);
+  }
+  out[0] = SALLYPORT_VERSION;
+  out[1] = type;
+  out[2] = 0;
+  out[3] = 0;
+  new DataView(out.buffer, out.byteOffset, 8).setUint32(4, length);
 }
 
 const utf8 = new TextEncoder();
@@ -159,7 +167,14 @@ export function decodeU32(payload: Uint8Array): number {
  */
 export class FrameDecoder {
   readonly #receiver: Receiver;
-  #buf = new Uint8Array(0);
+  /** The current frame's header as far as it has arrived. */
+  readonly #head = new Uint8Array(HEADER_SIZE);
+  #headFill = 0;
+  /** Its payload, allocated once the header is checked (so never beyond the type's bound). */
+  #type: FrameType = FRAME.HELLO;
+  #payload: Uint8Array | null = null;
+  #payloadFill = 0;
+  /** Stream offset of the current frame's first byte. */
   #offset = 0;
   #broken: KeepError | null = null;
 
@@ -167,43 +182,55 @@ export class FrameDecoder {
     this.#receiver = receiver;
   }
 
-  /** Feed bytes; returns the frames they complete, in order. */
+  /**
+   * Feed bytes; returns the frames they complete, in order. Each payload byte
+   * is copied once, from the chunk into its frame's own buffer (so a frame
+   * kept by its receiver pins nothing else).
+   */
   push(chunk: Uint8Array): Frame[] {
     if (this.#broken) throw this.#broken;
-    const buf = new Uint8Array(this.#buf.length + chunk.length);
-    buf.set(this.#buf);
-    buf.set(chunk, this.#buf.length);
     const frames: Frame[] = [];
     let at = 0;
     try {
-      while (buf.length - at >= HEADER_SIZE) {
-        const type = this.#header(buf, at);
-        const length = new DataView(buf.buffer, buf.byteOffset + at + 4, 4).getUint32(0);
-        if (buf.length - at - HEADER_SIZE < length) break;
-        // A copy, so a frame kept by its receiver does not pin the whole buffer.
-        const payload = buf.slice(at + HEADER_SIZE, at + HEADER_SIZE + length);
-        frames.push({ type, payload });
-        at += HEADER_SIZE + length;
-        this.#offset += HEADER_SIZE + length;
+      while (at < chunk.length) {
+        if (this.#payload === null) {
+          const take = Math.min(HEADER_SIZE - this.#headFill, chunk.length - at);
+          this.#head.set(chunk.subarray(at, at + take), this.#headFill);
+          this.#headFill += take;
+          at += take;
+          if (this.#headFill < HEADER_SIZE) break;
+          // A header is checked as soon as it is complete, before its payload arrives.
+          this.#type = this.#header(this.#head, 0);
+          this.#payload = new Uint8Array(new DataView(this.#head.buffer).getUint32(4));
+          this.#payloadFill = 0;
+        } else {
+          const take = Math.min(this.#payload.length - this.#payloadFill, chunk.length - at);
+          this.#payload.set(chunk.subarray(at, at + take), this.#payloadFill);
+          this.#payloadFill += take;
+          at += take;
+        }
+        if (this.#payload.length === this.#payloadFill) {
+          frames.push({ type: this.#type, payload: this.#payload });
+          this.#offset += HEADER_SIZE + this.#payload.length;
+          this.#payload = null;
+          this.#headFill = 0;
+        }
       }
-      // A header alone is checked as soon as it is complete.
-      if (buf.length - at >= HEADER_SIZE) this.#header(buf, at);
     } catch (e) {
       this.#broken = e as KeepError;
       throw e;
     }
-    this.#buf = buf.slice(at);
     return frames;
   }
 
   /** The stream ended: an error when it ended inside a frame. */
   end(): void {
     if (this.#broken) throw this.#broken;
-    if (this.#buf.length > 0) {
+    if (this.#headFill > 0) {
       const what =
-        this.#buf.length < HEADER_SIZE
-          ? `after ${this.#buf.length} of the ${HEADER_SIZE} bytes of a frame header`
-          : `inside ${frameName(this.#buf[1]!)} (${this.#buf.length - HEADER_SIZE} of ${new DataView(this.#buf.buffer, this.#buf.byteOffset + 4, 4).getUint32(0)} payload bytes)`;
+        this.#payload === null
+          ? `after ${this.#headFill} of the ${HEADER_SIZE} bytes of a frame header`
+          : `inside ${frameName(this.#type)} (${this.#payloadFill} of ${this.#payload.length} payload bytes)`;
       this.#broken = new KeepError(
         "keep.sallyport.truncated",
         `sallyport: the channel closed ${what} at byte ${this.#offset}`,
