@@ -17,7 +17,7 @@
  * trusted to implement its interface, but a wrong tree (or a wrong port) must
  * fail clearly, not hand garbage to the Steward.
  */
-import { KeepError, type KeepErrorCode } from "../error.ts";
+import { describeError, fail } from "../_io.ts";
 import { GRAMINE_ATTESTATION_DIR, type GraminePort } from "./port.ts";
 
 /** `user_report_data` size: SGX REPORT_DATA is 64 bytes. */
@@ -75,7 +75,7 @@ export async function getGramineQuote(
   try {
     present = await port.exists(dir);
   } catch (e) {
-    fail("keep.gramine.io", `could not look for ${dir}: ${describe(e)}`, e);
+    fail("keep.gramine.io", `could not look for ${dir}: ${describeError(e)}`, e);
   }
   if (!present) {
     fail(
@@ -89,7 +89,7 @@ export async function getGramineQuote(
     try {
       data = await port.readFile(file(name));
     } catch (e) {
-      fail("keep.gramine.io", `could not read ${file(name)}: ${describe(e)}`, e);
+      fail("keep.gramine.io", `could not read ${file(name)}: ${describeError(e)}`, e);
     }
     if (!(data instanceof Uint8Array)) fail("keep.gramine.malformed", `${file(name)}: not bytes`);
     if (data.length > max) {
@@ -113,7 +113,7 @@ export async function getGramineQuote(
   try {
     await port.writeFile(file("user_report_data"), reportData);
   } catch (e) {
-    fail("keep.gramine.io", `could not write ${file("user_report_data")}: ${describe(e)}`, e);
+    fail("keep.gramine.io", `could not write ${file("user_report_data")}: ${describeError(e)}`, e);
   }
 
   const quote = await read("quote", GRAMINE_QUOTE_MAX);
@@ -149,19 +149,4 @@ function equal(a: Uint8Array, b: Uint8Array): boolean {
 
 function hex(b: Uint8Array): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-}
-
-function fail(code: KeepErrorCode, message: string, cause?: unknown): never {
-  throw new KeepError(code, message, cause === undefined ? {} : { cause });
-}
-
-/** `ENOENT: no such file…` — an OS error's code and message, or any value's text. */
-function describe(e: unknown): string {
-  if (e instanceof Error) {
-    const code = (e as { code?: unknown }).code;
-    return typeof code === "string" && !e.message.startsWith(code)
-      ? `${code}: ${e.message}`
-      : e.message;
-  }
-  return String(e);
 }

@@ -8,6 +8,7 @@
  * are there; an attribute is written with one write().
  */
 import * as path from "node:path";
+import { readWholeFile, writeOnce } from "../_io.ts";
 import type { TsmPort } from "./port.ts";
 
 // Not `import … from "node:fs"`: see platform_node.ts (startup cost of the ESM namespace).
@@ -48,22 +49,9 @@ export function linuxTsmPort(options: LinuxTsmPortOptions = {}): TsmPort {
       }
       throw last;
     },
-    async readFile(p) {
-      const data = await fs.promises.readFile(p);
-      return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    },
-    async writeFile(p, data) {
-      // One open, one write: configfs hands each write() to the attribute's store.
-      const handle = await fs.promises.open(p, "w");
-      try {
-        const { bytesWritten } = await handle.write(data, 0, data.length, null);
-        if (bytesWritten !== data.length) {
-          throw new Error(`short write to ${p}: ${bytesWritten} of ${data.length} bytes`);
-        }
-      } finally {
-        await handle.close();
-      }
-    },
+    readFile: readWholeFile,
+    // One open, one write: configfs hands each write() to the attribute's store.
+    writeFile: writeOnce,
     async removeAll(p) {
       const resolved = path.resolve(p);
       // Remove report entries only, never anything else a bad path could name.

@@ -20,6 +20,7 @@
  * the kernel is trusted to implement the ABI, but a wrong tree (or a wrong
  * port) must fail clearly, not hand garbage to the Steward.
  */
+import { describeError, fail } from "../_io.ts";
 import { KeepError, type KeepErrorCode } from "../error.ts";
 import { TSM_REPORT_DIR, type TsmPort } from "./port.ts";
 
@@ -91,7 +92,7 @@ export async function getTsmReport(port: TsmPort, options: TsmReportOptions): Pr
   } catch (e) {
     fail(
       "keep.tsm.io",
-      `could not create a report entry in ${dir}: ${describe(e)} (is configfs mounted and a TSM driver loaded? modprobe sev-guest or tdx-guest; see donjon platform info)`,
+      `could not create a report entry in ${dir}: ${describeError(e)} (is configfs mounted and a TSM driver loaded? modprobe sev-guest or tdx-guest; see donjon platform info)`,
       e,
     );
   }
@@ -106,7 +107,7 @@ export async function getTsmReport(port: TsmPort, options: TsmReportOptions): Pr
   try {
     await port.removeAll(entry);
   } catch (e) {
-    const note = `could not remove report entry ${entry}: ${describe(e)}`;
+    const note = `could not remove report entry ${entry}: ${describeError(e)}`;
     if (failure === null) fail("keep.tsm.io", note, e);
     if (failure instanceof KeepError) {
       // Report the first failure; keep the cleanup failure in the message.
@@ -133,7 +134,7 @@ async function collect(
     try {
       data = await port.readFile(attr(name));
     } catch (e) {
-      fail(code, `could not read ${attr(name)}: ${describe(e)}`, e);
+      fail(code, `could not read ${attr(name)}: ${describeError(e)}`, e);
     }
     if (!(data instanceof Uint8Array)) fail("keep.tsm.malformed", `${attr(name)}: not bytes`);
     if (data.length > max) {
@@ -189,7 +190,7 @@ async function collect(
     try {
       await port.writeFile(attr(name), data);
     } catch (e) {
-      fail("keep.tsm.io", `could not write ${attr(name)}: ${describe(e)}`, e);
+      fail("keep.tsm.io", `could not write ${attr(name)}: ${describeError(e)}`, e);
     }
     expected++;
   };
@@ -206,19 +207,4 @@ async function collect(
     await checkGeneration("auxblob");
   }
   return { provider: provider as TsmProvider, outblob, auxblob, generation: expected };
-}
-
-function fail(code: KeepErrorCode, message: string, cause?: unknown): never {
-  throw new KeepError(code, message, cause === undefined ? {} : { cause });
-}
-
-/** `ENOENT: no such file…` — an OS error's code and message, or any value's text. */
-function describe(e: unknown): string {
-  if (e instanceof Error) {
-    const code = (e as { code?: unknown }).code;
-    return typeof code === "string" && !e.message.startsWith(code)
-      ? `${code}: ${e.message}`
-      : e.message;
-  }
-  return String(e);
 }
