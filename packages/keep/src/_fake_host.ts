@@ -138,6 +138,8 @@ export interface Workload {
   limits?: Partial<{ memoryPages: number; timeoutMs: number | null; outputBytes: number | null }>;
   /** Stdin, served chunk by chunk to STDIN_READ (each cut to the count asked), then EOF. */
   stdin?: Uint8Array[];
+  /** START's steward (default null: no attestation). */
+  steward?: { url: string; ca: string | null } | null;
 }
 
 /** The START payload a well-behaved host sends for `w`. */
@@ -153,6 +155,7 @@ export function startPayload(w: Workload): Record<string, unknown> {
     limits: { ...DEFAULT_LIMITS, ...w.limits },
     module: { size: w.wasm.length },
     config: { size: w.config?.length ?? 0 },
+    steward: w.steward ?? null,
   };
 }
 

@@ -6,15 +6,17 @@
  * in. A violation ends the Keep with an EXIT naming the frame.
  *
  * Order: HELLO → START → MODULE… → CONFIG… → (key, identity, evidence) →
- * EVIDENCE → run in a worker (STDOUT/STDERR out, STDIN_READ ↔ STDIN_DATA /
- * STDIN_EOF) → EXIT. The package README's "The sallyport channel" is the
+ * EVIDENCE → [with a Steward: CONNECT ↔ CONNECTED, TLS over SOCKET_SEND /
+ * SOCKET_RECV, the CSR, the answer → CERTIFICATE, or EXIT refused] → run in a
+ * worker (STDOUT/STDERR out, STDIN_READ ↔ STDIN_DATA / STDIN_EOF) → EXIT. The package README's "The sallyport channel" is the
  * specification.
  */
 import { Worker } from "node:worker_threads";
 import { KeepError } from "./error.ts";
 import type { GuestPlan, Outcome, StdioKind } from "./guest.ts";
-import { generateKeepKey, reportData, workloadIdentity } from "./identity.ts";
+import { generateKeepKey, type KeepKey, reportData, workloadIdentity } from "./identity.ts";
 import { prepareModule } from "./module.ts";
+import { KeepSockets } from "./relay.ts";
 import { RingReader, ringChannel } from "./ring.ts";
 import {
   DATA_CHUNK,
@@ -27,15 +29,21 @@ import {
   FrameDecoder,
   frameName,
   HEADER_SIZE,
+  STEWARD_TIMEOUT_MS,
   writeHeader,
 } from "./sallyport.ts";
 import { STDIN_CHUNK, StdinServer, stdinChannel } from "./stdin_bridge.ts";
+import type { StewardCheck, StewardTarget } from "./steward_client.ts";
 import { MAX_PAGES_32 } from "./wasm.ts";
 
 /** Largest module a Keep loads. */
 export const MODULE_MAX = 512 * 1024 * 1024;
 /** Largest config file a Keep loads. */
 export const CONFIG_MAX = 1024 * 1024;
+/** Longest Steward URL START may name. */
+export const STEWARD_URL_MAX = 2048;
+/** Largest Steward CA (PEM) START may carry. */
+export const STEWARD_CA_MAX = 32 * 1024;
 
 /** The evidence of one backend, for the report data the Keep computed. */
 export interface EvidenceSource {
@@ -79,13 +87,19 @@ export interface AgentOptions {
   wrapEvidence(parts: KeepEvidenceParts): Uint8Array;
   /** Start the workload's worker; default: `keep_worker.ts` in a real worker thread. */
   startWorker?: (data: unknown) => Worker;
+  /** The clock the Steward's certificate is checked at. Default: the system clock. */
+  now?: () => Date;
+  /** How long the Keep waits for its Steward (connect, TLS, answer), in ms. Default 30 s. */
+  stewardTimeoutMs?: number;
 }
 
 /** How the run ended, as the EXIT frame says it. */
 export type ExitReport =
   | Outcome
   | { kind: "limit"; limit: "time" | "output"; message: string }
-  | { kind: "error"; code: string; message: string };
+  | { kind: "error"; code: string; message: string }
+  /** The Steward refused the Keep: every failed check, as it stated them. The workload never ran. */
+  | { kind: "refused"; message: string; checks: StewardCheck[] };
 
 /** What START carries, after checking. */
 export interface StartRequest {
@@ -93,6 +107,8 @@ export interface StartRequest {
   limits: { memoryPages: number; timeoutMs: number | null; outputBytes: number | null };
   moduleSize: number;
   configSize: number;
+  /** The Steward to attest to before the workload starts, or null. */
+  steward: StewardTarget | null;
 }
 
 const BOOT = `require("node:module").enableCompileCache?.();
@@ -104,7 +120,8 @@ const STDIO_KINDS: readonly StdioKind[] = ["null", "stdin", "stdout", "stderr"];
 export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<ExitReport | null> {
   return new Promise((resolve) => {
     const decoder = new FrameDecoder("keep");
-    let state: "start" | "module" | "config" | "proving" | "running" | "done" = "start";
+    let state: "start" | "module" | "config" | "proving" | "attesting" | "running" | "done" =
+      "start";
     let start: StartRequest | null = null;
     let module = new Uint8Array(0);
     let config = new Uint8Array(0);
@@ -130,6 +147,7 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
       if (done()) return;
       state = "done";
       clearTimeout(timer);
+      sockets.end();
       stdinServer?.close();
       if (worker) void worker.terminate();
       if (report) channel.write(encodeJsonFrame(FRAME.EXIT, report));
@@ -196,10 +214,22 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
      */
     let blocked = false;
     let unblock: (() => void) | null = null;
+    let drainWaiters: (() => void)[] = [];
     channel.onDrain?.(() => {
       blocked = false;
       unblock?.();
       unblock = null;
+      const waiters = drainWaiters;
+      drainWaiters = [];
+      for (const w of waiters) w();
+    });
+    /** Connections the host relays (the Steward now; workload sockets later). */
+    const sockets = new KeepSockets({
+      send: (frame) => (done() ? true : channel.write(frame)),
+      waitDrain: () =>
+        channel.onDrain
+          ? new Promise<void>((resolve) => drainWaiters.push(resolve))
+          : Promise.resolve(),
     });
 
     const onFrame = (frame: Frame): void => {
@@ -228,7 +258,17 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
           if (filled === target.length) advance();
           return;
         }
+        case "proving":
+        case "attesting":
         case "running": {
+          // Connection frames are checked against the table of connections:
+          // before the Keep opened one, every one is out of order.
+          if (KeepSockets.handles(frame.type)) {
+            sockets.handle(frame);
+            return;
+          }
+          if (state === "attesting") throw order(frame, "CONNECTED, SOCKET_RECV or SOCKET_CLOSED");
+          if (state === "proving") throw order(frame, "nothing (the Keep is proving or has ended)");
           if (frame.type !== FRAME.STDIN_DATA && frame.type !== FRAME.STDIN_EOF) {
             throw order(frame, "STDIN_DATA or STDIN_EOF");
           }
@@ -262,35 +302,76 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
         return;
       }
       state = "proving";
-      prove().then(launch).catch(fail);
+      prove()
+        .then(attest)
+        .then((go) => (go ? launch() : undefined))
+        .catch(fail);
     };
 
-    const prove = async (): Promise<void> => {
+    const prove = async (): Promise<{ key: KeepKey; wrapper: Uint8Array } | null> => {
       const wasmDigest = await sha256(module);
       const configDigest = await sha256(config);
       const identity = await workloadIdentity(wasmDigest, configDigest);
       const key = await generateKeepKey();
       const rd = await reportData(key.spki, identity);
       const source = await evidenceReady;
-      if (done()) return;
+      if (done()) return null;
       const { evidence, certs } = await source.collect({
         reportData: rd,
         workloadIdentity: identity,
       });
-      if (done()) return; // the host broke the protocol meanwhile: the Keep has ended
-      channel.write(
-        encodeFrame(
-          FRAME.EVIDENCE,
-          options.wrapEvidence({
-            tee: source.tee,
-            evidence,
-            certs,
-            keepKey: key.spki,
-            wasmDigest,
-            configDigest,
-          }),
-        ),
-      );
+      if (done()) return null; // the host broke the protocol meanwhile: the Keep has ended
+      const wrapper = options.wrapEvidence({
+        tee: source.tee,
+        evidence,
+        certs,
+        keepKey: key.spki,
+        wasmDigest,
+        configDigest,
+      });
+      channel.write(encodeFrame(FRAME.EVIDENCE, wrapper));
+      return { key, wrapper };
+    };
+
+    /**
+     * With a Steward: the CSR over the Keep key and the evidence, TLS inside
+     * the Keep through a relayed connection, and the Steward's decision.
+     * Resolves true when the workload may start.
+     */
+    const attest = async (
+      proved: { key: KeepKey; wrapper: Uint8Array } | null,
+    ): Promise<boolean> => {
+      if (proved === null || state !== "proving") return false;
+      const steward = start!.steward;
+      if (steward === null) return true;
+      state = "attesting";
+      // Loaded only here: Keeps without a Steward do not pay for X.509, TLS or HTTP.
+      const [{ buildKeepCsr }, { requestCertificate }] = await Promise.all([
+        import("./csr.ts"),
+        import("./steward_client.ts"),
+      ]);
+      const csr = await buildKeepCsr({ key: proved.key, wrapper: proved.wrapper });
+      if (done()) return false;
+      const answer = await requestCertificate({
+        steward,
+        csr,
+        keepSpki: proved.key.spki,
+        connect: () => sockets.connect("steward"),
+        timeoutMs: options.stewardTimeoutMs ?? STEWARD_TIMEOUT_MS,
+        now: options.now ?? (() => new Date()),
+      });
+      if (done()) return false;
+      if (answer.kind === "refused") {
+        finish({
+          kind: "refused",
+          message: `the Steward at ${new URL(steward.url).host} refused the Keep: ${answer.detail || `${answer.checks.length} checks failed`}`,
+          checks: answer.checks,
+        });
+        return false;
+      }
+      channel.write(encodeFrame(FRAME.CERTIFICATE, new TextEncoder().encode(answer.pem)));
+      state = "proving";
+      return true;
     };
 
     const launch = async (): Promise<void> => {
@@ -462,7 +543,7 @@ function str(v: unknown, where: string): string {
 
 /** Check START's payload field by field; unknown fields are refused. */
 export function parseStart(o: Record<string, unknown>): StartRequest {
-  exactKeys(o, ["plan", "limits", "module", "config"], "payload");
+  exactKeys(o, ["plan", "limits", "module", "config", "steward"], "payload");
   const plan = object(o.plan, "plan");
   exactKeys(plan, ["args", "env", "stdio", "dirs"], "plan");
   if (!Array.isArray(plan.args) || plan.args.length === 0) {
@@ -517,7 +598,60 @@ export function parseStart(o: Record<string, unknown>): StartRequest {
     limits: { memoryPages, timeoutMs, outputBytes },
     moduleSize: int(mod.size, 8, MODULE_MAX, "module.size"),
     configSize: int(cfg.size, 0, CONFIG_MAX, "config.size"),
+    steward: o.steward === null ? null : parseSteward(object(o.steward, "steward")),
   };
+}
+
+/**
+ * START's `steward`: `{url, ca}`. The URL is `https://` — or `http://` on a
+ * loopback host, which never leaves the machine — with no credentials, query
+ * or fragment; `ca` is the PEM the Steward's TLS certificate must chain to,
+ * required for https.
+ */
+function parseSteward(s: Record<string, unknown>): StewardTarget {
+  exactKeys(s, ["url", "ca"], "steward");
+  const text = str(s.url, "steward.url");
+  if (text.length > STEWARD_URL_MAX) {
+    throw bad(`steward.url is longer than ${STEWARD_URL_MAX} characters`);
+  }
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw bad(`steward.url is not a URL: ${JSON.stringify(text.slice(0, 200))}`);
+  }
+  if (url.username !== "" || url.password !== "" || url.search !== "" || url.hash !== "") {
+    throw bad("steward.url must not carry credentials, a query or a fragment");
+  }
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopback(url.hostname))) {
+    throw bad(
+      `steward.url must be https:// (or http:// on a loopback host), not ${JSON.stringify(`${url.protocol}//${url.host}`)}`,
+    );
+  }
+  let ca: string | null = null;
+  if (s.ca !== null) {
+    ca = str(s.ca, "steward.ca");
+    if (ca.length > STEWARD_CA_MAX) {
+      throw bad(`steward.ca is ${ca.length} characters; at most ${STEWARD_CA_MAX}`);
+    }
+    if (
+      !/^-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----/m.test(ca)
+    ) {
+      throw bad("steward.ca must be PEM certificates (-----BEGIN CERTIFICATE-----)");
+    }
+  } else if (url.protocol === "https:") {
+    throw bad("steward.ca is required for an https:// Steward");
+  }
+  return { url: url.href, ca };
+}
+
+/** localhost, 127.0.0.0/8 or ::1 (as URL.hostname spells them). */
+export function isLoopback(hostname: string): boolean {
+  return (
+    hostname === "localhost" ||
+    hostname === "[::1]" ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
+  );
 }
 
 // The host's side builds MODULE and CONFIG frames with it; kept here too for the tests.

@@ -58,6 +58,18 @@ export type KeepErrorCode =
   | "keep.sallyport.truncated"
   /** sallyport: the channel closed before the run ended. */
   | "keep.sallyport.closed"
+  /** A relayed connection failed: the host could not connect, or the Keep has too many open. */
+  | "keep.relay"
+  /** The Steward could not be reached through the host (its address is named). */
+  | "keep.steward.connect"
+  /** TLS to the Steward failed: its certificate does not chain to the given CA, names another host, or the records were altered. */
+  | "keep.steward.tls"
+  /** The Steward's answer is not a certificate chain or a refusal (another status, a malformed body). */
+  | "keep.steward.answer"
+  /** The Steward did not answer in time. */
+  | "keep.steward.timeout"
+  /** The chain the Steward issued is not for the Keep's key, or its leaf does not verify with the CA that came with it. */
+  | "keep.steward.certificate"
   /** Host directories cannot be mapped into this Keep here (they need bubblewrap). */
   | "keep.host.dirs"
   /** The Keep process could not be started or died without a result. */

@@ -14,21 +14,28 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as path from "node:path";
 import type { Duplex } from "node:stream";
 import type { ExitReport, StartRequest } from "./agent.ts";
 import { KeepError } from "./error.ts";
 import type { GuestPlan } from "./guest.ts";
 import {
+  DATA_CHUNK,
   decodeJsonPayload,
   decodeU32,
   encodeFrame,
   encodeJsonFrame,
+  encodeSocketData,
+  encodeU32Frame,
   FRAME,
   type Frame,
   FrameDecoder,
   frameName,
   loadFrames,
+  MAX_SOCKETS,
+  SOCKET_WINDOW,
+  STEWARD_TIMEOUT_MS,
 } from "./sallyport.ts";
 import type { StdinSource } from "./stdin_bridge.ts";
 
@@ -71,6 +78,16 @@ export interface KeepLaunchOptions {
   /** Called with the EVIDENCE frame's bytes (the CMW wrapper). */
   onEvidence?(bytes: Uint8Array): void;
   /**
+   * The Steward the Keep attests to before the workload starts, or null:
+   * START carries it to the Keep, and the host relays the Keep's `steward`
+   * connection to the URL's host and port — the only address it connects
+   * to. `ca` is the PEM the Steward's TLS certificate chains to (null only
+   * for `http://` on loopback); TLS runs inside the Keep.
+   */
+  steward?: { url: string; ca: string | null } | null;
+  /** Called with the CERTIFICATE frame's bytes (the PEM chain the Steward issued). */
+  onCertificate?(pem: Uint8Array): void;
+  /**
    * A directory for Node's compile cache of the Keep runtime, or null. Only
    * for sandbox, whose host is trusted with its key anyway: in a TEE the
    * host must not supply code the Keep runs, and a cache is code.
@@ -78,6 +95,13 @@ export interface KeepLaunchOptions {
   compileCache?: string | null;
   /** Test hook: another entry script in place of the Keep runtime (a "compromised runtime"). */
   entry?: string;
+}
+
+/** The address the host connects to for a Steward URL: its host and port (default 443 / 80). */
+export function stewardAddress(url: string): { host: string; port: number } {
+  const u = new URL(url);
+  const port = u.port === "" ? (u.protocol === "https:" ? 443 : 80) : Number(u.port);
+  return { host: u.hostname.replace(/^\[(.*)\]$/, "$1"), port };
 }
 
 /** How a Keep ended, as the host saw it. */
@@ -197,6 +221,10 @@ export function runKeep(o: KeepLaunchOptions): Promise<KeepResult> {
     let stdinPending = false;
     let keepStderr = "";
     const timers: ReturnType<typeof setTimeout>[] = [];
+    let certified = false;
+    /** Relayed connections by id (the Keep's ids), and every id the Keep has used. */
+    const relays = new Map<number, Relay>();
+    const usedIds = new Set<number>();
 
     // A function, because callbacks change `state` behind TypeScript's narrowing.
     const done = (): boolean => state === "done";
@@ -206,6 +234,8 @@ export function runKeep(o: KeepLaunchOptions): Promise<KeepResult> {
       state = "done";
       for (const t of timers) clearTimeout(t);
       stdin?.close();
+      for (const r of relays.values()) r.tcp?.destroy();
+      relays.clear();
       if (kill) child.kill("SIGKILL");
     };
     const broken = (message: string): void =>
@@ -257,6 +287,25 @@ export function runKeep(o: KeepLaunchOptions): Promise<KeepResult> {
           void serveStdin(decodeU32(f.payload));
           return;
         }
+        case FRAME.CONNECT:
+          connect(decodeJsonPayload(f));
+          return;
+        case FRAME.SOCKET_SEND:
+        case FRAME.SOCKET_CLOSE:
+        case FRAME.SOCKET_CREDIT:
+          relayFrame(f);
+          return;
+        case FRAME.CERTIFICATE: {
+          if (!o.steward || certified) {
+            broken(
+              o.steward ? "a second CERTIFICATE" : "CERTIFICATE, but the host named no Steward",
+            );
+            return;
+          }
+          certified = true;
+          o.onCertificate?.(f.payload);
+          return;
+        }
         case FRAME.EXIT: {
           const r = decodeJsonPayload(f);
           if (typeof r.kind !== "string") {
@@ -270,6 +319,141 @@ export function runKeep(o: KeepLaunchOptions): Promise<KeepResult> {
           broken(`unexpected ${frameName(f.type)}`);
           return;
         }
+      }
+    };
+
+    /**
+     * CONNECT: the Keep names a purpose; the host connects to the address its
+     * own options give for it (only "steward" exists in version 1).
+     */
+    const connect = (req: Record<string, unknown>): void => {
+      const id = req.id;
+      if (typeof id !== "number" || !Number.isInteger(id) || id < 1 || id > 0xffffffff) {
+        broken(`CONNECT with id ${JSON.stringify(id)}; expected an integer from 1 to 4294967295`);
+        return;
+      }
+      if (req.purpose !== "steward" || Object.keys(req).length !== 2) {
+        broken(`CONNECT ${JSON.stringify(req)}; expected {id, purpose: "steward"}`);
+        return;
+      }
+      if (!o.steward) {
+        broken("CONNECT to a Steward, but the host named no Steward");
+        return;
+      }
+      if (usedIds.has(id)) {
+        broken(`CONNECT reuses connection id ${id}`);
+        return;
+      }
+      if (relays.size >= MAX_SOCKETS) {
+        broken(`CONNECT with ${MAX_SOCKETS} connections open already`);
+        return;
+      }
+      usedIds.add(id);
+      const { host, port } = stewardAddress(o.steward.url);
+      const where = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+      const r: Relay = {
+        id,
+        tcp: null,
+        open: false,
+        credit: SOCKET_WINDOW,
+        pending: [],
+        keepClosed: false,
+        hostClosed: false,
+        tcpEnded: false,
+      };
+      relays.set(id, r);
+      const tcp = net.connect({ host, port });
+      r.tcp = tcp;
+      tcp.on("connect", () => {
+        if (done()) return;
+        r.open = true;
+        channel.write(encodeJsonFrame(FRAME.CONNECTED, { id, ok: true }));
+      });
+      tcp.on("data", (chunk: Buffer) => {
+        r.pending.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+        pumpRelay(r);
+      });
+      const ended = (): void => {
+        r.tcpEnded = true;
+        pumpRelay(r);
+      };
+      tcp.on("end", ended);
+      tcp.on("close", ended);
+      tcp.on("error", (e: Error & { code?: string }) => {
+        if (done() || r.open) return; // after connecting, 'close' follows and ends it
+        relays.delete(id);
+        const why = e.code ?? e.message;
+        channel.write(
+          encodeJsonFrame(FRAME.CONNECTED, {
+            id,
+            ok: false,
+            error: `the host could not connect to ${where}: ${why}`.slice(0, 512),
+          }),
+        );
+      });
+    };
+
+    /** Send what the peer sent, within the Keep's credit; then SOCKET_CLOSED once it ended. */
+    const pumpRelay = (r: Relay): void => {
+      if (done() || !r.open || r.hostClosed) return;
+      while (r.pending.length > 0 && r.credit > 0) {
+        const head = r.pending[0]!;
+        const n = Math.min(head.length, r.credit, DATA_CHUNK);
+        if (!r.keepClosed)
+          channel.write(encodeSocketData(FRAME.SOCKET_RECV, r.id, head.subarray(0, n)));
+        r.credit -= n;
+        if (n === head.length) r.pending.shift();
+        else r.pending[0] = head.subarray(n);
+      }
+      if (r.pending.length > 0) r.tcp?.pause();
+      else if (!r.tcpEnded) r.tcp?.resume();
+      if (r.tcpEnded && r.pending.length === 0) closeRelay(r);
+    };
+
+    const closeRelay = (r: Relay): void => {
+      if (r.hostClosed) return;
+      r.hostClosed = true;
+      r.tcp?.destroy();
+      channel.write(encodeU32Frame(FRAME.SOCKET_CLOSED, r.id));
+      if (r.keepClosed) relays.delete(r.id);
+    };
+
+    /** SOCKET_SEND, SOCKET_CLOSE, SOCKET_CREDIT: only for a connection the host opened for the Keep. */
+    const relayFrame = (f: Frame): void => {
+      const id = decodeU32(f.payload);
+      const r = relays.get(id);
+      if (r === undefined || !r.open || r.keepClosed) {
+        const why =
+          r === undefined
+            ? "which is not open"
+            : !r.open
+              ? "before CONNECTED"
+              : "after the Keep closed it";
+        broken(`${frameName(f.type)} for connection ${id}, ${why}`);
+        return;
+      }
+      if (f.type === FRAME.SOCKET_CREDIT) {
+        const n = decodeU32(f.payload, 4);
+        if (r.credit + n > SOCKET_WINDOW) {
+          broken(`SOCKET_CREDIT for connection ${id} grants ${n} bytes the host never sent`);
+          return;
+        }
+        r.credit += n;
+        pumpRelay(r);
+        return;
+      }
+      if (f.type === FRAME.SOCKET_CLOSE) {
+        r.keepClosed = true;
+        r.pending = [];
+        if (r.hostClosed) relays.delete(id);
+        else closeRelay(r);
+        return;
+      }
+      if (r.hostClosed) return; // the peer is gone: what the Keep still sends is dropped
+      // Backpressure: while the peer does not keep up, stop reading the Keep.
+      if (r.tcp!.write(f.payload.subarray(4)) === false) {
+        channel.pause();
+        r.tcp!.once("drain", () => channel.resume());
       }
     };
 
@@ -301,6 +485,7 @@ export function runKeep(o: KeepLaunchOptions): Promise<KeepResult> {
         limits: o.limits,
         module: { size: o.module.length },
         config: { size: o.config.length },
+        steward: o.steward ? { url: o.steward.url, ca: o.steward.ca } : null,
       };
       channel.write(encodeJsonFrame(FRAME.START, start));
       for (const f of loadFrames(FRAME.MODULE, o.module)) channel.write(f);
@@ -318,7 +503,8 @@ export function runKeep(o: KeepLaunchOptions): Promise<KeepResult> {
                 },
                 true,
               ),
-            limit + TIME_GRACE_MS,
+            // The Keep's own limit runs from the workload's start, after its Steward answered.
+            limit + TIME_GRACE_MS + (o.steward ? STEWARD_TIMEOUT_MS : 0),
           ),
         );
       }
@@ -379,6 +565,24 @@ export function runKeep(o: KeepLaunchOptions): Promise<KeepResult> {
       resolve(result!);
     });
   });
+}
+
+/** The host's end of one relayed connection. */
+interface Relay {
+  id: number;
+  tcp: net.Socket | null;
+  /** CONNECTED ok was sent. */
+  open: boolean;
+  /** Bytes the Keep will still take (SOCKET_WINDOW, less what was sent, plus SOCKET_CREDIT). */
+  credit: number;
+  /** Bytes from the peer waiting for credit. */
+  pending: Uint8Array[];
+  /** The Keep sent SOCKET_CLOSE. */
+  keepClosed: boolean;
+  /** The host sent SOCKET_CLOSED. */
+  hostClosed: boolean;
+  /** The peer's side ended (or the socket closed). */
+  tcpEnded: boolean;
 }
 
 /** Resident memory of `pid` and all its descendants, in bytes (0 if it is gone). */

@@ -29,7 +29,13 @@ import {
   RUNTIME_ROOT,
   runKeep,
 } from "./host.ts";
-import { encodeFrame, encodeJsonFrame, FRAME } from "./sallyport.ts";
+import {
+  encodeFrame,
+  encodeJsonFrame,
+  encodeSocketData,
+  encodeU32Frame,
+  FRAME,
+} from "./sallyport.ts";
 import { loadOrCreateSandboxKey } from "./sandbox_key.ts";
 
 const BWRAP = "/usr/bin/bwrap";
@@ -605,7 +611,81 @@ describe("the host against a hostile Keep", { timeout: 60_000 }, () => {
         kind: "crash",
         message: `the Keep broke the sallyport protocol: ${why}`,
       });
-      const table: { name: string; bytes: Uint8Array[]; want: KeepResult }[] = [
+      // A Steward nobody listens at: the host names it, so CONNECT is allowed.
+      const steward = { url: "http://127.0.0.1:9", ca: null };
+      const connect = (o: unknown) => encodeJsonFrame(FRAME.CONNECT, o);
+      const table: {
+        name: string;
+        bytes: Uint8Array[];
+        want: KeepResult;
+        steward?: KeepLaunchOptions["steward"];
+      }[] = [
+        {
+          name: "CONNECT when the host named no Steward",
+          bytes: [HELLO, connect({ id: 1, purpose: "steward" })],
+          want: broken("CONNECT to a Steward, but the host named no Steward"),
+        },
+        {
+          name: "CONNECT naming an address instead of a purpose",
+          bytes: [HELLO, connect({ id: 1, purpose: "steward", host: "10.0.0.1" })],
+          want: broken(
+            'CONNECT {"id":1,"purpose":"steward","host":"10.0.0.1"}; expected {id, purpose: "steward"}',
+          ),
+          steward,
+        },
+        {
+          name: "CONNECT with id 0",
+          bytes: [HELLO, connect({ id: 0, purpose: "steward" })],
+          want: broken("CONNECT with id 0; expected an integer from 1 to 4294967295"),
+          steward,
+        },
+        {
+          name: "CONNECT reusing an id",
+          bytes: [
+            HELLO,
+            connect({ id: 1, purpose: "steward" }),
+            connect({ id: 1, purpose: "steward" }),
+          ],
+          want: broken("CONNECT reuses connection id 1"),
+          steward,
+        },
+        {
+          name: "SOCKET_SEND for a connection never opened",
+          bytes: [HELLO, encodeSocketData(FRAME.SOCKET_SEND, 7, new Uint8Array([1]))],
+          want: broken("SOCKET_SEND (0x08) for connection 7, which is not open"),
+          steward,
+        },
+        {
+          name: "SOCKET_CLOSE before CONNECTED",
+          bytes: [
+            HELLO,
+            connect({ id: 2, purpose: "steward" }),
+            encodeU32Frame(FRAME.SOCKET_CLOSE, 2),
+          ],
+          want: broken("SOCKET_CLOSE (0x09) for connection 2, before CONNECTED"),
+          steward,
+        },
+        {
+          name: "SOCKET_CREDIT for a connection never opened",
+          bytes: [HELLO, encodeU32Frame(FRAME.SOCKET_CREDIT, 3, 10)],
+          want: broken("SOCKET_CREDIT (0x0a) for connection 3, which is not open"),
+          steward,
+        },
+        {
+          name: "CERTIFICATE when the host named no Steward",
+          bytes: [HELLO, encodeFrame(FRAME.CERTIFICATE, new Uint8Array([0x2d]))],
+          want: broken("CERTIFICATE, but the host named no Steward"),
+        },
+        {
+          name: "a second CERTIFICATE",
+          bytes: [
+            HELLO,
+            encodeFrame(FRAME.CERTIFICATE, new Uint8Array([0x2d])),
+            encodeFrame(FRAME.CERTIFICATE, new Uint8Array([0x2d])),
+          ],
+          want: broken("a second CERTIFICATE"),
+          steward,
+        },
         {
           name: "garbage instead of a frame",
           bytes: [new TextEncoder().encode("GET / HTTP/1.1\r\n\r\n")],
@@ -627,7 +707,7 @@ describe("the host against a hostile Keep", { timeout: 60_000 }, () => {
           name: "a host → Keep frame (START) sent by the Keep",
           bytes: [HELLO, encodeJsonFrame(FRAME.START, {})],
           want: broken(
-            `sallyport: frame type START (0x81) is sent the other way; it arrived at byte ${HELLO.length} (the host accepts HELLO (0x01), EVIDENCE (0x02), STDOUT (0x03), STDERR (0x04), STDIN_READ (0x05), EXIT (0x06))`,
+            `sallyport: frame type START (0x81) is sent the other way; it arrived at byte ${HELLO.length} (the host accepts HELLO (0x01), EVIDENCE (0x02), STDOUT (0x03), STDERR (0x04), STDIN_READ (0x05), EXIT (0x06), CONNECT (0x07), SOCKET_SEND (0x08), SOCKET_CLOSE (0x09), SOCKET_CREDIT (0x0a), CERTIFICATE (0x0b))`,
           ),
         },
         {
@@ -650,6 +730,7 @@ describe("the host against a hostile Keep", { timeout: 60_000 }, () => {
           const r = await hostile(mode, c.bytes, {
             exit: null,
             openStdin: () => ({ next: () => new Promise(() => {}), close: () => {} }),
+            steward: c.steward ?? null,
           });
           assert.deepEqual(r.result, c.want);
         });

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { KeepError, type KeepErrorCode } from "./error.ts";
 import {
+  CERTIFICATE_MAX,
   DATA_CHUNK,
   decodeJsonPayload,
   decodeU32,
@@ -55,9 +56,9 @@ function isKeepError(code: KeepErrorCode, message: string) {
 
 const utf8 = new TextEncoder();
 const KEEP_ACCEPTS =
-  "START (0x81), MODULE (0x82), CONFIG (0x83), STDIN_DATA (0x84), STDIN_EOF (0x85)";
+  "START (0x81), MODULE (0x82), CONFIG (0x83), STDIN_DATA (0x84), STDIN_EOF (0x85), CONNECTED (0x86), SOCKET_RECV (0x87), SOCKET_CLOSED (0x88)";
 const HOST_ACCEPTS =
-  "HELLO (0x01), EVIDENCE (0x02), STDOUT (0x03), STDERR (0x04), STDIN_READ (0x05), EXIT (0x06)";
+  "HELLO (0x01), EVIDENCE (0x02), STDOUT (0x03), STDERR (0x04), STDIN_READ (0x05), EXIT (0x06), CONNECT (0x07), SOCKET_SEND (0x08), SOCKET_CLOSE (0x09), SOCKET_CREDIT (0x0a), CERTIFICATE (0x0b)";
 
 /** A stream of frames for each direction, covering empty, small and maximal payloads. */
 const TO_KEEP: Frame[] = [
@@ -66,6 +67,10 @@ const TO_KEEP: Frame[] = [
   { type: FRAME.CONFIG, payload: new Uint8Array([0]) },
   { type: FRAME.STDIN_DATA, payload: new Uint8Array(DATA_CHUNK).fill(7) },
   { type: FRAME.STDIN_EOF, payload: new Uint8Array(0) },
+  { type: FRAME.CONNECTED, payload: utf8.encode('{"id":1,"ok":true}') },
+  { type: FRAME.SOCKET_RECV, payload: new Uint8Array(4 + DATA_CHUNK).fill(3) },
+  { type: FRAME.SOCKET_RECV, payload: new Uint8Array([0, 0, 0, 1, 9]) },
+  { type: FRAME.SOCKET_CLOSED, payload: new Uint8Array([0, 0, 0, 1]) },
 ];
 const TO_HOST: Frame[] = [
   { type: FRAME.HELLO, payload: utf8.encode("{}") },
@@ -73,6 +78,11 @@ const TO_HOST: Frame[] = [
   { type: FRAME.STDOUT, payload: utf8.encode("hello\n") },
   { type: FRAME.STDERR, payload: new Uint8Array([0xff]) },
   { type: FRAME.STDIN_READ, payload: new Uint8Array([0, 1, 0, 0]) },
+  { type: FRAME.CONNECT, payload: utf8.encode('{"id":1,"purpose":"steward"}') },
+  { type: FRAME.SOCKET_SEND, payload: new Uint8Array(4 + DATA_CHUNK).fill(5) },
+  { type: FRAME.SOCKET_CREDIT, payload: new Uint8Array([0, 0, 0, 1, 0, 0, 1, 0]) },
+  { type: FRAME.SOCKET_CLOSE, payload: new Uint8Array([0, 0, 0, 1]) },
+  { type: FRAME.CERTIFICATE, payload: new Uint8Array(CERTIFICATE_MAX).fill(0x41) },
   { type: FRAME.EXIT, payload: utf8.encode('{"kind":"exit"}') },
 ];
 
@@ -241,6 +251,59 @@ const HOSTILE: {
     bytes: concat(header(1, FRAME.STDIN_EOF, 1), new Uint8Array(1)),
     code: "keep.sallyport.length",
     message: "sallyport: STDIN_EOF (0x85) at byte 0 declares 1 payload byte; expected 0",
+  },
+  {
+    name: "SOCKET_RECV over 4 + 64 KiB, header only",
+    receiver: "keep",
+    bytes: header(1, FRAME.SOCKET_RECV, 4 + DATA_CHUNK + 1),
+    code: "keep.sallyport.length",
+    message:
+      "sallyport: SOCKET_RECV (0x87) at byte 0 declares 65541 payload bytes; expected 5 to 65540",
+  },
+  {
+    name: "SOCKET_RECV with an id and no bytes",
+    receiver: "keep",
+    bytes: concat(header(1, FRAME.SOCKET_RECV, 4), new Uint8Array(4)),
+    code: "keep.sallyport.length",
+    message:
+      "sallyport: SOCKET_RECV (0x87) at byte 0 declares 4 payload bytes; expected 5 to 65540",
+  },
+  {
+    name: "SOCKET_CLOSED with 5 bytes",
+    receiver: "keep",
+    bytes: concat(header(1, FRAME.SOCKET_CLOSED, 5), new Uint8Array(5)),
+    code: "keep.sallyport.length",
+    message: "sallyport: SOCKET_CLOSED (0x88) at byte 0 declares 5 payload bytes; expected 4",
+  },
+  {
+    name: "CONNECTED over 1 KiB, header only",
+    receiver: "keep",
+    bytes: header(1, FRAME.CONNECTED, 1025),
+    code: "keep.sallyport.length",
+    message:
+      "sallyport: CONNECTED (0x86) at byte 0 declares 1025 payload bytes; expected 2 to 1024",
+  },
+  {
+    name: "a Keep → host connection frame (SOCKET_SEND) sent to the Keep",
+    receiver: "keep",
+    bytes: header(1, FRAME.SOCKET_SEND, 5),
+    code: "keep.sallyport.type",
+    message: `sallyport: frame type SOCKET_SEND (0x08) is sent the other way; it arrived at byte 0 (the keep accepts ${KEEP_ACCEPTS})`,
+  },
+  {
+    name: "CERTIFICATE over 64 KiB, header only",
+    receiver: "host",
+    bytes: header(1, FRAME.CERTIFICATE, CERTIFICATE_MAX + 1),
+    code: "keep.sallyport.length",
+    message:
+      "sallyport: CERTIFICATE (0x0b) at byte 0 declares 65537 payload bytes; expected 1 to 65536",
+  },
+  {
+    name: "SOCKET_CREDIT without its byte count",
+    receiver: "host",
+    bytes: concat(header(1, FRAME.SOCKET_CREDIT, 4), new Uint8Array(4)),
+    code: "keep.sallyport.length",
+    message: "sallyport: SOCKET_CREDIT (0x0a) at byte 0 declares 4 payload bytes; expected 8",
   },
   {
     name: "START with an empty payload",

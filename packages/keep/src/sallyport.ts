@@ -24,6 +24,18 @@ export const HEADER_SIZE = 8;
 export const DATA_CHUNK = 65536;
 /** Largest module or config chunk. */
 export const LOAD_CHUNK = 1 << 20;
+/** Largest CERTIFICATE payload (a PEM chain). */
+export const CERTIFICATE_MAX = 64 * 1024;
+/** Bytes the host may send on a relayed connection before the Keep credits more (SOCKET_CREDIT). */
+export const SOCKET_WINDOW = 256 * 1024;
+/** Relayed connections open (or opening) at once, at most. */
+export const MAX_SOCKETS = 16;
+/**
+ * How long a Keep waits for its Steward's decision (connect, TLS, answer);
+ * the host adds it to its own time limit, which would otherwise run from
+ * START while the Keep's runs from the workload's start.
+ */
+export const STEWARD_TIMEOUT_MS = 30_000;
 
 /**
  * Frame types. Keep → host have the high bit clear, host → Keep have it set,
@@ -43,6 +55,16 @@ export const FRAME = {
   STDIN_READ: 0x05,
   /** The last frame: JSON, how the run ended. */
   EXIT: 0x06,
+  /** Open a host-relayed connection: JSON `{ id, purpose }` (the host picks the address). */
+  CONNECT: 0x07,
+  /** Bytes for a relayed connection: u32 id, then 1 to 65536 bytes (TLS records, never plaintext). */
+  SOCKET_SEND: 0x08,
+  /** The Keep closes a relayed connection: u32 id. */
+  SOCKET_CLOSE: 0x09,
+  /** The Keep has taken more of a connection's bytes: u32 id, u32 bytes the host may send on top. */
+  SOCKET_CREDIT: 0x0a,
+  /** The certificate chain the Steward issued to the Keep (PEM: leaf, then CA). */
+  CERTIFICATE: 0x0b,
   // host → Keep
   /** First frame of the host: JSON, what to run and under which limits. */
   START: 0x81,
@@ -54,6 +76,12 @@ export const FRAME = {
   STDIN_DATA: 0x84,
   /** End of stdin, answering one STDIN_READ. Empty. */
   STDIN_EOF: 0x85,
+  /** Answer to one CONNECT: JSON `{ id, ok, error? }`. */
+  CONNECTED: 0x86,
+  /** Bytes from a relayed connection's peer: u32 id, then 1 to 65536 bytes, within the Keep's credit. */
+  SOCKET_RECV: 0x87,
+  /** The peer (or the host) closed a relayed connection: u32 id. */
+  SOCKET_CLOSED: 0x88,
 } as const;
 
 export type FrameType = (typeof FRAME)[keyof typeof FRAME];
@@ -71,6 +99,14 @@ const BOUNDS: Readonly<Record<FrameType, readonly [number, number]>> = {
   [FRAME.CONFIG]: [1, LOAD_CHUNK],
   [FRAME.STDIN_DATA]: [1, DATA_CHUNK],
   [FRAME.STDIN_EOF]: [0, 0],
+  [FRAME.CONNECT]: [2, 1024],
+  [FRAME.SOCKET_SEND]: [5, 4 + DATA_CHUNK],
+  [FRAME.SOCKET_CLOSE]: [4, 4],
+  [FRAME.SOCKET_CREDIT]: [8, 8],
+  [FRAME.CERTIFICATE]: [1, CERTIFICATE_MAX],
+  [FRAME.CONNECTED]: [2, 1024],
+  [FRAME.SOCKET_RECV]: [5, 4 + DATA_CHUNK],
+  [FRAME.SOCKET_CLOSED]: [4, 4],
 };
 
 const NAMES = new Map<number, string>(Object.entries(FRAME).map(([k, v]) => [v, k]));
@@ -155,8 +191,29 @@ export function encodeStdinRead(max: number): Uint8Array {
   return encodeFrame(FRAME.STDIN_READ, p);
 }
 
-export function decodeU32(payload: Uint8Array): number {
-  return new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getUint32(0);
+export function decodeU32(payload: Uint8Array, at = 0): number {
+  return new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getUint32(at);
+}
+
+/** A SOCKET_DATA frame (either direction): u32 id, then the bytes. */
+export function encodeSocketData(
+  type: typeof FRAME.SOCKET_SEND | typeof FRAME.SOCKET_RECV,
+  id: number,
+  bytes: Uint8Array,
+): Uint8Array {
+  const out = new Uint8Array(HEADER_SIZE + 4 + bytes.length);
+  writeHeader(out, type, 4 + bytes.length);
+  new DataView(out.buffer).setUint32(HEADER_SIZE, id);
+  out.set(bytes, HEADER_SIZE + 4);
+  return out;
+}
+
+/** A frame whose payload is one u32 (SOCKET_CLOSE either way), or two (SOCKET_CREDIT). */
+export function encodeU32Frame(type: FrameType, ...values: number[]): Uint8Array {
+  const p = new Uint8Array(4 * values.length);
+  const v = new DataView(p.buffer);
+  for (const [i, n] of values.entries()) v.setUint32(4 * i, n);
+  return encodeFrame(type, p);
 }
 
 /**

@@ -15,6 +15,9 @@ const DEFAULTS: RunArgs = {
   timeout: null,
   maxOutput: null,
   printEvidence: null,
+  steward: null,
+  stewardCa: null,
+  printCert: null,
 };
 
 describe("donjon run: accepted command lines", () => {
@@ -25,6 +28,17 @@ describe("donjon run: accepted command lines", () => {
     [["--", "--weird.wasm"], { module: "--weird.wasm" }],
     [["--help"], { help: true, module: "" }],
     [["-h", "app.wasm"], { help: true, module: "" }],
+    [
+      [
+        "--steward",
+        "https://s.example",
+        "--steward-ca=ca.pem",
+        "--print-cert",
+        "c.pem",
+        "app.wasm",
+      ],
+      { steward: "https://s.example", stewardCa: "ca.pem", printCert: "c.pem" },
+    ],
     [
       ["--dir", "./data::/data", "--dir-ro=/etc::/host-etc", "app.wasm"],
       {

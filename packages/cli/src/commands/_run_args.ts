@@ -44,6 +44,12 @@ export interface RunArgs {
   maxOutput: number | null;
   /** `--print-evidence` file, as given, or null. */
   printEvidence: string | null;
+  /** `--steward` URL, as given, or null (Donjon.toml's `steward` then applies). */
+  steward: string | null;
+  /** `--steward-ca` file, as given, or null. */
+  stewardCa: string | null;
+  /** `--print-cert` file, as given, or null. */
+  printCert: string | null;
 }
 
 const VALUE_FLAGS = [
@@ -56,6 +62,9 @@ const VALUE_FLAGS = [
   "--timeout",
   "--max-output",
   "--print-evidence",
+  "--steward",
+  "--steward-ca",
+  "--print-cert",
 ] as const;
 const REPEATABLE = new Set(["--dir", "--dir-ro", "--env"]);
 
@@ -105,6 +114,9 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
     timeout: null,
     maxOutput: null,
     printEvidence: null,
+    steward: null,
+    stewardCa: null,
+    printCert: null,
   };
   const seen = new Set<string>();
   let i = 0;
@@ -180,6 +192,15 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
       }
       case "--print-evidence":
         out.printEvidence = value;
+        break;
+      case "--steward":
+        out.steward = value;
+        break;
+      case "--steward-ca":
+        out.stewardCa = value;
+        break;
+      case "--print-cert":
+        out.printCert = value;
         break;
     }
   }

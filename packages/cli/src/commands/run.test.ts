@@ -453,19 +453,31 @@ time = "1m"
       assert.ok(ro.status === 76 || ro.status === 69, `exit ${ro.status}`);
     });
 
-    test("Donjon.toml: a null stdout, and the Enarx steward notice", async () => {
+    test("Donjon.toml: a null stdout", async () => {
       const dir = tempDir();
       const config = path.join(dir, "Enarx.toml");
       fs.writeFileSync(
         config,
-        'steward = "https://attest.example.com"\n[[files]]\nkind = "stdin"\n[[files]]\nkind = "null"\n[[files]]\nkind = "stderr"\n',
+        '[[files]]\nkind = "stdin"\n[[files]]\nkind = "null"\n[[files]]\nkind = "stderr"\n',
       );
       const r = await donjon(["run", "--config", config, program("examples/hello.wasm")]);
       assert.equal(r.status, 0);
       assert.equal(r.stdout, "");
+      assert.equal(r.stderr, "");
+    });
+
+    test("Donjon.toml: an https steward without --steward-ca is a usage error before any Keep starts", async () => {
+      const dir = tempDir();
+      const config = path.join(dir, "Enarx.toml");
+      fs.writeFileSync(config, 'steward = "https://attest.example.com"\n');
+      const r = await donjon(["run", "--config", config, program("examples/hello.wasm")]);
+      assert.equal(r.status, 2);
+      assert.equal(r.stdout, "");
       assert.equal(
         r.stderr,
-        "donjon: note: steward https://attest.example.com is ignored: attestation to a Steward is not implemented yet\n",
+        backend === "nil"
+          ? `donjon: steward in ${config}: backend nil has no Keep, no key and no evidence to attest with; use a Keep backend (sandbox, snp, tdx, sgx)\n`
+          : `donjon: steward in ${config}: https://attest.example.com: give --steward-ca FILE, the CA the Steward's TLS certificate chains to (ca.pem from donjon steward init): a Keep has no system roots\n`,
       );
     });
 

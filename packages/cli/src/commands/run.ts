@@ -81,12 +81,24 @@ Options:
   --print-evidence FILE   Write the Keep's evidence (a JSON CMW collection:
                           evidence, certificates, Keep key, workload digests)
                           to FILE; check it with donjon attest verify.
+  --steward URL           Attest to this Steward before the workload starts
+                          (overrides Donjon.toml's steward): the Keep sends
+                          its CSR and evidence over TLS that ends inside the
+                          Keep (this host relays bytes only) and gets its
+                          certificate; refused, the run ends with exit 1 and
+                          the Steward's reasons. https://, or http:// on
+                          localhost / 127.0.0.1 / ::1 only. Not with nil.
+  --steward-ca FILE       The CA (PEM) the Steward's TLS certificate chains
+                          to, e.g. ca.pem from donjon steward init. Required
+                          for https:// (a Keep has no system roots).
+  --print-cert FILE       Write the certificate chain the Steward issued
+                          (PEM: the Keep's certificate, then the CA's) to FILE.
   -h, --help              Show this help.
 
 Exit status: the guest's exit code (its proc_exit code & 255, as a process's);
 134 when the guest traps; 124 when the time limit stops it; 1 when donjon
-cannot run it (or a Keep failed or passed its output limit); 2 for a usage
-error or a backend that cannot run here.
+cannot run it (or a Keep failed or passed its output limit, or the Steward
+refused it); 2 for a usage error or a backend that cannot run here.
 `;
 
 /** Run `donjon run` with `argv` (what follows `run`); resolve to the exit status. */
@@ -109,11 +121,7 @@ export async function run(argv: readonly string[], ctx: RunContext): Promise<num
     }
   }
   const config = a.config === null ? null : await loadConfig(a.config, ctx);
-  if (config?.steward) {
-    ctx.err(
-      `donjon: note: steward ${config.steward} is ignored: attestation to a Steward is not implemented yet\n`,
-    );
-  }
+  const steward = stewardTarget(a, config, backend, ctx);
 
   // Limits: flags win over the config; the memory default is all of wasm32.
   const memoryLimit = a.maxMemory ?? config?.limits.memory ?? MAX_MEMORY_LIMIT;
@@ -160,6 +168,8 @@ export async function run(argv: readonly string[], ctx: RunContext): Promise<num
         timeout,
         outputLimit,
         printEvidence: a.printEvidence === null ? null : path.resolve(ctx.cwd, a.printEvidence),
+        steward,
+        printCert: a.printCert === null ? null : path.resolve(ctx.cwd, a.printCert),
       },
       ctx,
     );
@@ -192,6 +202,95 @@ export async function run(argv: readonly string[], ctx: RunContext): Promise<num
     { memoryLimit, maxPages, memorySource, initial, explicit, timeout: timeout ?? 0 },
     ctx,
   );
+}
+
+/**
+ * The Steward to attest to: `--steward` or Donjon.toml's `steward`, with the
+ * CA from `--steward-ca`. A Keep has no system roots, so an https:// Steward
+ * needs its CA; plain http:// is accepted on loopback only (the Steward
+ * itself serves plain HTTP only there). Checked here so that mistakes are
+ * usage errors before any Keep starts; the Keep checks START again.
+ */
+function stewardTarget(
+  a: ReturnType<typeof parseRunArgs>,
+  config: Config | null,
+  backend: string,
+  ctx: RunContext,
+): { url: string; ca: string | null } | null {
+  const given = a.steward ?? config?.steward ?? null;
+  const from = a.steward !== null ? "--steward" : `steward in ${a.config}`;
+  if (given === null) {
+    for (const [flag, v] of [
+      ["--steward-ca", a.stewardCa],
+      ["--print-cert", a.printCert],
+    ] as const) {
+      if (v !== null) {
+        throw new CliError(
+          "USAGE",
+          `${flag} needs a Steward: give --steward URL (or steward in Donjon.toml)`,
+        );
+      }
+    }
+    return null;
+  }
+  if (backend === "nil") {
+    throw new CliError(
+      "USAGE",
+      `${from}: backend nil has no Keep, no key and no evidence to attest with; use a Keep backend (sandbox, snp, tdx, sgx)`,
+    );
+  }
+  let url: URL;
+  try {
+    url = new URL(given);
+  } catch {
+    throw new CliError("USAGE", `${from}: ${JSON.stringify(given)} is not a URL`);
+  }
+  if (url.username !== "" || url.password !== "" || url.search !== "" || url.hash !== "") {
+    throw new CliError(
+      "USAGE",
+      `${from}: ${given}: a Steward URL has no credentials, query or fragment`,
+    );
+  }
+  const loopback = ["localhost", "[::1]"].includes(url.hostname) || /^127\./.test(url.hostname);
+  if (url.protocol === "http:" && !loopback) {
+    throw new CliError(
+      "USAGE",
+      `${from}: ${given}: plain http:// is for a Steward on this machine (localhost, 127.0.0.1, ::1) only; use https://`,
+    );
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new CliError("USAGE", `${from}: ${given}: expected an https:// URL`);
+  }
+  if (a.stewardCa === null) {
+    if (url.protocol === "https:") {
+      throw new CliError(
+        "USAGE",
+        `${from}: ${given}: give --steward-ca FILE, the CA the Steward's TLS certificate chains to (ca.pem from donjon steward init): a Keep has no system roots`,
+      );
+    }
+    return { url: url.href, ca: null };
+  }
+  let pem: string;
+  try {
+    pem = new TextDecoder("utf-8", { fatal: true }).decode(
+      ctx.readFile(path.resolve(ctx.cwd, a.stewardCa)),
+    );
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === "ENOENT")
+      throw new CliError("NOT_FOUND", `--steward-ca ${a.stewardCa}: not found`);
+    throw new CliError(
+      "BAD_INPUT",
+      `--steward-ca ${a.stewardCa}: cannot read it: ${(e as Error).message}`,
+    );
+  }
+  if (!pem.includes("-----BEGIN CERTIFICATE-----") || pem.length > 32 * 1024) {
+    throw new CliError(
+      "BAD_INPUT",
+      `--steward-ca ${a.stewardCa}: expected PEM certificates (-----BEGIN CERTIFICATE-----) of at most 32 KiB`,
+    );
+  }
+  return { url: url.href, ca: pem };
 }
 
 async function loadConfig(file: string, ctx: RunContext): Promise<Config> {
@@ -309,6 +408,16 @@ function report(result: WorkerResult | KeepResult, limits: Limits, ctx: RunConte
   }
   if (result.kind === "limit") throw new CliError("MEMORY_LIMIT", result.message);
   if (result.kind === "crash") throw new CliError("KEEP", result.message);
+  if (result.kind === "refused") {
+    // One line per failed check, as the Steward stated it; the workload never ran.
+    for (const c of result.checks) {
+      ctx.err(
+        `donjon: refused by the Steward: ${c.code}: expected ${c.expected}, actual ${c.actual}; ${c.remedy}\n`,
+      );
+    }
+    if (result.checks.length === 0) ctx.err(`donjon: ${result.message}\n`);
+    return 1;
+  }
   if (result.kind === "error") {
     if ("code" in result) {
       // The Keep's own checks of the module repeat the host's; anything else is the Keep's failure.
@@ -317,6 +426,12 @@ function report(result: WorkerResult | KeepResult, limits: Limits, ctx: RunConte
         throw new CliError("INVALID_MODULE", result.message);
       if (result.code.startsWith("keep.host") || result.code === "keep.setup") {
         throw new CliError("HOST_SETUP", result.message);
+      }
+      if (result.code.startsWith("keep.steward.") || result.code === "keep.relay") {
+        throw new CliError(
+          "KEEP",
+          `attestation to the Steward failed: ${result.message} [${result.code}]; the workload did not run`,
+        );
       }
       throw new CliError("KEEP", `the Keep stopped: ${result.message} [${result.code}]`);
     }
@@ -377,6 +492,8 @@ interface KeepRun {
   timeout: number | null;
   outputLimit: number | null;
   printEvidence: string | null;
+  steward: { url: string; ca: string | null } | null;
+  printCert: string | null;
 }
 
 /** Run the workload in a Keep process of `backend`. */
@@ -404,6 +521,7 @@ async function runInKeep(backend: string, r: KeepRun, ctx: RunContext): Promise<
     ctx.makeDir(compileCache);
   }
   let evidence: Uint8Array | null = null;
+  let certificate: Uint8Array | null = null;
   const { KeepError } = await import("@donjon/keep/error");
   const result = await runKeep({
     backend: backend as "sandbox" | "snp" | "tdx" | "sgx",
@@ -422,6 +540,10 @@ async function runInKeep(backend: string, r: KeepRun, ctx: RunContext): Promise<
     onEvidence: (b) => {
       evidence = b;
     },
+    steward: r.steward,
+    onCertificate: (b) => {
+      certificate = b;
+    },
   }).catch((e: unknown) => {
     if (e instanceof KeepError && e.code === "keep.host.dirs") {
       throw new CliError("HOST_SETUP", e.message);
@@ -435,5 +557,7 @@ async function runInKeep(backend: string, r: KeepRun, ctx: RunContext): Promise<
       ctx.writeFile(r.printEvidence, evidence);
     }
   }
+  // Written only when the Steward issued one (never on refusal or failure).
+  if (r.printCert !== null && certificate !== null) ctx.writeFile(r.printCert, certificate);
   return result;
 }
