@@ -157,7 +157,9 @@ const UNTRUSTED = new Set([
 
 function tlsReason(e: Error): string {
   const code = (e as { code?: string }).code;
-  const text = code && !e.message.includes(code) ? `${e.message} (${code})` : e.message;
+  // OpenSSL's "…:error:0A000119:SSL routines:FUNC:REASON:file:line:" → REASON.
+  const reason = /:SSL routines:[^:]*:([^:]+):/.exec(e.message)?.[1] ?? e.message.trim();
+  const text = code && !reason.includes(code) ? `${reason} (${code})` : reason;
   if (code && UNTRUSTED.has(code)) {
     return `${text}: its certificate does not chain to the Steward CA given (--steward-ca)`;
   }
