@@ -28,16 +28,21 @@ import {
   type EvidenceSource,
   MODULE_MAX,
   runAgent,
+  STEWARD_CA_MAX,
 } from "./agent.ts";
 import { KeepError } from "./error.ts";
 import { type RingChannel, RingWriter } from "./ring.ts";
 import {
+  DATA_CHUNK,
   encodeFrame,
   encodeJsonFrame,
+  encodeSocketData,
+  encodeU32Frame,
   FRAME,
   type Frame,
   HEADER_SIZE,
   LOAD_CHUNK,
+  SOCKET_WINDOW,
 } from "./sallyport.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../../..");
@@ -699,6 +704,85 @@ const HOSTILE: {
     code: "keep.sallyport.payload",
     message: `sallyport: START config.size must be an integer from 0 to ${CONFIG_MAX}, not ${CONFIG_MAX + 1}`,
   },
+  // START's steward
+  {
+    name: "steward with plain http to another machine",
+    send: [start((s) => (s.steward = { url: "http://steward.example", ca: null }))],
+    code: "keep.sallyport.payload",
+    message:
+      'sallyport: START steward.url must be https:// (or http:// on a loopback host), not "http://steward.example"',
+  },
+  {
+    name: "steward https without a CA",
+    send: [start((s) => (s.steward = { url: "https://steward.example", ca: null }))],
+    code: "keep.sallyport.payload",
+    message: "sallyport: START steward.ca is required for an https:// Steward",
+  },
+  {
+    name: "steward CA that is not PEM",
+    send: [start((s) => (s.steward = { url: "https://steward.example", ca: "trust me" }))],
+    code: "keep.sallyport.payload",
+    message: "sallyport: START steward.ca must be PEM certificates (-----BEGIN CERTIFICATE-----)",
+  },
+  {
+    name: "steward CA over its bound",
+    send: [
+      start(
+        (s) =>
+          (s.steward = {
+            url: "https://steward.example",
+            ca: `-----BEGIN CERTIFICATE-----\n${"A".repeat(STEWARD_CA_MAX)}\n-----END CERTIFICATE-----\n`,
+          }),
+      ),
+    ],
+    code: "keep.sallyport.payload",
+    message: `sallyport: START steward.ca is ${STEWARD_CA_MAX + 55} characters; at most ${STEWARD_CA_MAX}`,
+  },
+  {
+    name: "steward URL with credentials",
+    send: [start((s) => (s.steward = { url: "https://u:p@steward.example", ca: null }))],
+    code: "keep.sallyport.payload",
+    message: "sallyport: START steward.url must not carry credentials, a query or a fragment",
+  },
+  {
+    name: "steward URL that does not parse",
+    send: [start((s) => (s.steward = { url: "steward", ca: null }))],
+    code: "keep.sallyport.payload",
+    message: 'sallyport: START steward.url is not a URL: "steward"',
+  },
+  {
+    name: "steward with an unknown field",
+    send: [start((s) => (s.steward = { url: "http://127.0.0.1:1", ca: null, port: 1 }))],
+    code: "keep.sallyport.payload",
+    message: 'sallyport: START steward has unknown field "port"',
+  },
+  {
+    name: "START without steward",
+    send: [start((s) => delete s.steward)],
+    code: "keep.sallyport.payload",
+    message: 'sallyport: START payload lacks field "steward"',
+  },
+  // connection frames when the Keep opened no connection
+  {
+    name: "CONNECTED before START",
+    send: [encodeJsonFrame(FRAME.CONNECTED, { id: 1, ok: true })],
+    code: "keep.sallyport.order",
+    message: "sallyport: unexpected CONNECTED (0x86); expected START",
+  },
+  {
+    name: "SOCKET_RECV while the Keep proves itself (no connection is open)",
+    send: [...LOADED, encodeSocketData(FRAME.SOCKET_RECV, 1, utf8.encode("x"))],
+    code: "keep.sallyport.order",
+    message: "sallyport: SOCKET_RECV (0x87) for connection 1, which is not open",
+  },
+  {
+    name: "CONNECTED the Keep never asked for, while the workload runs",
+    wasm: SPIN,
+    on: "stdout",
+    send: [encodeJsonFrame(FRAME.CONNECTED, { id: 1, ok: true })],
+    code: "keep.sallyport.order",
+    message: "sallyport: CONNECTED for connection 1, which the Keep did not ask for",
+  },
   // the host goes away
   {
     name: "the channel closes inside a header",
@@ -962,4 +1046,139 @@ describe("runAgent: a host frame while the Keep collects its evidence", () => {
     assertEndedCleanly(view(host, report));
     assert.equal(host.of(FRAME.EVIDENCE).length, 0);
   });
+});
+
+/**
+ * A host that names a Steward and then, when the Keep asks for the
+ * connection (CONNECT), answers with `reply(id)`: each row must end the Keep
+ * with its code — never a hang, never the workload.
+ */
+describe("runAgent: a hostile host while the Keep attests", () => {
+  const STEWARD = { url: "http://127.0.0.1:9", ca: null };
+  const ok = (id: number) => encodeJsonFrame(FRAME.CONNECTED, { id, ok: true });
+  const recv = (id: number, n = 1) => encodeSocketData(FRAME.SOCKET_RECV, id, new Uint8Array(n));
+  const concat = (...parts: Uint8Array[]) => new Uint8Array(Buffer.concat(parts));
+  const rows: {
+    name: string;
+    reply: (id: number) => Uint8Array[];
+    code: string;
+    message: string;
+  }[] = [
+    {
+      name: "CONNECTED for an id the Keep did not ask for",
+      reply: (id) => [ok(id + 1)],
+      code: "keep.sallyport.order",
+      message: "sallyport: CONNECTED for connection 2, which the Keep did not ask for",
+    },
+    {
+      name: "CONNECTED twice",
+      reply: (id) => [concat(ok(id), ok(id))],
+      code: "keep.sallyport.order",
+      message:
+        "sallyport: CONNECTED for connection 1, which the Keep has already been answered about",
+    },
+    {
+      name: "CONNECTED with an unknown field",
+      reply: (id) => [encodeJsonFrame(FRAME.CONNECTED, { id, ok: true, addr: "10.0.0.1" })],
+      code: "keep.sallyport.payload",
+      message: 'sallyport: CONNECTED has unknown field "addr"',
+    },
+    {
+      name: "CONNECTED ok false without an error",
+      reply: (id) => [encodeJsonFrame(FRAME.CONNECTED, { id, ok: false })],
+      code: "keep.sallyport.payload",
+      message: "sallyport: CONNECTED with ok false needs an error string of at most 512 characters",
+    },
+    {
+      name: "CONNECTED with id 0",
+      reply: () => [encodeJsonFrame(FRAME.CONNECTED, { id: 0, ok: true })],
+      code: "keep.sallyport.payload",
+      message: "sallyport: CONNECTED id must be an integer from 1 to 4294967295",
+    },
+    {
+      name: "SOCKET_RECV before CONNECTED",
+      reply: (id) => [recv(id)],
+      code: "keep.sallyport.order",
+      message: "sallyport: SOCKET_RECV (0x87) for connection 1, before CONNECTED",
+    },
+    {
+      name: "SOCKET_CLOSED for a connection that was never opened",
+      reply: (id) => [encodeU32Frame(FRAME.SOCKET_CLOSED, id + 5)],
+      code: "keep.sallyport.order",
+      message: "sallyport: SOCKET_CLOSED (0x88) for connection 6, which is not open",
+    },
+    {
+      name: "SOCKET_CLOSED twice",
+      reply: (id) => [
+        concat(
+          ok(id),
+          encodeU32Frame(FRAME.SOCKET_CLOSED, id),
+          encodeU32Frame(FRAME.SOCKET_CLOSED, id),
+        ),
+      ],
+      code: "keep.sallyport.order",
+      message: "sallyport: SOCKET_CLOSED (0x88) for connection 1, after the host closed it",
+    },
+    {
+      name: "SOCKET_RECV after SOCKET_CLOSED",
+      reply: (id) => [concat(ok(id), encodeU32Frame(FRAME.SOCKET_CLOSED, id), recv(id))],
+      code: "keep.sallyport.order",
+      message: "sallyport: SOCKET_RECV (0x87) for connection 1, after the host closed it",
+    },
+    {
+      // All in one chunk: the window is enforced as the frames are decoded,
+      // before anything reads the bytes.
+      name: "SOCKET_RECV beyond the Keep's credit",
+      reply: (id) => [
+        concat(
+          ok(id),
+          ...Array.from({ length: SOCKET_WINDOW / DATA_CHUNK }, () => recv(id, DATA_CHUNK)),
+          recv(id, 1),
+        ),
+      ],
+      code: "keep.sallyport.length",
+      message: `sallyport: SOCKET_RECV (0x87) for connection 1 brings ${SOCKET_WINDOW + 1} bytes not yet credited; the Keep granted ${SOCKET_WINDOW}`,
+    },
+    {
+      name: "STDIN_DATA while the Keep attests",
+      reply: () => [encodeFrame(FRAME.STDIN_DATA, utf8.encode("x"))],
+      code: "keep.sallyport.order",
+      message:
+        "sallyport: unexpected STDIN_DATA (0x84); expected CONNECTED, SOCKET_RECV or SOCKET_CLOSED",
+    },
+    {
+      // Not a violation: the host says it could not connect. Its words are
+      // shown to the user, control characters replaced.
+      name: "CONNECTED ok false (the host could not connect)",
+      reply: (id) => [
+        encodeJsonFrame(FRAME.CONNECTED, { id, ok: false, error: "ECONNREFUSED\u001b[2J" }),
+      ],
+      code: "keep.steward.connect",
+      message: "cannot reach the Steward at http://127.0.0.1:9 (ECONNREFUSED?[2J)",
+    },
+  ];
+  for (const row of rows) {
+    it(`${row.name} → ${row.code}`, T, async () => {
+      const host = new FakeHost();
+      const w: Workload = { wasm: HELLO, steward: STEWARD };
+      host.onFrame((f) => {
+        if (f.type === FRAME.HELLO) host.send(...loadWorkload(w));
+        if (f.type === FRAME.CONNECT) {
+          const req = JSON.parse(Buffer.from(f.payload).toString("utf8")) as { id: number };
+          assert.deepEqual(req, { id: 1, purpose: "steward" });
+          host.send(...row.reply(req.id));
+        }
+      });
+      const report = await runAgent(host.channel, options());
+      await host.ended;
+      const v = view(host, report);
+      assertEndedCleanly(v);
+      assert.equal(host.of(FRAME.CONNECT).length, 1);
+      assert.equal(v.exit?.kind, "error", JSON.stringify(v.exit));
+      assert.equal(v.exit?.code, row.code, String(v.exit?.message));
+      assert.equal(v.exit?.message, row.message);
+      assert.equal(v.stdout, "", "the workload must not run");
+      assert.equal(host.of(FRAME.CERTIFICATE).length, 0);
+    });
+  }
 });
