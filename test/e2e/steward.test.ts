@@ -66,12 +66,26 @@ interface Steward {
 const stewards: Steward[] = [];
 
 /** `donjon steward init`, the policy edited by `edit`, then `donjon steward --config` on a free port. */
-async function startSteward(name: string, edit: (policy: string) => string): Promise<Steward> {
+async function startSteward(
+  name: string,
+  edit: (policy: string) => string,
+  o: { plainHttp?: boolean } = {},
+): Promise<Steward> {
   const dir = path.join(TMP, name);
   const init = await donjon(["steward", "init", dir]);
   assert.equal(init.status, 0, init.stderr);
   const policy = path.join(dir, "policy.toml");
   fs.writeFileSync(policy, edit(fs.readFileSync(policy, "utf8")));
+  if (o.plainHttp) {
+    // Plain HTTP, which the Steward serves on loopback only: no [tls], no CA for the Keep.
+    const config = path.join(dir, "steward.toml");
+    const text = fs.readFileSync(config, "utf8");
+    const plain = text
+      .replace(/\n\[tls\]\ncert = [^\n]*\nkey = [^\n]*\n/, "\n")
+      .replace(/^listen = .*$/m, (l) => `${l}\nplain_http = true`);
+    assert.notEqual(plain, text);
+    fs.writeFileSync(config, plain);
+  }
   const child = spawn(
     process.execPath,
     [BIN, "steward", "--config", path.join(dir, "steward.toml"), "--listen", "127.0.0.1:0"],
@@ -130,21 +144,24 @@ async function tamperingRelay(target: URL): Promise<{ url: string; server: net.S
 
 let allowing: Steward;
 let refusing: Steward;
+let plain: Steward;
 
 before(async () => {
   // The sandbox key is made by the first Keep; the allowing policy names its public half.
   const first = await donjon(["run", "--backend", "sandbox", HELLO]);
   assert.equal(first.status, 0, first.stderr);
   assert.ok(fs.existsSync(PUBLIC_KEY));
-  [allowing, refusing] = await Promise.all([
-    startSteward("allowing", (p) =>
-      p.replace(
-        "[sandbox]\nallow = false\n",
-        `[sandbox]\nallow = true\nhost_keys = [${JSON.stringify(PUBLIC_KEY)}]\n`,
-      ),
-    ),
+  const allowSandbox = (p: string) =>
+    p.replace(
+      "[sandbox]\nallow = false\n",
+      `[sandbox]\nallow = true\nhost_keys = [${JSON.stringify(PUBLIC_KEY)}]\n`,
+    );
+  [allowing, refusing, plain] = await Promise.all([
+    startSteward("allowing", allowSandbox),
     startSteward("default", (p) => p),
+    startSteward("plain", allowSandbox, { plainHttp: true }),
   ]);
+  assert.match(plain.url, /^http:\/\/127\.0\.0\.1:\d+$/);
   assert.match(fs.readFileSync(path.join(allowing.dir, "policy.toml"), "utf8"), /allow = true/);
 });
 
@@ -339,6 +356,19 @@ describe("donjon run --steward: a sandbox Keep attests before its workload start
     } finally {
       relay.server.close();
     }
+  });
+
+  it("plain http:// on loopback needs no --steward-ca: the Keep is certified and runs", async () => {
+    const dir = fs.mkdtempSync(path.join(TMP, "plain-"));
+    const r = await donjon(
+      ["run", "--backend", "sandbox", "--steward", plain.url, "--print-cert", "keep.pem", HELLO],
+      dir,
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, HELLO_OUT);
+    const leaf = new X509Certificate(fs.readFileSync(path.join(dir, "keep.pem")));
+    assert.ok(leaf.verify(new X509Certificate(fs.readFileSync(plain.ca)).publicKey));
+    assert.equal(decodeKeepClaims(new Uint8Array(leaf.raw))?.tier, "software");
   });
 
   it("a nil backend with a Steward is a usage error: no Keep, no key, no evidence", async () => {
