@@ -26,6 +26,7 @@ import {
   type AgentOptions,
   CONFIG_MAX,
   type EvidenceSource,
+  fitRefusal,
   MODULE_MAX,
   runAgent,
   STEWARD_CA_MAX,
@@ -1181,4 +1182,30 @@ describe("runAgent: a hostile host while the Keep attests", () => {
       assert.equal(host.of(FRAME.CERTIFICATE).length, 0);
     });
   }
+});
+
+describe("fitRefusal", () => {
+  it("keeps a refusal within EXIT's 64 KiB: as many checks as fit, in order, and says how many were left out", () => {
+    const check = (i: number) => ({
+      code: `c${i}`,
+      expected: "\u00e9".repeat(1024),
+      actual: '"'.repeat(1024),
+      remedy: "r".repeat(1024),
+    });
+    const checks = Array.from({ length: 32 }, (_, i) => check(i));
+    const r = fitRefusal("refused", checks) as { message: string; checks: { code: string }[] };
+    const bytes = encodeJsonFrame(FRAME.EXIT, r).length;
+    assert.ok(bytes <= 64 * 1024, `${bytes} bytes`);
+    assert.ok(r.checks.length > 0 && r.checks.length < 32);
+    assert.deepEqual(
+      r.checks.map((c) => c.code),
+      checks.slice(0, r.checks.length).map((c) => c.code),
+    );
+    assert.equal(r.message, `refused (${32 - r.checks.length} more checks not shown)`);
+    assert.deepEqual(fitRefusal("refused", checks.slice(0, 2)), {
+      kind: "refused",
+      message: "refused",
+      checks: checks.slice(0, 2),
+    });
+  });
 });

@@ -362,11 +362,12 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
       });
       if (done()) return false;
       if (answer.kind === "refused") {
-        finish({
-          kind: "refused",
-          message: `the Steward at ${new URL(steward.url).host} refused the Keep: ${answer.detail || `${answer.checks.length} checks failed`}`,
-          checks: answer.checks,
-        });
+        finish(
+          fitRefusal(
+            `the Steward at ${new URL(steward.url).host} refused the Keep: ${answer.detail || `${answer.checks.length} checks failed`}`,
+            answer.checks,
+          ),
+        );
         return false;
       }
       channel.write(encodeFrame(FRAME.CERTIFICATE, new TextEncoder().encode(answer.pem)));
@@ -494,6 +495,29 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
       fail(e);
     }
   });
+}
+
+/** Room for a refusal in EXIT (64 KiB), with some to spare. */
+const REFUSAL_MAX = 60 * 1024;
+
+/**
+ * EXIT `refused` within its frame's bound: the Steward's checks in order,
+ * as many as fit; the message says how many were left out.
+ */
+export function fitRefusal(message: string, checks: StewardCheck[]): ExitReport {
+  const size = (r: ExitReport) => new TextEncoder().encode(JSON.stringify(r)).length;
+  let kept = checks.slice();
+  let report: ExitReport = { kind: "refused", message, checks: kept };
+  while (size(report) > REFUSAL_MAX) {
+    kept = kept.slice(0, -1);
+    const left = checks.length - kept.length;
+    report = {
+      kind: "refused",
+      message: `${message.slice(0, 1024)} (${left} more ${left === 1 ? "check" : "checks"} not shown)`,
+      checks: kept,
+    };
+  }
+  return report;
 }
 
 function order(frame: Frame, expected: string): KeepError {

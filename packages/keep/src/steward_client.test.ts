@@ -218,6 +218,16 @@ describe("requestCertificate", () => {
       message: new RegExp(`answered with more than ${ANSWER_MAX} bytes$`),
     },
     {
+      name: "a chain larger than CERTIFICATE may carry",
+      answer: {
+        status: 200,
+        type: "application/pem-certificate-chain",
+        body: Buffer.alloc(64 * 1024 + 1, 0x41),
+      },
+      code: "keep.steward.certificate",
+      message: /sent a chain of 65537 bytes; a Keep takes at most 65536$/,
+    },
+    {
       name: "a problem that is not JSON",
       answer: { status: 403, type: "application/problem+json", body: "{" },
       code: "keep.steward.answer",

@@ -15,6 +15,7 @@ import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
 import { X509Certificate } from "./_x509.ts";
 import { KeepError, type KeepErrorCode } from "./error.ts";
+import { CERTIFICATE_MAX } from "./sallyport.ts";
 
 /** The Steward a Keep attests to, as START names it (checked by the agent). */
 export interface StewardTarget {
@@ -262,6 +263,11 @@ function decodeAnswer(
       );
     }
     const pem = text();
+    if (a.body.length > CERTIFICATE_MAX) {
+      throw cert(
+        `the Steward at ${where} sent a chain of ${a.body.length} bytes; a Keep takes at most ${CERTIFICATE_MAX}`,
+      );
+    }
     return { kind: "issued", pem, chain: checkChain(pem, where, o) };
   }
   if (a.status === 403 && a.type === "application/problem+json") {
