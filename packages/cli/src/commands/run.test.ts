@@ -577,6 +577,70 @@ describe("donjon: usage", { concurrency: true }, () => {
   }
 });
 
+describe("donjon run --steward: mistakes are refused before any Keep starts", {
+  concurrency: true,
+}, () => {
+  const rows: [string, string[], number, string][] = [
+    [
+      "--print-cert without a Steward",
+      ["--print-cert", "keep.pem"],
+      2,
+      "donjon: --print-cert needs a Steward: give --steward URL (or steward in Donjon.toml)\n",
+    ],
+    [
+      "--steward-ca without a Steward",
+      ["--steward-ca", "ca.pem"],
+      2,
+      "donjon: --steward-ca needs a Steward: give --steward URL (or steward in Donjon.toml)\n",
+    ],
+    [
+      "plain http:// to another machine",
+      ["--steward", "http://steward.example"],
+      2,
+      "donjon: --steward: http://steward.example: plain http:// is for a Steward on this machine (localhost, 127.0.0.1, ::1) only; use https://\n",
+    ],
+    [
+      "another scheme",
+      ["--steward", "ftp://steward.example"],
+      2,
+      "donjon: --steward: ftp://steward.example: expected an https:// URL\n",
+    ],
+    [
+      "credentials in the URL",
+      ["--steward", "https://u:p@steward.example"],
+      2,
+      "donjon: --steward: https://u:p@steward.example: a Steward URL has no credentials, query or fragment\n",
+    ],
+    [
+      "not a URL",
+      ["--steward", "steward.example"],
+      2,
+      'donjon: --steward: "steward.example" is not a URL\n',
+    ],
+    [
+      "a --steward-ca that does not exist",
+      ["--steward", "https://steward.example", "--steward-ca", "no-such-ca.pem"],
+      1,
+      "donjon: --steward-ca no-such-ca.pem: not found\n",
+    ],
+    [
+      "a --steward-ca that is not PEM",
+      ["--steward", "https://steward.example", "--steward-ca", "examples/hello.c"],
+      1,
+      "donjon: --steward-ca examples/hello.c: expected PEM certificates (-----BEGIN CERTIFICATE-----) of at most 32 KiB\n",
+    ],
+  ];
+  for (const [name, flags, status, stderr] of rows) {
+    test(name, async () => {
+      const r = await runDonjon(["run", "--backend", "sandbox", ...flags, "examples/hello.wasm"]);
+      assert.deepEqual(
+        { status: r.status, stdout: r.stdout, stderr: r.stderr },
+        { status, stdout: "", stderr },
+      );
+    });
+  }
+});
+
 test("the committed fixtures are what their .wat sources assemble to", {
   skip: spawnSync("wat2wasm", ["--version"]).status !== 0 && "wat2wasm (wabt) is not installed",
 }, () => {
