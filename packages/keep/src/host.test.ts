@@ -4,11 +4,13 @@
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
 import { KeepError } from "./error.ts";
 import { type KeepLaunchOptions, keepCommand, RUNTIME_ROOT, runKeep } from "./host.ts";
+import { SOCKET_WINDOW } from "./sallyport.ts";
 import { loadOrCreateSandboxKey } from "./sandbox_key.ts";
 
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), "donjon-host-"));
@@ -84,5 +86,64 @@ describe("runKeep: output", { timeout: 60_000 }, () => {
     assert.equal(out.subarray(-16).toString(), `line ${String(4 * 65536 - 1).padStart(10, "0")}\n`);
     // Merged into frames of up to 64 KiB: a frame per write would be 262,144.
     assert.ok(chunks.length <= 4 * 1024, `${chunks.length} frames`);
+  });
+});
+
+describe("runKeep: a relayed connection to the Steward", () => {
+  const ENTRY = path.join(import.meta.dirname, "../test/relay_keep.js");
+  const MiB = 1024 * 1024;
+
+  /** A TCP peer that writes `size` bytes to each connection, then ends it; records what it got. */
+  async function peer(size: number) {
+    const got: Buffer[] = [];
+    const server = net.createServer((s) => {
+      s.on("data", (b: Buffer) => got.push(b));
+      s.on("error", () => {});
+      s.end(Buffer.alloc(size, 0x5a));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as net.AddressInfo).port;
+    return { server, url: `http://127.0.0.1:${port}`, got };
+  }
+
+  async function relay(credit: boolean, size: number, url?: string) {
+    const p = await peer(size);
+    const dir = fs.mkdtempSync(path.join(TMP, "relay-"));
+    fs.writeFileSync(path.join(dir, "relay.json"), JSON.stringify({ credit, waitMs: 1500 }));
+    try {
+      const result = await runKeep(
+        options({
+          entry: ENTRY,
+          stateDir: dir,
+          module: new Uint8Array(8),
+          steward: { url: url ?? p.url, ca: null },
+        }),
+      );
+      return { result, peerGot: Buffer.concat(p.got).toString("utf8") };
+    } finally {
+      p.server.close();
+    }
+  }
+
+  it("relays both ways; with the Keep crediting what it takes, all of a 1 MiB answer arrives, then SOCKET_CLOSED", async () => {
+    const r = await relay(true, MiB);
+    assert.deepEqual(r.result, { kind: "error", code: "test.received", message: String(MiB) });
+    assert.equal(r.peerGot, "hello");
+  });
+
+  it("a Keep that credits nothing gets exactly the 256 KiB window and no more", async () => {
+    const r = await relay(false, MiB);
+    assert.deepEqual(r.result, {
+      kind: "error",
+      code: "test.received",
+      message: String(SOCKET_WINDOW),
+    });
+  });
+
+  it("an address nobody listens at: CONNECTED ok:false, not a crash", async () => {
+    const { server, url } = await peer(0);
+    await new Promise<void>((r) => server.close(() => r()));
+    const r = await relay(true, 0, url);
+    assert.deepEqual(r.result, { kind: "error", code: "test.received", message: "-1" });
   });
 });
