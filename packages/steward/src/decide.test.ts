@@ -600,8 +600,10 @@ describe("decide: mutated and random input never throws and is never issued", as
       assert.notEqual(d.verdict, "issue", `case ${i} (kind ${kind}) was issued`);
       seen.add(d.verdict === "malformed" ? d.code : d.verdict);
     }
-    // The mutations reach several layers, not one early exit.
-    assert.ok(seen.size >= 4, [...seen].join());
+    // The mutations reach several layers, not one early exit. (Three, not more:
+    // the CSR is signed afresh each run, ECDSA signatures vary in length, so
+    // which layers the fixed mutations reach varies too — seen: 3 to 5.)
+    assert.ok(seen.size >= 3, [...seen].join());
   });
 
   test("bad options throw: they are the caller's bug", async () => {
