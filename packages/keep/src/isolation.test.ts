@@ -113,7 +113,6 @@ async function sandboxStateDir(): Promise<{ dir: string; keyPath: string }> {
   return { dir: path.dirname(key.keyPath), keyPath: key.keyPath };
 }
 
-
 // --- 1. A compromised Keep runtime ----------------------------------------
 
 /** What one attempt of probe_keep.js got. */
