@@ -13,10 +13,10 @@ const fs = process.getBuiltinModule("node:fs");
 /** Where Donjon keeps per-user state (XDG Base Directory: $XDG_STATE_HOME, else ~/.local/state). */
 function stateDir(): string {
   const xdg = process.env.XDG_STATE_HOME;
-  const base =
-    xdg !== undefined && xdg.startsWith("/")
-      ? xdg
-      : `${process.env.HOME ?? process.getBuiltinModule("node:os").homedir()}/.local/state`;
+  // XDG says a relative XDG_STATE_HOME is invalid and must be ignored.
+  const base = xdg?.startsWith("/")
+    ? xdg
+    : `${process.env.HOME ?? process.getBuiltinModule("node:os").homedir()}/.local/state`;
   return `${base}/donjon`;
 }
 
