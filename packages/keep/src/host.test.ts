@@ -56,6 +56,20 @@ describe("keepCommand", () => {
     assert.equal(args[i - 1], "--ro-bind");
   });
 
+  it("mounts the private /tmp before the runtime and the mapped dirs, so a checkout under /tmp is not hidden", () => {
+    const dirs = [{ guest: "/d", host: "/tmp/some/dir", readonly: false }];
+    const { args } = keepCommand(
+      options({
+        bwrap: "/usr/bin/bwrap",
+        plan: { args: ["w"], env: {}, stdio: ["null", "null", "null"], dirs },
+      }),
+    );
+    const tmpfs = args.indexOf("--tmpfs");
+    assert.equal(args[tmpfs + 1], "/tmp");
+    assert.ok(tmpfs < args.indexOf(RUNTIME_ROOT), "the runtime is bound after /tmp");
+    assert.ok(tmpfs < args.indexOf("/tmp/some/dir"), "mapped dirs are bound after /tmp");
+  });
+
   it("starts the Keep in a directory that holds nothing secret", () => {
     const { args } = keepCommand(options({ bwrap: "/usr/bin/bwrap" }));
     assert.equal(args[args.indexOf("--chdir") + 1], "/run/donjon-keep");

@@ -166,6 +166,15 @@ export function keepCommand(o: KeepLaunchOptions): { command: string; args: stri
       "--die-with-parent",
       "--new-session",
       "--unshare-all", // a new network namespace (loopback only), pid, ipc, uts, cgroup
+      // Mounts apply in order: the fresh /proc, /dev and private /tmp first,
+      // so that binds of paths below them (a repository or a mapped
+      // directory under /tmp) land on top instead of being hidden.
+      "--proc",
+      "/proc",
+      "--dev",
+      "/dev",
+      "--tmpfs",
+      "/tmp",
       "--ro-bind",
       "/usr",
       "/usr",
@@ -176,12 +185,6 @@ export function keepCommand(o: KeepLaunchOptions): { command: string; args: stri
       ...(nodeReal.startsWith(`${RUNTIME_ROOT}/`)
         ? []
         : ["--ro-bind", path.dirname(nodeReal), path.dirname(nodeReal)]),
-      "--proc",
-      "/proc",
-      "--dev",
-      "/dev",
-      "--tmpfs",
-      "/tmp",
       ...binds,
       "--clearenv",
       ...(o.compileCache ? ["--setenv", "NODE_COMPILE_CACHE", o.compileCache] : []),
