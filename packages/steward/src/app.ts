@@ -143,6 +143,23 @@ const RevokeReply = Type.Object({
   revokedAt: Type.String({ format: "date-time" }),
 });
 
+const CertificateParams = Type.Object(
+  { serial: Type.String({ pattern: "^[0-9a-fA-F]{2,40}$", description: "Serial number, hex" }) },
+  { additionalProperties: false },
+);
+
+const CertificateReply = Type.Object({
+  serial: Type.String(),
+  status: Type.Union([Type.Literal("valid"), Type.Literal("expired"), Type.Literal("revoked")]),
+  notBefore: Type.String({ format: "date-time" }),
+  notAfter: Type.String({ format: "date-time" }),
+  tee: Type.String(),
+  workloadIdentity: Type.String(),
+  revokedAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
+  revocationReason: Type.Union([Type.String(), Type.Null()]),
+  pem: Type.String(),
+});
+
 const AttestationsQuery = Type.Object(
   {
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: 50 })),
@@ -238,6 +255,19 @@ export const ROUTES: readonly RouteDoc[] = [
     summary: "The CA's certificate revocation list",
     tags: ["attestation"],
     responses: { "200": { description: "DER CRL, valid one hour", contentType: CRL_MEDIA_TYPE } },
+  },
+  {
+    method: "GET",
+    path: "/api/v1/certificates/{serial}",
+    summary: "An issued certificate and its status (valid, expired, revoked)",
+    description:
+      "Public, like the certificates themselves: a relying party can check a Keep's certificate here as well as in the CRL.",
+    tags: ["attestation"],
+    responses: {
+      "200": json("The certificate as issued, with its status now", CertificateReply),
+      "400": problemResponse("The serial is not hex"),
+      "404": problemResponse("No certificate with this serial was issued"),
+    },
   },
   {
     method: "POST",
@@ -539,6 +569,38 @@ export async function stewardApp(
     const der = await crl(ca, await store.listRevoked(), options.now());
     return reply.type(CRL_MEDIA_TYPE).send(Buffer.from(der));
   });
+
+  const typed = app.withTypeProvider<TypeBoxTypeProvider>();
+  typed.get(
+    "/api/v1/certificates/:serial",
+    { schema: { params: CertificateParams, response: { 200: CertificateReply } } },
+    async (request) => {
+      const serial = request.params.serial.toLowerCase();
+      const cert = await store.getCertificate(serial);
+      if (cert === null) {
+        throw new HttpProblem(
+          problem(404, "not-found", "Not found", `no certificate with serial ${serial} was issued`),
+        );
+      }
+      const now = options.now();
+      return {
+        serial: cert.serial,
+        status:
+          cert.revokedAt !== null
+            ? ("revoked" as const)
+            : now > cert.notAfter
+              ? ("expired" as const)
+              : ("valid" as const),
+        notBefore: cert.notBefore.toISOString(),
+        notAfter: cert.notAfter.toISOString(),
+        tee: cert.tee,
+        workloadIdentity: cert.workloadIdentity,
+        revokedAt: cert.revokedAt?.toISOString() ?? null,
+        revocationReason: cert.revocationReason,
+        pem: cert.pem,
+      };
+    },
+  );
 
   // ── admin ──
   await app.register(async (adminScope) => {
