@@ -18,6 +18,7 @@ import { isIP } from "node:net";
 import * as path from "node:path";
 import * as x509 from "./_x509.ts";
 import { StewardError } from "./error.ts";
+import { derTlv } from "./evidence_ext.ts";
 
 /**
  * OID of the Donjon Keep-claims extension: `2.25.<UUID fdf0bbde-0f90-451b-b2b1-0823c2877e61 as an integer>.1`.
@@ -295,17 +296,6 @@ function tlv(b: Uint8Array, at: number): { body: number; end: number } {
   let len = 0;
   for (let i = 0; i < n; i++) len = len * 256 + b[at + 2 + i]!;
   return { body: at + 2 + n, end: at + 2 + n + len };
-}
-
-function derLength(n: number): Uint8Array<ArrayBuffer> {
-  if (n < 0x80) return Uint8Array.of(n);
-  const bytes: number[] = [];
-  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
-  return Uint8Array.of(0x80 | bytes.length, ...bytes);
-}
-
-function derTlv(tag: number, body: Uint8Array): Uint8Array<ArrayBuffer> {
-  return concat([Uint8Array.of(tag), derLength(body.length), body]);
 }
 
 function derSeq(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {

@@ -446,8 +446,10 @@ export function derOid(value: Uint8Array): string {
 }
 
 /** Encode one TLV with a minimal definite length. */
-export function derTlv(tag: number, value: Uint8Array): Uint8Array {
+export function derTlv(tag: number, value: Uint8Array): Uint8Array<ArrayBuffer> {
   const n = value.length;
+  // Three length octets at most: nothing this package encodes comes near 16 MiB.
+  if (n > 0xffffff) throw new RangeError(`DER value of ${n} bytes: more than this encoder writes`);
   const len =
     n < 0x80
       ? [n]

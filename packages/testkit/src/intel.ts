@@ -18,6 +18,8 @@
  * The keys are fixed test keys (`_intel_keys.ts`), so everything but the ECDSA
  * signatures (randomised) is deterministic. Pure WebCrypto; no `node:*` imports.
  */
+
+import { concat } from "./_bytes.ts";
 import * as KEYS from "./_intel_keys.ts";
 import * as x509 from "./_x509.ts";
 import { TestkitError } from "./error.ts";
@@ -518,16 +520,6 @@ function u32(n: number): Uint8Array {
   const b = new Uint8Array(4);
   new DataView(b.buffer).setUint32(0, n, true);
   return b;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function der(c: x509.X509Certificate): Uint8Array {

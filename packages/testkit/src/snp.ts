@@ -16,6 +16,7 @@
  * Pure WebCrypto; no `node:*` imports.
  */
 import type { SnpProduct, SnpRootSet } from "@donjon/attest";
+import { concat } from "./_bytes.ts";
 import * as KEYS from "./_keys.ts";
 import * as x509 from "./_x509.ts";
 import { TestkitError } from "./error.ts";
@@ -664,16 +665,6 @@ function derTlv(tag: number, content: Uint8Array): Uint8Array {
           ? [tag, 0x82, n >> 8, n & 0xff]
           : [tag, 0x83, n >> 16, (n >> 8) & 0xff, n & 0xff];
   return concat(new Uint8Array(head), content);
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function fromHex(h: string): Uint8Array {
