@@ -63,6 +63,14 @@ export interface KeepEvidence {
   configDigest: Uint8Array;
 }
 
+/**
+ * id-pe-cmw (RFC 9999, "Transporting CMW in X.509 Messages"; IANA's early
+ * allocation 35 under id-pe): the X.509 extension that carries a CMW. A Keep's
+ * CSR carries its wrapper here, as the DER UTF8String of the CMW's JSON choice.
+ * One constant for the Keep that writes it and the Steward that reads it.
+ */
+export const CMW_EXTENSION_OID = "1.3.6.1.5.5.7.1.35";
+
 /** `__cmwc_t` of the wrapper. A new format gets a new URI; there are no extension labels. */
 export const KEEP_EVIDENCE_TYPE = "tag:donjon.dev,2026:keep-evidence/v1";
 /** `__cmwc_t` of the `certs` collection. */

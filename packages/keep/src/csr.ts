@@ -5,11 +5,9 @@
  * `CN=donjon-keep`, and one extension — id-pe-cmw (RFC 9999), whose value is
  * the DER UTF8String holding the evidence wrapper the Keep sent in EVIDENCE.
  */
+import { CMW_EXTENSION_OID } from "@donjon/attest/cmw";
 import { Extension, Pkcs10CertificateRequestGenerator } from "./_x509.ts";
 import type { KeepKey } from "./identity.ts";
-
-/** id-pe-cmw: a CMW in an X.509 extension (RFC 9999). */
-export const OID_CMW = "1.3.6.1.5.5.7.1.35";
 
 /** Build and sign the Keep's CSR (DER) carrying `wrapper` (the EVIDENCE payload). */
 export async function buildKeepCsr(o: {
@@ -23,7 +21,7 @@ export async function buildKeepCsr(o: {
       name: "CN=donjon-keep",
       keys: { privateKey: o.key.privateKey, publicKey: o.key.publicKey },
       signingAlgorithm: { name: "ECDSA", hash: "SHA-384" } as EcdsaParams,
-      extensions: [new Extension(OID_CMW, false, utf8String(o.wrapper))],
+      extensions: [new Extension(CMW_EXTENSION_OID, false, utf8String(o.wrapper))],
     },
     o.crypto ?? globalThis.crypto,
   );

@@ -64,10 +64,11 @@ import {
   type KeepEvidence,
   type KeepTee,
 } from "@donjon/attest";
+import { CMW_EXTENSION_OID } from "@donjon/attest/cmw";
 import { MalformedRequestError } from "./problem.ts";
 
-/** id-pe-cmw (RFC 9999): the CMW extension. */
-export const OID_CMW = "1.3.6.1.5.5.7.1.35";
+/** id-pe-cmw (RFC 9999): the CMW extension; the constant lives with the wrapper in attest. */
+export const OID_CMW = CMW_EXTENSION_OID;
 /** Enarx's KVM "evidence" (empty: no attestation). */
 export const OID_ENARX_KVM = "1.3.6.1.4.1.58270.1.1";
 /** Enarx's SGX evidence: a DCAP quote. */
