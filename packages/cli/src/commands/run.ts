@@ -120,7 +120,8 @@ export async function run(argv: readonly string[], ctx: RunContext): Promise<num
       );
     }
   }
-  const config = a.config === null ? null : await loadConfig(a.config, ctx);
+  const loaded = a.config === null ? null : await loadConfig(a.config, ctx);
+  const config = loaded?.config ?? null;
   const steward = stewardTarget(a, config, backend, ctx);
 
   // Limits: flags win over the config; the memory default is all of wasm32.
@@ -162,8 +163,9 @@ export async function run(argv: readonly string[], ctx: RunContext): Promise<num
       {
         plan,
         bytes,
-        configBytes:
-          config === null ? new Uint8Array(0) : ctx.readFile(path.resolve(ctx.cwd, a.config!)),
+        // The bytes parsed above, not a second read: the Keep measures the very
+        // file whose settings the host applied.
+        configBytes: loaded?.bytes ?? new Uint8Array(0),
         maxPages,
         timeout,
         outputLimit,
@@ -293,19 +295,25 @@ function stewardTarget(
   return { url: url.href, ca: pem };
 }
 
-async function loadConfig(file: string, ctx: RunContext): Promise<Config> {
+/** The config file parsed, and its bytes as read (what a Keep's config digest covers). */
+async function loadConfig(
+  file: string,
+  ctx: RunContext,
+): Promise<{ config: Config; bytes: Uint8Array }> {
   const { parseConfig } = await import("../_config.ts");
   const abs = path.resolve(ctx.cwd, file);
+  let bytes: Uint8Array;
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(ctx.readFile(abs));
+    bytes = ctx.readFile(abs);
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === "ENOENT") throw new CliError("NOT_FOUND", `config file ${file} not found`);
     if (e instanceof TypeError) throw new CliError("CONFIG", `${file}: not valid UTF-8`);
     throw new CliError("CONFIG", `cannot read config file ${file}: ${(e as Error).message}`);
   }
-  return parseConfig(text, file, path.dirname(abs));
+  return { config: parseConfig(text, file, path.dirname(abs)), bytes };
 }
 
 function readModuleFile(given: string, abs: string, ctx: RunContext): Uint8Array<ArrayBuffer> {
