@@ -59,6 +59,9 @@ describe("donjon run: accepted command lines", () => {
       { dirs: [{ host: "./data", guest: "/data", readonly: false }] },
     ],
     [["--dir", "a/b", "app.wasm"], { dirs: [{ host: "a/b", guest: "/a/b", readonly: false }] }],
+    [["--max-output", "1MiB", "app.wasm"], { maxOutput: 1024 * 1024 }],
+    [["--max-output=0", "app.wasm"], { maxOutput: 0 }],
+    [["--print-evidence", "ev.json", "app.wasm"], { printEvidence: "ev.json" }],
     [["--dir", "x::.", "app.wasm"], { dirs: [{ host: "x", guest: ".", readonly: false }] }],
     [
       ["--env", "A=1", "--env=B=x=y", "--env", "C=", "app.wasm"],
@@ -123,6 +126,12 @@ describe("donjon run: refused command lines (usage errors, exit 2)", () => {
       "--max-memory 256M: expected a byte count with an optional unit B, KiB, MiB, GiB, KB, MB or GB",
     ],
     [["--max-memory", "5GiB", "app.wasm"], "--max-memory 5GiB: above the wasm32 maximum of 4GiB"],
+    [
+      ["--max-output", "much", "app.wasm"],
+      "--max-output much: expected a byte count with an optional unit B, KiB, MiB, GiB, KB, MB or GB",
+    ],
+    [["--max-output", "1", "--max-output", "2", "app.wasm"], "--max-output given twice"],
+    [["--print-evidence"], "--print-evidence needs a value"],
     [
       ["--timeout", "10", "app.wasm"],
       "--timeout 10: expected a number with a unit ms, s, m or h (for example 500ms, 10s, 2m)",
