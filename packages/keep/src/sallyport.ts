@@ -28,8 +28,14 @@ export const LOAD_CHUNK = 1 << 20;
 export const CERTIFICATE_MAX = 64 * 1024;
 /** Bytes the host may send on a relayed connection before the Keep credits more (SOCKET_CREDIT). */
 export const SOCKET_WINDOW = 256 * 1024;
-/** Relayed connections open (or opening) at once, at most. */
-export const MAX_SOCKETS = 16;
+/** Relayed connections open (or opening) at once, at most: the Keep buffers at most MAX_SOCKETS × SOCKET_WINDOW. */
+export const MAX_SOCKETS = 128;
+/**
+ * Connection ids: the Keep picks ids below this for its CONNECTs, the host
+ * picks ids from it up for the connections it ACCEPTED on a listener, so
+ * neither side can ever pick an id the other has in use.
+ */
+export const HOST_ID_BASE = 0x80000000;
 /**
  * How long a Keep waits for its Steward's decision (connect, TLS, answer);
  * the host adds it to its own time limit, which would otherwise run from
@@ -82,6 +88,8 @@ export const FRAME = {
   SOCKET_RECV: 0x87,
   /** The peer (or the host) closed a relayed connection: u32 id. */
   SOCKET_CLOSED: 0x88,
+  /** A connection arrived on a listen socket: JSON `{ id, fd }` (id ≥ HOST_ID_BASE, fd a `listen` entry). */
+  ACCEPTED: 0x89,
 } as const;
 
 export type FrameType = (typeof FRAME)[keyof typeof FRAME];
@@ -107,6 +115,7 @@ const BOUNDS: Readonly<Record<FrameType, readonly [number, number]>> = {
   [FRAME.CONNECTED]: [2, 1024],
   [FRAME.SOCKET_RECV]: [5, 4 + DATA_CHUNK],
   [FRAME.SOCKET_CLOSED]: [4, 4],
+  [FRAME.ACCEPTED]: [2, 256],
 };
 
 const NAMES = new Map<number, string>(Object.entries(FRAME).map(([k, v]) => [v, k]));
