@@ -8,8 +8,9 @@
 #
 # With --native it also builds the benchmark programs natively
 # (bench/wasm/<name>.c -> bench/out/native/<name>, gcc -O2), the baseline for
-# `npm run bench`. bench/out/ is git-ignored: native binaries are never
-# committed.
+# `npm run bench`, and the example HTTP server the network benchmark compares
+# against (examples/https-hello.c -> bench/out/native/https-hello).
+# bench/out/ is git-ignored: native binaries are never committed.
 #
 # Output is deterministic for a given toolchain: -O2, no debug info, but the
 # "name" section is kept (-Wl,--strip-debug, not -s) so that a trap's
@@ -144,7 +145,10 @@ if [[ $native == 1 ]]; then
     mv -f "$tmpdir/$name" "$out"
     printf '  GCC   %-32s -> %s (%s bytes)\n' "$src" "$out" "$(size_of "$out")"
     built=$((built + 1))
-  done < <(find bench/wasm -maxdepth 1 -type f -name '*.c' | sort)
+  done < <({
+    find bench/wasm -maxdepth 1 -type f -name '*.c'
+    echo examples/https-hello.c
+  } | sort)
 fi
 
 echo "build-wasm: built $built file(s)"
