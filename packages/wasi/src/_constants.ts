@@ -149,6 +149,13 @@ export const PREOPENTYPE_DIR = 0;
 export const SDFLAGS_RD = 1 << 0;
 export const SDFLAGS_WR = 1 << 1;
 
+// riflags (u16)
+export const RIFLAGS_RECV_PEEK = 1 << 0;
+export const RIFLAGS_RECV_WAITALL = 1 << 1;
+
+// roflags (u16)
+export const ROFLAGS_RECV_DATA_TRUNCATED = 1 << 0;
+
 // rights (u64). Kept as bigint: 29 bits are defined, all fit a double, but the
 // ABI passes them as i64 and BigInt keeps the masks exact.
 export const RIGHTS_FD_DATASYNC = 1n << 0n;
@@ -250,5 +257,26 @@ export const RIGHTS_TTY_BASE =
   RIGHTS_FD_READ |
   RIGHTS_FD_FDSTAT_SET_FLAGS |
   RIGHTS_FD_WRITE |
+  RIGHTS_FD_FILESTAT_GET |
+  RIGHTS_POLL_FD_READWRITE;
+
+/**
+ * Rights of a connected stream socket: read, write, poll, shut down, and the
+ * fd calls every stream has. Legacy wasi-common granted a preopened socket
+ * READ | WRITE | FDSTAT_SET_FLAGS | FILESTAT_GET | POLL_READWRITE; SOCK_SHUTDOWN
+ * is added because sock_shutdown is meaningful on a connection.
+ */
+export const RIGHTS_SOCKET_CONNECTION =
+  RIGHTS_FD_READ |
+  RIGHTS_FD_WRITE |
+  RIGHTS_FD_FDSTAT_SET_FLAGS |
+  RIGHTS_FD_FILESTAT_GET |
+  RIGHTS_POLL_FD_READWRITE |
+  RIGHTS_SOCK_SHUTDOWN;
+
+/** Rights of a listening socket: accept, poll (a waiting connection is "read"), flags, stat. */
+export const RIGHTS_SOCKET_LISTENER =
+  RIGHTS_SOCK_ACCEPT |
+  RIGHTS_FD_FDSTAT_SET_FLAGS |
   RIGHTS_FD_FILESTAT_GET |
   RIGHTS_POLL_FD_READWRITE;

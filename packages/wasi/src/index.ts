@@ -10,6 +10,13 @@ export * as constants from "./_constants.ts";
 export { nullStream, type StreamFunctions, streamHandle } from "./_streams.ts";
 export { FsError, WasiError, type WasiErrorCode } from "./error.ts";
 export type { DirEntry, DirHandle, Filesystem, Handle, OpenFlags, Stat, TimeSpec } from "./fs.ts";
+export type {
+  ConnectionSocket,
+  GuestSocket,
+  ListenerSocket,
+  SocketInterest,
+  WasiSockets,
+} from "./sockets.ts";
 export {
   type Clock,
   ExitStatus,

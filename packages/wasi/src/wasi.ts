@@ -14,7 +14,7 @@ import * as C from "./_constants.ts";
 import { errnoOf, fail } from "./_errno.ts";
 import { FOLLOW, isSymlink, statOrNull, walk } from "./_resolve.ts";
 import { nullStream } from "./_streams.ts";
-import { WasiError } from "./error.ts";
+import { FsError, WasiError } from "./error.ts";
 import {
   type DirEntry,
   type DirHandle,
@@ -26,6 +26,7 @@ import {
   type TimeSpec,
 } from "./fs.ts";
 import { SYSCALLS } from "./imports.ts";
+import type { ConnectionSocket, GuestSocket, SocketInterest, WasiSockets } from "./sockets.ts";
 
 /** Clocks, in nanoseconds. Injected so that tests and Keeps choose their time source. */
 export interface Clock {
@@ -56,7 +57,14 @@ export interface WasiOptions {
   args?: readonly string[];
   /** Environment variables. Default: none. */
   env?: Readonly<Record<string, string>>;
-  /** Directories, in order from fd 3. Default: none. */
+  /**
+   * Sockets the guest is handed: `sockets.fds` at fds 3, 4, … in order, then
+   * the preopens after them (Enarx semantics: `[[files]]` entry n is fd n).
+   * The host owns them from here on: it closes each when the guest closes its
+   * fd, and every one still open when the guest exits. Default: none.
+   */
+  sockets?: WasiSockets;
+  /** Directories, in order after the sockets (from fd 3 when there are none). Default: none. */
   preopens?: readonly Preopen[];
   /** fd 0. Default: a null stream (end of stream at once). */
   stdin?: Handle;
@@ -97,6 +105,8 @@ interface Fd {
   preopen: string | null;
   /** Snapshot of a directory's entries, taken when readdir starts at cookie 0. */
   dirents: DirEntry[] | null;
+  /** The socket behind a socket fd (then `handle` is only its stand-in, see `socketFd`). */
+  socket: GuestSocket | null;
 }
 
 const enc = new TextEncoder();
@@ -148,6 +158,7 @@ export class Wasi {
   private readonly clock: Clock;
   private readonly randomFill: (buf: Uint8Array) => void;
   private readonly onHostError: ((error: unknown, syscall: string) => void) | undefined;
+  private readonly sockets: WasiSockets | null;
   private memory: WebAssembly.Memory | null = null;
   private buf: ArrayBuffer = new ArrayBuffer(0);
   private u8 = new Uint8Array(0);
@@ -172,6 +183,17 @@ export class Wasi {
     this.fds[0] = stdio(options.stdin ?? nullStream(), C.RIGHTS_FD_READ);
     this.fds[1] = stdio(options.stdout ?? nullStream(), C.RIGHTS_FD_WRITE);
     this.fds[2] = stdio(options.stderr ?? nullStream(), C.RIGHTS_FD_WRITE);
+    this.sockets = options.sockets ?? null;
+    for (const [i, sock] of (this.sockets?.fds ?? []).entries()) {
+      const kind = (sock as { kind?: unknown } | null)?.kind;
+      if (kind !== "connection" && kind !== "listener") {
+        throw new WasiError(
+          "INVALID_OPTIONS",
+          `sockets.fds[${i}]: expected a socket of kind "connection" or "listener", got ${JSON.stringify(kind)}`,
+        );
+      }
+    }
+    for (const sock of this.sockets?.fds ?? []) this.fds.push(socketFd(sock, 0));
     try {
       for (const p of options.preopens ?? []) {
         if (!p.path.startsWith("/") && p.path !== ".") {
@@ -192,6 +214,7 @@ export class Wasi {
           stream: false,
           preopen: p.path,
           dirents: null,
+          socket: null,
         });
       }
     } catch (e) {
@@ -531,6 +554,10 @@ export class Wasi {
   }
 
   fd_write(n: number, iovs: number, iovsLen: number, out: number): number {
+    if (this.fds[n]?.socket) {
+      if (this.held !== null) this.flushHeld();
+      return this.sockSendFd(n, iovs, iovsLen, 0, out);
+    }
     const fd = this.fd(n, C.RIGHTS_FD_WRITE);
     const h = fd.handle;
     if (this.held !== null && this.held !== h) this.flushHeld();
@@ -547,6 +574,8 @@ export class Wasi {
   }
 
   fd_pwrite(n: number, iovs: number, iovsLen: number, offset: bigint, out: number): number {
+    // A socket has no offsets, whatever its rights say (lseek(2) on a socket: ESPIPE).
+    if (this.fds[n]?.socket) return C.ESPIPE;
     const fd = this.fd(n, C.RIGHTS_FD_WRITE | C.RIGHTS_FD_SEEK);
     if (fd.stream) return C.ESPIPE;
     const total = this.transfer(fd.handle, true, iovs, iovsLen, toPos(offset));
@@ -561,6 +590,7 @@ export class Wasi {
   }
 
   fd_read(n: number, iovs: number, iovsLen: number, out: number): number {
+    if (this.fds[n]?.socket) return this.sockRecvFd(n, iovs, iovsLen, 0, out, null);
     const fd = this.fd(n, C.RIGHTS_FD_READ);
     if (fd.filetype === C.FILETYPE_DIRECTORY) return C.EISDIR;
     const total = this.transfer(
@@ -576,6 +606,7 @@ export class Wasi {
   }
 
   fd_pread(n: number, iovs: number, iovsLen: number, offset: bigint, out: number): number {
+    if (this.fds[n]?.socket) return C.ESPIPE;
     const fd = this.fd(n, C.RIGHTS_FD_READ | C.RIGHTS_FD_SEEK);
     if (fd.stream) return C.ESPIPE;
     if (fd.filetype === C.FILETYPE_DIRECTORY) return C.EISDIR;
@@ -637,6 +668,13 @@ export class Wasi {
 
   fd_fdstat_set_flags(n: number, flags: number): number {
     const fd = this.fd(n, C.RIGHTS_FD_FDSTAT_SET_FLAGS);
+    if (fd.socket) {
+      // Only NONBLOCK means anything on a socket; wasi-common refuses the
+      // rest with EINVAL ("cannot set anything else than NONBLOCK").
+      if (flags & ~C.FDFLAGS_NONBLOCK) return C.EINVAL;
+      fd.flags = flags;
+      return C.ESUCCESS;
+    }
     if (flags & ~C.FDFLAGS_ALL) return C.EINVAL;
     const SYNCS = C.FDFLAGS_DSYNC | C.FDFLAGS_RSYNC | C.FDFLAGS_SYNC;
     // Like fcntl(F_SETFL), only APPEND and NONBLOCK can change; asking to
@@ -734,6 +772,24 @@ export class Wasi {
 
   fd_prestat_get(n: number, out: number): number {
     const fd = this.fd(n, 0n);
+    if (fd.socket) {
+      // Sockets sit at fds 3… BEFORE the preopens, and wasi-libc finds its
+      // preopens by calling fd_prestat_get from fd 3 upward: EBADF ends the
+      // scan, any other errno is fatal (_Exit(EX_OSERR), exit status 71), and
+      // only success with a tag other than `dir` is skipped to go on to the
+      // next fd. Tried against Debian's wasi-libc 0.0~git20220510.9886d3d
+      // (the same loop is in wasi-libc's main branch) with a preopen at fd 4
+      // behind fd 3: EBADF at fd 3 hides the preopen (open fails with
+      // ENOTCAPABLE), ENOTSUP, ENOTDIR, EINVAL and ENOTSOCK exit 71, success
+      // with tag 1 (or 0xff) finds it. wasmtime answers EBADF and has this
+      // very bug (bytecodealliance/wasmtime#3936, where tag 1 was proposed as
+      // a `listen_socket` preopentype); Go's wasip1 runtime also skips a
+      // non-dir tag. So a socket reports success, tag 1, no name.
+      const dv = this.view();
+      dv.setUint32(out, PRESTAT_TAG_SOCKET, true);
+      dv.setUint32(out + 4, 0, true);
+      return C.ESUCCESS;
+    }
     if (fd.preopen === null) return C.EBADF;
     const dv = this.view();
     dv.setUint32(out, C.PREOPENTYPE_DIR, true);
@@ -890,6 +946,7 @@ export class Wasi {
       stream: filetype !== C.FILETYPE_REGULAR_FILE && filetype !== C.FILETYPE_DIRECTORY,
       preopen: null,
       dirents: null,
+      socket: null,
     };
     if (flags.append) entry.pos = -1;
     this.view().setUint32(out, this.alloc(entry), true);
@@ -1068,17 +1125,12 @@ export class Wasi {
     const dv = this.view();
     if (inPtr + nsubs * 48 > this.u8.length || outPtr + nsubs * 32 > this.u8.length)
       return C.EFAULT;
-    interface Ev {
-      userdata: bigint;
-      error: number;
-      type: number;
-      nbytes: bigint;
-      flags: number;
-    }
-    const ready: Ev[] = [];
-    const timers: { userdata: bigint; deadline: bigint }[] = [];
+    const ready: PollEvent[] = [];
+    const timers: PollTimer[] = [];
     // Streams that said "not ready": watched until one is, or a timer fires.
-    const waiting: { userdata: bigint; handle: Handle }[] = [];
+    const waiting: PollStream[] = [];
+    // Socket subscriptions: the socket port answers for all of them at once.
+    const socks: PollSocket[] = [];
     const mono = this.clock.monotonic();
     for (let i = 0; i < nsubs; i++) {
       const s = inPtr + i * 48;
@@ -1102,6 +1154,18 @@ export class Wasi {
         const fd = this.fds[n];
         if (fd === undefined) {
           ready.push({ userdata, error: C.EBADF, type, nbytes: 0n, flags: 0 });
+        } else if (fd.socket) {
+          if ((fd.base & C.RIGHTS_POLL_FD_READWRITE) === 0n)
+            ready.push({ userdata, error: C.ENOTCAPABLE, type, nbytes: 0n, flags: 0 });
+          else
+            socks.push({
+              userdata,
+              type,
+              interest: {
+                socket: fd.socket,
+                event: type === C.EVENTTYPE_FD_READ ? "read" : "write",
+              },
+            });
         } else if ((fd.base & C.RIGHTS_POLL_FD_READWRITE) === 0n && !fd.stream) {
           ready.push({ userdata, error: C.ENOTCAPABLE, type, nbytes: 0n, flags: 0 });
         } else if (type === C.EVENTTYPE_FD_WRITE) {
@@ -1131,10 +1195,90 @@ export class Wasi {
     }
     let first: bigint | null = null;
     for (const t of timers) if (first === null || t.deadline < first) first = t.deadline;
+    if (socks.length > 0) this.pollSockets(socks, timers, waiting, first, ready);
+    else
+      for (;;) {
+        const now = this.clock.monotonic();
+        for (const t of timers) {
+          if (t.deadline <= now)
+            ready.push({
+              userdata: t.userdata,
+              error: 0,
+              type: C.EVENTTYPE_CLOCK,
+              nbytes: 0n,
+              flags: 0,
+            });
+        }
+        if (ready.length > 0 || (first === null && waiting.length === 0)) break;
+        // Nothing yet: sleep until the first deadline, or, while a stream is
+        // being watched, a millisecond at a time (there is no synchronous
+        // readiness wait to block on), then look again.
+        let nap = first === null ? POLL_STEP_NS : first - now;
+        if (waiting.length > 0 && nap > POLL_STEP_NS) nap = POLL_STEP_NS;
+        if (nap > 0n) this.clock.sleep(nap);
+        for (const w of waiting) {
+          if (w.handle.readReady?.() ?? true)
+            ready.push({
+              userdata: w.userdata,
+              error: 0,
+              type: C.EVENTTYPE_FD_READ,
+              nbytes: 0n,
+              flags: 0,
+            });
+        }
+      }
+    this.writeEvents(outPtr, outN, ready);
+    return C.ESUCCESS;
+  }
+
+  /**
+   * The wait of poll_oneoff when sockets are among the subscriptions. The
+   * socket port is asked once per round for every socket interest, blocking
+   * until the earliest clock deadline (or for ever without a clock), so that
+   * a Keep asks its I/O thread once. Streams that cannot wait (stdin) are
+   * looked at between rounds, so while one is watched a round lasts at most
+   * POLL_STEP_NS. A ready socket read reports nbytes 0: the port says
+   * whether a read would block, not how much it would get (nor whether the
+   * peer hung up, so no HANGUP flag either).
+   */
+  private pollSockets(
+    socks: PollSocket[],
+    timers: PollTimer[],
+    waiting: PollStream[],
+    first: bigint | null,
+    ready: PollEvent[],
+  ): void {
+    const interests = socks.map((s) => s.interest);
     for (;;) {
       const now = this.clock.monotonic();
+      let timeout: bigint | null;
+      if (ready.length > 0 || (first !== null && first <= now)) {
+        // Something is to be reported already: only look, so that every
+        // socket ready now is reported with it.
+        timeout = 0n;
+      } else {
+        timeout = first === null ? null : first - now;
+        if (waiting.length > 0 && (timeout === null || timeout > POLL_STEP_NS))
+          timeout = POLL_STEP_NS;
+      }
+      let got: readonly boolean[];
+      let error = 0;
+      try {
+        got = this.sockets!.poll(interests, timeout);
+      } catch (e) {
+        // A WASI errno from the port is each socket's event; anything else is a host bug.
+        if (!(e instanceof FsError)) throw e;
+        got = [];
+        error = e.errno;
+      }
+      for (let i = 0; i < socks.length; i++) {
+        const s = socks[i]!;
+        if (error !== 0 || got[i] === true)
+          ready.push({ userdata: s.userdata, error, type: s.type, nbytes: 0n, flags: 0 });
+      }
+      const after = this.clock.monotonic();
       for (const t of timers) {
-        if (t.deadline <= now)
+        if (t.deadline <= after)
           ready.push({
             userdata: t.userdata,
             error: 0,
@@ -1143,13 +1287,6 @@ export class Wasi {
             flags: 0,
           });
       }
-      if (ready.length > 0 || (first === null && waiting.length === 0)) break;
-      // Nothing yet: sleep until the first deadline, or, while a stream is
-      // being watched, a millisecond at a time (there is no synchronous
-      // readiness wait to block on), then look again.
-      let nap = first === null ? POLL_STEP_NS : first - now;
-      if (waiting.length > 0 && nap > POLL_STEP_NS) nap = POLL_STEP_NS;
-      if (nap > 0n) this.clock.sleep(nap);
       for (const w of waiting) {
         if (w.handle.readReady?.() ?? true)
           ready.push({
@@ -1160,7 +1297,11 @@ export class Wasi {
             flags: 0,
           });
       }
+      if (ready.length > 0) return;
     }
+  }
+
+  private writeEvents(outPtr: number, outN: number, ready: PollEvent[]): void {
     const dv2 = this.view();
     for (let i = 0; i < ready.length; i++) {
       const e = ready[i]!;
@@ -1174,36 +1315,292 @@ export class Wasi {
       for (let k = 26; k < 32; k++) dv2.setUint8(o + k, 0);
     }
     dv2.setUint32(outN, ready.length, true);
-    return C.ESUCCESS;
   }
 
   // ---- sockets -----------------------------------------------------------
-  // No descriptor is a socket until networking arrives, so every call on an
-  // open descriptor is ENOTSOCK, as in wasmtime.
+  // Preview1 cannot open a socket, only use those the embedder hands over
+  // (`WasiOptions.sockets`, see sockets.ts). Where legacy wasmtime
+  // (wasi-common) has only a catch-all answer, the errno is Linux's: accept on
+  // a socket that is not listening is EINVAL (accept(2)), data calls on a
+  // listener are ENOTCONN (recv(2), shutdown(2)).
 
-  sock_accept(n: number, _flags: number, _out: number): number {
-    this.fd(n, 0n);
-    return C.ENOTSOCK;
+  /** The socket at fd `n`: EBADF for an unused number, ENOTSOCK for anything else. */
+  private sockFd(n: number): Fd & { socket: GuestSocket } {
+    const fd = this.fd(n, 0n);
+    if (fd.socket === null) fail(C.ENOTSOCK);
+    return fd as Fd & { socket: GuestSocket };
   }
+
+  /** A connection for a data call, with `rights`; a listener is ENOTCONN. */
+  private connection(n: number, rights: bigint): [Fd, ConnectionSocket] {
+    const fd = this.sockFd(n);
+    const sock = fd.socket;
+    if (sock.kind !== "connection") fail(C.ENOTCONN, "a listening socket has no data");
+    if ((fd.base & rights) !== rights) fail(C.ENOTCAPABLE);
+    return [fd, sock];
+  }
+
+  /**
+   * The guest's iovecs as views of its memory, every one checked before a
+   * byte moves: a bad pointer must be EFAULT before data is taken from a
+   * socket, since bytes received and then dropped are lost to the guest.
+   */
+  private iovecs(iovs: number, iovsLen: number): Uint8Array[] {
+    const dv = this.view();
+    const u8 = this.u8;
+    const list: Uint8Array[] = [];
+    for (let i = 0; i < iovsLen; i++) {
+      const ptr = dv.getUint32(iovs + i * 8, true);
+      const len = dv.getUint32(iovs + i * 8 + 4, true);
+      if (len === 0) continue;
+      if (ptr + len > u8.length) fail(C.EFAULT);
+      list.push(u8.subarray(ptr, ptr + len));
+    }
+    return list;
+  }
+
+  /** True when `len` bytes at guest address `ptr` are inside memory. */
+  private inBounds(ptr: number, len: number): boolean {
+    return (ptr >>> 0) + len <= this.bytes().length;
+  }
+
+  sock_accept(n: number, flags: number, out: number): number {
+    const fd = this.sockFd(n);
+    // Only NONBLOCK can be given to the new connection (wasi-common: EINVAL otherwise).
+    if (flags & ~C.FDFLAGS_NONBLOCK) return C.EINVAL;
+    if (fd.socket.kind !== "listener") return C.EINVAL;
+    if ((fd.base & C.RIGHTS_SOCK_ACCEPT) === 0n) return C.ENOTCAPABLE;
+    // Before accepting: a connection the guest never learns the fd of is lost.
+    if (!this.inBounds(out, 4)) return C.EFAULT;
+    const conn = fd.socket.accept({ nonblocking: (fd.flags & C.FDFLAGS_NONBLOCK) !== 0 });
+    if (conn === null) return C.EAGAIN;
+    this.view().setUint32(out, this.alloc(socketFd(conn, flags)), true);
+    return C.ESUCCESS;
+  }
+
   sock_recv(
     n: number,
-    _riData: number,
-    _riLen: number,
-    _riFlags: number,
-    _roLen: number,
-    _roFlags: number,
+    riData: number,
+    riLen: number,
+    riFlags: number,
+    roLen: number,
+    roFlags: number,
   ): number {
-    this.fd(n, 0n);
-    return C.ENOTSOCK;
+    return this.sockRecvFd(n, riData, riLen, riFlags, roLen, roFlags);
   }
-  sock_send(n: number, _siData: number, _siLen: number, _siFlags: number, _soLen: number): number {
-    this.fd(n, 0n);
-    return C.ENOTSOCK;
+
+  /** sock_recv, and fd_read on a socket (no flags, no `roFlags`). */
+  private sockRecvFd(
+    n: number,
+    iovs: number,
+    iovsLen: number,
+    riFlags: number,
+    out: number,
+    roFlags: number | null,
+  ): number {
+    const [fd, sock] = this.connection(n, C.RIGHTS_FD_READ);
+    // wasi-common refuses unknown riflags with ENOTSUP, as wasi-libc's recv() does itself.
+    if (riFlags & ~(C.RIFLAGS_RECV_PEEK | C.RIFLAGS_RECV_WAITALL)) return C.ENOTSUP;
+    const bufs = this.iovecs(iovs, iovsLen);
+    if (!this.inBounds(out, 4) || (roFlags !== null && !this.inBounds(roFlags, 2))) return C.EFAULT;
+    const nonblocking = (fd.flags & C.FDFLAGS_NONBLOCK) !== 0;
+    const total =
+      riFlags & C.RIFLAGS_RECV_PEEK
+        ? peekInto(sock, bufs, nonblocking)
+        : recvInto(sock, bufs, nonblocking, (riFlags & C.RIFLAGS_RECV_WAITALL) !== 0);
+    const dv = this.view();
+    dv.setUint32(out, total, true);
+    // A stream socket never truncates a message: there are none.
+    if (roFlags !== null) dv.setUint16(roFlags, 0, true);
+    return C.ESUCCESS;
   }
-  sock_shutdown(n: number, _how: number): number {
-    this.fd(n, 0n);
-    return C.ENOTSOCK;
+
+  sock_send(n: number, siData: number, siLen: number, siFlags: number, soLen: number): number {
+    return this.sockSendFd(n, siData, siLen, siFlags, soLen);
   }
+
+  /**
+   * sock_send, and fd_write on a socket. Gathers the iovecs in order. A
+   * blocking socket takes every byte, as send(2) on a blocking stream socket
+   * does; a nonblocking one takes what it can now, EAGAIN if nothing.
+   */
+  private sockSendFd(
+    n: number,
+    iovs: number,
+    iovsLen: number,
+    siFlags: number,
+    out: number,
+  ): number {
+    const [fd, sock] = this.connection(n, C.RIGHTS_FD_WRITE);
+    // siflags has no flag defined (typenames.witx); wasi-libc's send() refuses any with EOPNOTSUPP.
+    if (siFlags !== 0) return C.ENOTSUP;
+    const bufs = this.iovecs(iovs, iovsLen);
+    if (!this.inBounds(out, 4)) return C.EFAULT;
+    const nonblocking = (fd.flags & C.FDFLAGS_NONBLOCK) !== 0;
+    let total = 0;
+    send: for (const buf of bufs) {
+      for (let off = 0; off < buf.length; ) {
+        let k: number | null;
+        try {
+          k = sock.send(buf.subarray(off), { nonblocking });
+        } catch (e) {
+          // Bytes already taken are sent: report them; the failure comes
+          // again on the guest's next call (as write(2) reports it).
+          if (total > 0 && e instanceof FsError) break send;
+          throw e;
+        }
+        if (k === null || k === 0) {
+          if (total > 0) break send;
+          return C.EAGAIN;
+        }
+        off += k;
+        total += k;
+      }
+    }
+    this.view().setUint32(out, total, true);
+    return C.ESUCCESS;
+  }
+
+  sock_shutdown(n: number, how: number): number {
+    const fd = this.sockFd(n);
+    if (how === 0 || how & ~(C.SDFLAGS_RD | C.SDFLAGS_WR)) return C.EINVAL;
+    if (fd.socket.kind !== "connection") return C.ENOTCONN;
+    if ((fd.base & C.RIGHTS_SOCK_SHUTDOWN) === 0n) return C.ENOTCAPABLE;
+    fd.socket.shutdown((how & C.SDFLAGS_RD) !== 0, (how & C.SDFLAGS_WR) !== 0);
+    return C.ESUCCESS;
+  }
+}
+
+/**
+ * Receive into `bufs` in order: one recv per iovec, going on to the next only
+ * when one was filled, and then without blocking, so a recv returns what has
+ * arrived rather than wait for more once it has a byte (recv(2)). With
+ * `waitall` it blocks until every iovec is full or the stream ends
+ * (MSG_WAITALL), unless the socket is nonblocking.
+ */
+function recvInto(
+  sock: ConnectionSocket,
+  bufs: Uint8Array[],
+  nonblocking: boolean,
+  waitall: boolean,
+): number {
+  let total = 0;
+  for (const buf of bufs) {
+    let off = 0;
+    while (off < buf.length) {
+      let k: number | null;
+      try {
+        k = sock.recv(buf.subarray(off), {
+          peek: false,
+          nonblocking: nonblocking || (total > 0 && !waitall),
+        });
+      } catch (e) {
+        // Bytes already received are the guest's; the failure comes again on the next call.
+        if (total > 0 && e instanceof FsError) return total;
+        throw e;
+      }
+      if (k === null) {
+        if (total > 0) return total;
+        return fail(C.EAGAIN);
+      }
+      if (k === 0) return total; // end of stream
+      off += k;
+      total += k;
+      if (!waitall) break;
+    }
+    if (off < buf.length) return total;
+  }
+  return total;
+}
+
+/**
+ * MSG_PEEK: one peek into a buffer as long as all iovecs, scattered after —
+ * peeking into each iovec in turn would copy the same bytes into each.
+ * WAITALL does not apply: waiting for more than has arrived would need a
+ * read that takes bytes.
+ */
+function peekInto(sock: ConnectionSocket, bufs: Uint8Array[], nonblocking: boolean): number {
+  let size = 0;
+  for (const b of bufs) size += b.length;
+  if (size === 0) return 0;
+  const tmp = new Uint8Array(size);
+  const k = sock.recv(tmp, { peek: true, nonblocking });
+  if (k === null) return fail(C.EAGAIN);
+  let off = 0;
+  for (const b of bufs) {
+    if (off >= k) break;
+    const part = tmp.subarray(off, Math.min(k, off + b.length));
+    b.set(part);
+    off += part.length;
+  }
+  return k;
+}
+
+/** prestat tag of a socket fd: not `dir` (0), so wasi-libc's preopen scan goes on (see fd_prestat_get). */
+const PRESTAT_TAG_SOCKET = 1;
+
+const SOCKET_STAT: Stat = {
+  dev: 0n,
+  ino: 0n,
+  filetype: C.FILETYPE_SOCKET_STREAM,
+  nlink: 0n,
+  size: 0n,
+  atim: 0n,
+  mtim: 0n,
+  ctim: 0n,
+};
+
+/**
+ * The fd entry of a socket. Its `handle` only stands in for the socket where
+ * the table treats every fd alike (fd_close, fd_renumber, exit, filestat);
+ * reads and writes go to the socket itself, and the rights keep the guest
+ * from every other handle call.
+ */
+function socketFd(sock: GuestSocket, flags: number): Fd {
+  const refuse = (): never => fail(C.EINVAL, "not a file");
+  return {
+    handle: {
+      filetype: C.FILETYPE_SOCKET_STREAM,
+      stat: () => ({ ...SOCKET_STAT }),
+      read: refuse,
+      write: refuse,
+      truncate: refuse,
+      setTimes: refuse,
+      sync: refuse,
+      datasync: refuse,
+      close: () => sock.close(),
+    },
+    filetype: C.FILETYPE_SOCKET_STREAM,
+    base: sock.kind === "connection" ? C.RIGHTS_SOCKET_CONNECTION : C.RIGHTS_SOCKET_LISTENER,
+    inheriting: 0n,
+    flags,
+    pos: 0,
+    stream: true,
+    preopen: null,
+    dirents: null,
+    socket: sock,
+  };
+}
+
+interface PollEvent {
+  userdata: bigint;
+  error: number;
+  type: number;
+  nbytes: bigint;
+  flags: number;
+}
+interface PollTimer {
+  userdata: bigint;
+  deadline: bigint;
+}
+interface PollStream {
+  userdata: bigint;
+  handle: Handle;
+}
+interface PollSocket {
+  userdata: bigint;
+  type: number;
+  interest: SocketInterest;
 }
 
 function stdio(handle: Handle, direction: bigint): Fd {
@@ -1222,6 +1619,7 @@ function stdio(handle: Handle, direction: bigint): Fd {
     stream: true,
     preopen: null,
     dirents: null,
+    socket: null,
   };
 }
 
