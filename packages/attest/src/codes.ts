@@ -542,6 +542,65 @@ export const CODES = {
     remedy:
       "The wrapper's digests are not those of the workload the Keep ran; obtain the wrapper and the evidence from the same Keep run.",
   },
+  // ── Keep-claims certificate extension (claims.ts) ──────────────────────
+  "claims.der": {
+    kind: "evidence",
+    summary:
+      "The certificate, or its Donjon Keep-claims extension value, is not well-formed DER of the expected shape (non-minimal or overrunning length, trailing bytes, not one UTF8String).",
+    remedy:
+      "The certificate is damaged or was not issued by a Donjon Steward; obtain a fresh certificate from the Keep.",
+  },
+  "claims.duplicate": {
+    kind: "evidence",
+    summary:
+      "The certificate carries an extension (the Keep-claims extension or another) more than once (RFC 5280 section 4.2 forbids it).",
+    remedy:
+      "The certificate is malformed; a Steward never issues one like it. Obtain a fresh certificate.",
+  },
+  "claims.size": {
+    kind: "evidence",
+    summary: "The Keep-claims extension value is larger than 4096 bytes.",
+    remedy:
+      "The certificate was not issued by a Donjon Steward (its claims are about 330 bytes); check who issued it.",
+  },
+  "claims.utf8": {
+    kind: "evidence",
+    summary: "The Keep-claims extension's UTF8String is not valid UTF-8.",
+    remedy: "The certificate is damaged; obtain a fresh certificate from the Keep.",
+  },
+  "claims.json": {
+    kind: "evidence",
+    summary:
+      "The Keep claims are not a JSON object in the canonical form the Steward writes (members once, in order, no whitespace).",
+    remedy:
+      "The certificate was not issued by a Donjon Steward, or by an incompatible one; check the Steward's version.",
+  },
+  "claims.version": {
+    kind: "evidence",
+    summary: "The Keep claims' v member is missing or not 1, the only version this verifier reads.",
+    remedy:
+      "Update the verifier (@donjon/client, donjon) to one that reads the Steward's claims version.",
+  },
+  "claims.member": {
+    kind: "evidence",
+    summary:
+      "A Keep claims member of version 1 is missing, or there is a member version 1 does not define.",
+    remedy:
+      "The certificate was not issued by a compatible Donjon Steward; check the Steward's version.",
+  },
+  "claims.field": {
+    kind: "evidence",
+    summary:
+      "A Keep claims member has the wrong type or form (an unknown tee, tier or tcb_status; hex that is not lowercase or of the wrong size).",
+    remedy:
+      "The certificate was not issued by a compatible Donjon Steward; check the Steward's version.",
+  },
+  "claims.tier": {
+    kind: "evidence",
+    summary:
+      "The Keep claims' tier disagrees with its TEE: sandbox evidence is always software tier, a hardware TEE's always hardware.",
+    remedy: "The certificate is inconsistent and never accepted; check who issued it.",
+  },
   // ── options ─────────────────────────────────────────────────────────────
   "options.invalid": {
     kind: "usage",

@@ -16,24 +16,22 @@
 import * as fs from "node:fs";
 import { isIP } from "node:net";
 import * as path from "node:path";
+import { encodeKeepClaims, KEEP_CLAIMS_OID_DER, type KeepCertClaims } from "@donjon/attest/claims";
 import * as x509 from "./_x509.ts";
 import { StewardError } from "./error.ts";
 import { derTlv } from "./evidence_ext.ts";
 
-/**
- * OID of the Donjon Keep-claims extension: `2.25.<UUID fdf0bbde-0f90-451b-b2b1-0823c2877e61 as an integer>.1`.
- * Arc `.1` of the UUID OID is this extension; further arcs are free for later ones.
- */
-export const KEEP_CLAIMS_OID = "2.25.337544644583696722324132901659704000097.1";
-
-/**
- * The extension's OID as DER (tag, length, content). asn1js, under @peculiar/x509,
- * cannot print an arc above 2^53 in dotted form, so `getExtension(KEEP_CLAIMS_OID)`
- * finds nothing; {@link decodeKeepClaims} matches these bytes instead.
- */
-export const KEEP_CLAIMS_OID_DER: Uint8Array<ArrayBuffer> = Uint8Array.from(
-  Buffer.from("06156983fbf0ddf7c1f98294b7b2d8c284bc949dfc6101", "hex"),
-);
+// The claims codec lives in @donjon/attest/claims so that clients can read
+// Keep certificates without the Steward's server; re-exported here unchanged.
+export type { KeepCertClaims } from "@donjon/attest/claims";
+export {
+  decodeKeepClaims,
+  encodeKeepClaims,
+  findKeepClaimsExtension,
+  KEEP_CLAIMS_OID,
+  KEEP_CLAIMS_OID_DER,
+  KEEP_CLAIMS_VERSION,
+} from "@donjon/attest/claims";
 
 /**
  * Stand-in for {@link KEEP_CLAIMS_OID} while @peculiar/x509 builds the certificate:
@@ -45,27 +43,6 @@ export const KEEP_CLAIMS_OID_DER: Uint8Array<ArrayBuffer> = Uint8Array.from(
  */
 const PLACEHOLDER_OID = `1.3${".1".repeat(20)}`;
 const PLACEHOLDER_OID_DER = Uint8Array.from([0x06, 0x15, 0x2b, ...new Array<number>(20).fill(1)]);
-
-/** Version of the JSON in the Keep-claims extension (`"v"`). */
-export const KEEP_CLAIMS_VERSION = 1;
-
-/** What a Keep certificate records about the attested Keep. All byte strings are lowercase hex. */
-export interface KeepCertClaims {
-  /** TEE type: `sandbox`, `snp` (`tdx`, `sgx` later). */
-  tee: string;
-  /** Trust tier: `hardware` (a TEE vouches) or `software` (the sandbox host's key vouches). */
-  tier: "hardware" | "software";
-  /** The launch measurement (SNP MEASUREMENT, sandbox runtime measurement; TDX MRTD, SGX MRENCLAVE later). */
-  measurement: string;
-  /** The workload identity (SHA-256 of the canonical wasm and config digests); null when the evidence names none (Enarx). */
-  workload: string | null;
-  /** How the TCB was judged: `none` (sandbox), `meets-minimum`, `not-checked` (SNP without `min_tcb`). */
-  tcbStatus: string;
-  /** The TCB the evidence reported (SNP REPORTED_TCB, 8 bytes); null when none (sandbox). */
-  tcb: string | null;
-  /** SHA-256 of the evidence as received. */
-  evidenceSha256: string;
-}
 
 /** A subjectAltName entry: DNS name, IP address or URI. */
 export interface SanName {
@@ -322,103 +299,6 @@ function concat(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
 
 function indexOf(hay: Uint8Array, needle: Uint8Array): number {
   return Buffer.from(hay).indexOf(Buffer.from(needle));
-}
-
-/**
- * The extension value: a DER UTF8String holding
- * `{"v":1,"tee":…,"tier":…,"measurement":…,"workload":…|null,"tcb_status":…,"tcb":…|null,"evidence_sha256":…}`.
- */
-export function encodeKeepClaims(c: KeepCertClaims): Uint8Array<ArrayBuffer> {
-  const json = JSON.stringify({
-    v: KEEP_CLAIMS_VERSION,
-    tee: c.tee,
-    tier: c.tier,
-    measurement: c.measurement,
-    workload: c.workload,
-    tcb_status: c.tcbStatus,
-    tcb: c.tcb,
-    evidence_sha256: c.evidenceSha256,
-  });
-  const body = new TextEncoder().encode(json);
-  const len =
-    body.length < 0x80
-      ? [body.length]
-      : body.length < 0x100
-        ? [0x81, body.length]
-        : [0x82, body.length >> 8, body.length & 0xff];
-  if (body.length > 0xffff) throw new RangeError("Keep claims too large");
-  const out = new Uint8Array(1 + len.length + body.length);
-  out[0] = 0x0c; // UTF8String
-  out.set(len, 1);
-  out.set(body, 1 + len.length);
-  return out;
-}
-
-/**
- * Read the Keep-claims extension of a certificate; null when it has none.
- *
- * @throws {Error} when the extension is present but malformed.
- */
-export function decodeKeepClaims(cert: Uint8Array | x509.X509Certificate): KeepCertClaims | null {
-  const ext = findKeepClaimsExtension(cert);
-  if (!ext) return null;
-  const v = ext.value;
-  let at = 2;
-  let len = v[1] ?? 0;
-  if (len === 0x81) {
-    len = v[2] ?? 0;
-    at = 3;
-  } else if (len === 0x82) {
-    len = ((v[2] ?? 0) << 8) | (v[3] ?? 0);
-    at = 4;
-  }
-  if (v[0] !== 0x0c || at + len !== v.length) {
-    throw new Error("Keep claims extension: expected one DER UTF8String");
-  }
-  const o = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(v.subarray(at))) as Record<
-    string,
-    unknown
-  >;
-  if (o.v !== KEEP_CLAIMS_VERSION) throw new Error(`Keep claims extension: unknown version ${o.v}`);
-  return {
-    tee: String(o.tee),
-    tier: o.tier === "hardware" ? "hardware" : "software",
-    measurement: String(o.measurement),
-    workload: o.workload === null ? null : String(o.workload),
-    tcbStatus: String(o.tcb_status),
-    tcb: o.tcb === null ? null : String(o.tcb),
-    evidenceSha256: String(o.evidence_sha256),
-  };
-}
-
-/**
- * The Keep-claims extension of a certificate (DER, or parsed): its criticality
- * and value (the extnValue contents), found by the OID's DER bytes in the
- * certificate; null when absent. (@peculiar/x509's own `extensions` list shows
- * this OID as `2.25` with a re-encoded value, so it cannot be used here.)
- *
- * @throws {Error} when the OID appears more than once or is not followed by an extension's fields.
- */
-export function findKeepClaimsExtension(
-  cert: Uint8Array | x509.X509Certificate,
-): { critical: boolean; value: Uint8Array } | null {
-  const raw = cert instanceof Uint8Array ? cert : new Uint8Array(cert.rawData);
-  const at = indexOf(raw, KEEP_CLAIMS_OID_DER);
-  if (at < 0) return null;
-  if (indexOf(raw.subarray(at + 1), KEEP_CLAIMS_OID_DER) >= 0) {
-    throw new Error("Keep claims extension: the OID appears more than once");
-  }
-  // Extension ::= SEQUENCE { extnID OID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }
-  let next = at + KEEP_CLAIMS_OID_DER.length;
-  let critical = false;
-  if (raw[next] === 0x01 && raw[next + 1] === 0x01) {
-    critical = raw[next + 2] === 0xff;
-    next += 3;
-  }
-  if (raw[next] !== 0x04) throw new Error("Keep claims extension: expected extnValue");
-  const v = tlv(raw, next);
-  if (v.end > raw.length) throw new Error("Keep claims extension: truncated");
-  return { critical, value: raw.slice(v.body, v.end) };
 }
 
 /** RFC 5280 §5.3.1 revocation reasons the Steward records. */
