@@ -25,6 +25,7 @@ Commands:
   platform  Probe which Keep backends this machine can run (donjon platform --help)
   keep      Prepare what a Keep backend needs: the SGX manifest (donjon keep --help)
   steward   Run or create a Steward, the attestation service and CA (donjon steward --help)
+  demo      Run an HTTPS service in an attested Keep with a local Steward, and verify it
   help      Show help for a command
 
 Options:
@@ -66,6 +67,11 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
       help: m.STEWARD_HELP,
       run: (argv, ctx) => m.steward(argv, { ...ctx, signals: processSignals }),
     };
+  },
+  demo: async () => {
+    const m = await import("./commands/demo.ts");
+    const { demoProcess } = await import("./commands/demo_process.ts");
+    return { help: m.DEMO_HELP, run: (argv, ctx) => m.demo(argv, { ...ctx, ...demoProcess }) };
   },
 };
 
