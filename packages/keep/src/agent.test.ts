@@ -137,7 +137,7 @@ describe("runAgent: a well-behaved host", () => {
     "binds report_data = reportData(keepKey, workloadIdentity(sha256(wasm), sha256(config)))",
     T,
     async () => {
-      const config = utf8.encode("config bytes");
+      const config = utf8.encode("# config bytes (the Keep reads them as Donjon.toml)\n");
       const calls: Collected[] = [];
       const v = await run({ wasm: HELLO, config }, options(testEvidence(calls)));
       assertEndedCleanly(v);

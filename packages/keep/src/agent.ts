@@ -11,11 +11,16 @@
  * worker (STDOUT/STDERR out, STDIN_READ ↔ STDIN_DATA / STDIN_EOF) → EXIT. The package README's "The sallyport channel" is the
  * specification.
  */
+
+import type { Duplex } from "node:stream";
 import { Worker } from "node:worker_threads";
 import { KeepError } from "./error.ts";
-import type { GuestPlan, Outcome, StdioKind } from "./guest.ts";
+import { CERT_DIR, type GuestPlan, type Outcome, type StdioKind } from "./guest.ts";
 import { generateKeepKey, type KeepKey, reportData, workloadIdentity } from "./identity.ts";
 import { prepareModule } from "./module.ts";
+import { KeepNet, type KeepTlsIdentity } from "./net.ts";
+import { type NetChannel, type NetFdPlan, type NetRequest, netChannel } from "./net_bridge.ts";
+import { type ConnectEntry, type NetPlan, netPlanOf } from "./net_config.ts";
 import { KeepSockets } from "./relay.ts";
 import { RingReader, ringChannel } from "./ring.ts";
 import {
@@ -91,6 +96,8 @@ export interface AgentOptions {
   now?: () => Date;
   /** How long the Keep waits for its Steward (connect, TLS, answer), in ms. Default 30 s. */
   stewardTimeoutMs?: number;
+  /** How long the Keep waits for a `connect` socket (connect and TLS), in ms. Default 30 s. */
+  connectTimeoutMs?: number;
 }
 
 /** How the run ended, as the EXIT frame says it. */
@@ -132,6 +139,15 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
     let stdinServer: StdinServer | null = null;
     let reader: RingReader | null = null;
     let written = 0;
+    let netCh: NetChannel | null = null;
+    let netPlan: NetPlan | null = null;
+    let net: KeepNet | null = null;
+    /** ACCEPTED before the Keep has read its config (host ids, checked once it has). */
+    let early: { fd: number; stream: Duplex }[] = [];
+    /** The Keep key and, with a Steward, the chain it issued: the TLS identity. */
+    let keyOf: KeepKey | null = null;
+    let identityOf: Uint8Array | null = null;
+    let chainPem: string | null = null;
 
     // A function, because callbacks change `state` behind TypeScript's narrowing.
     const done = (): boolean => state === "done";
@@ -148,6 +164,7 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
       state = "done";
       clearTimeout(timer);
       sockets.end();
+      net?.end();
       stdinServer?.close();
       if (worker) void worker.terminate();
       if (report) channel.write(encodeJsonFrame(FRAME.EXIT, report));
@@ -230,7 +247,58 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
         channel.onDrain
           ? new Promise<void>((resolve) => drainWaiters.push(resolve))
           : Promise.resolve(),
+      onAccepted: (fd, stream) => {
+        if (net === null) {
+          early.push({ fd, stream });
+          return true;
+        }
+        if (!net.isListener(fd)) return false;
+        net.accepted(fd, stream);
+        return true;
+      },
     });
+    /** A note from the Keep for the user (a refused client): on the workload's stderr stream. */
+    const note = (message: string): void => {
+      if (!done()) {
+        const bytes = new TextEncoder().encode(`donjon keep: ${message}\n`);
+        channel.write(encodeFrame(FRAME.STDERR, bytes.subarray(0, DATA_CHUNK)));
+      }
+    };
+
+    /**
+     * The Keep reads the network settings from the config bytes it measured
+     * (never from the host), then checks the connections the host accepted
+     * meanwhile against them.
+     */
+    const readNet = async (): Promise<void> => {
+      netPlan = await netPlanOf(config);
+      if (netPlan.entries.length === 0) {
+        net = null;
+      } else {
+        const pins = netPlan.entries.some((e) => e.kind === "listen" && e.clientWorkload !== null);
+        const pin = pins ? (await import("./peer_pin.ts")).pinRefusal : null;
+        net = new KeepNet({
+          plan: netPlan,
+          channel: netCh!,
+          note,
+          peerCheck: (s, e) =>
+            e.clientWorkload === null || pin === null
+              ? null
+              : pin(s.getPeerX509Certificate()?.raw, e.clientWorkload),
+        });
+      }
+      const waiting = early;
+      early = [];
+      for (const a of waiting) {
+        if (net === null || !net.isListener(a.fd)) {
+          throw new KeepError(
+            "keep.sallyport.order",
+            `sallyport: ACCEPTED on fd ${a.fd}, which is not a listen socket of the config the Keep measured`,
+          );
+        }
+        net.accepted(a.fd, a.stream);
+      }
+    };
 
     const onFrame = (frame: Frame): void => {
       switch (state) {
@@ -302,7 +370,8 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
         return;
       }
       state = "proving";
-      prove()
+      readNet()
+        .then(prove)
         .then(attest)
         .then((go) => (go ? launch() : undefined))
         .catch(fail);
@@ -313,6 +382,8 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
       const configDigest = await sha256(config);
       const identity = await workloadIdentity(wasmDigest, configDigest);
       const key = await generateKeepKey();
+      keyOf = key;
+      identityOf = identity;
       const rd = await reportData(key.spki, identity);
       const source = await evidenceReady;
       if (done()) return null;
@@ -371,6 +442,7 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
         return false;
       }
       channel.write(encodeFrame(FRAME.CERTIFICATE, new TextEncoder().encode(answer.pem)));
+      chainPem = answer.pem;
       state = "proving";
       return true;
     };
@@ -391,8 +463,23 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
         return;
       }
       if (state !== "proving") return;
+      let fds: NetFdPlan;
+      let cert: string | null;
+      try {
+        ({ fds, cert } = await openNet(s));
+      } catch (e) {
+        fail(e);
+        return;
+      }
+      if (state !== "proving") return;
       state = "running";
-      worker!.postMessage({ type: "module", module: prepared.module, plan: s.plan });
+      worker!.postMessage({
+        type: "module",
+        module: prepared.module,
+        plan: s.plan,
+        net: fds,
+        cert,
+      });
       void (async () => {
         while (state === "running") {
           if (blocked) {
@@ -408,6 +495,112 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
     };
 
     /**
+     * The workload's sockets and certificate, from the Keep's own reading of
+     * its config: the TLS identity for listen sockets (the Steward's chain,
+     * or self-signed without a Steward), `connect` sockets opened (and their
+     * peers checked) before the workload starts, FD_COUNT and FD_NAMES.
+     */
+    const openNet = async (s: StartRequest): Promise<{ fds: NetFdPlan; cert: string | null }> => {
+      const plan = netPlan!;
+      if (s.plan.dirs.some((d) => d.guest === CERT_DIR || d.guest.startsWith(`${CERT_DIR}/`))) {
+        throw new KeepError(
+          "keep.config",
+          `${CERT_DIR} is where the Keep puts its certificate; a [[dirs]] entry cannot use it`,
+        );
+      }
+      let identity: KeepTlsIdentity | null = null;
+      if (chainPem !== null || net?.needsTls) {
+        const { keepTlsIdentity } = await import("./tls_identity.ts");
+        identity = await keepTlsIdentity(keyOf!, chainPem, {
+          workload: identityOf!,
+          now: options.now ?? (() => new Date()),
+        });
+        if (net?.needsTls) await net.setIdentity(identity);
+      }
+      const fds: NetFdPlan = [];
+      for (const e of plan.entries) {
+        if (e.kind === "listen") fds.push({ kind: "listener", fd: e.fd });
+        else fds.push({ kind: "connection", h: net!.connection(await openConnect(e, plan)) });
+      }
+      if (plan.names !== null) {
+        s.plan.env.FD_COUNT = String(plan.names.length);
+        s.plan.env.FD_NAMES = plan.names.join(":");
+      }
+      return { fds, cert: identity?.cert ?? null };
+    };
+
+    /** A `connect` entry's stream: relayed by the host, TLS here, the peer checked as the config says. */
+    const openConnect = async (e: ConnectEntry, plan: NetPlan): Promise<Duplex> => {
+      const where = `fd ${e.fd} "${e.name}" (${e.host}:${e.port})`;
+      const ms = options.connectTimeoutMs ?? STEWARD_TIMEOUT_MS;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const opened: Duplex[] = [];
+      const attempt = async (): Promise<Duplex> => {
+        let raw: Duplex;
+        try {
+          raw = await sockets.connect({ fd: e.fd });
+        } catch (err) {
+          throw new KeepError(
+            "keep.net.connect",
+            `cannot open ${where}: ${(err as Error).message}`,
+          );
+        }
+        opened.push(raw);
+        if (e.prot === "tcp") return raw;
+        const tls = await import("node:tls");
+        const { isIP } = await import("node:net");
+        const ca = [...(plan.trust.public ? tls.rootCertificates : []), ...plan.trust.roots];
+        const secure = await new Promise<Duplex>((resolve, reject) => {
+          const t = tls.connect({
+            socket: raw,
+            ca,
+            host: e.host,
+            ...(isIP(e.host) === 0 ? { servername: e.host } : {}),
+            minVersion: "TLSv1.2",
+          });
+          opened.push(t);
+          t.once("error", (err) =>
+            reject(new KeepError("keep.net.connect", `TLS to ${where} failed: ${err.message}`)),
+          );
+          t.once("secureConnect", () => resolve(t));
+        });
+        if (e.peerWorkload !== null) {
+          const { pinRefusal } = await import("./peer_pin.ts");
+          const why = pinRefusal(
+            (secure as import("node:tls").TLSSocket).getPeerX509Certificate()?.raw,
+            e.peerWorkload,
+          );
+          if (why !== null) {
+            throw new KeepError("keep.net.connect", `the peer of ${where} is refused: ${why}`);
+          }
+        }
+        return secure;
+      };
+      try {
+        return await Promise.race([
+          attempt(),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(
+              () =>
+                reject(
+                  new KeepError(
+                    "keep.net.connect",
+                    `${where} did not connect within ${ms / 1000} s`,
+                  ),
+                ),
+              ms,
+            );
+          }),
+        ]);
+      } catch (err) {
+        for (const d of opened) d.destroy();
+        throw err;
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+
+    /**
      * The worker starts with the Keep, before the host has said anything:
      * its isolate boots while the host sends the module and the Keep proves
      * itself, which would otherwise be the longest wait of a short run. It
@@ -417,6 +610,7 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
       const output = ringChannel();
       reader = new RingReader(output);
       const stdin = stdinChannel();
+      netCh = netChannel();
       stdinServer = new StdinServer(stdin, () => ({
         next: () =>
           new Promise<Uint8Array | null>((res) => {
@@ -427,12 +621,12 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
           }),
         close: () => {},
       }));
-      const data = { output, stdin };
+      const data = { output, stdin, net: netCh };
       const w = options.startWorker
         ? options.startWorker(data)
         : new Worker(BOOT, { eval: true, workerData: data });
       worker = w;
-      w.on("message", (m: { type: string; outcome?: Outcome }) => {
+      w.on("message", (m: { type: string; outcome?: Outcome; req?: NetRequest }) => {
         // A message that arrives after the end (the worker raced its termination) changes nothing.
         if (done()) return;
         if (m.type === "started") {
@@ -450,8 +644,20 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
           }
         } else if (m.type === "stdin") {
           void stdinServer!.serve();
+        } else if (m.type === "net") {
+          if (net === null)
+            fail(
+              new KeepError(
+                "keep.process",
+                "the workload made a socket call, but it has no sockets",
+              ),
+            );
+          else net.serve(m.req!);
         } else if (m.type === "done") {
-          finish(m.outcome!);
+          // What the workload wrote on its sockets goes out before EXIT.
+          const outcome = m.outcome!;
+          if (net === null) finish(outcome);
+          else void net.settle(2000).then(() => finish(outcome));
         }
       });
       w.on("error", (e) => fail(e));

@@ -58,6 +58,10 @@ export type KeepErrorCode =
   | "keep.sallyport.truncated"
   /** sallyport: the channel closed before the run ended. */
   | "keep.sallyport.closed"
+  /** The config the Keep measured is not valid TOML, or its network settings ([[files]] listen/connect, [trust]) are invalid. */
+  | "keep.config"
+  /** A `connect` socket could not be opened before the workload started: the host could not connect, TLS failed, or the peer is not who the config pins. */
+  | "keep.net.connect"
   /** A relayed connection failed: the host could not connect, or the Keep has too many open. */
   | "keep.relay"
   /** The Steward could not be reached through the host (its address is named). */
@@ -72,6 +76,8 @@ export type KeepErrorCode =
   | "keep.steward.certificate"
   /** Host directories cannot be mapped into this Keep here (they need bubblewrap). */
   | "keep.host.dirs"
+  /** A listen entry of Donjon.toml [[files]] cannot be bound (port in use, privileged port, not an address here); nothing was started. */
+  | "keep.host.listen"
   /** The Keep process could not be started or died without a result. */
   | "keep.process";
 

@@ -11,6 +11,7 @@ import {
   type Preopen,
   Wasi,
   WasiError,
+  type WasiSockets,
 } from "@donjon/wasi";
 
 /** What fds 0, 1 and 2 are connected to. */
@@ -55,11 +56,24 @@ const WasmException = (WebAssembly as unknown as { Exception?: abstract new () =
 /** Frames kept from a trap's stack; deep recursion is folded anyway. */
 const STACK_FRAMES = 64;
 
+/** What a Keep adds to the plan from its own reading of the measured config. */
+export interface GuestExtras {
+  /** The workload's sockets, at fds 3… (before the preopens). */
+  sockets?: WasiSockets;
+  /** Preopens after the plan's (the Keep's certificate directory, `CERT_DIR`). */
+  preopens?: Preopen[];
+}
+
+/** Where the workload reads the Keep's certificate chain. */
+export const CERT_DIR = "/donjon";
+export const CERT_PATH = `${CERT_DIR}/cert.pem`;
+
 /** Build the WASI host, instantiate, start. Never throws for anything the guest does. */
 export function runGuest(
   module: WebAssembly.Module,
   plan: GuestPlan,
   platform: GuestPlatform,
+  extras: GuestExtras = {},
 ): Outcome {
   let wasi: Wasi;
   try {
@@ -69,7 +83,9 @@ export function runGuest(
       fs: d.host === null ? platform.memoryFs(d.readonly) : platform.hostFs(d.host, d.readonly),
       readonly: d.readonly,
     }));
+    preopens.push(...(extras.preopens ?? []));
     wasi = new Wasi({
+      ...(extras.sockets ? { sockets: extras.sockets } : {}),
       args: plan.args,
       env: plan.env,
       preopens,

@@ -5,8 +5,9 @@
  * `Worker.terminate()` interrupts. Memory-only WASI calls never leave here.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { streamHandle } from "@donjon/wasi";
-import { type GuestPlan, type Outcome, runGuest } from "./guest.ts";
+import { type Preopen, streamHandle } from "@donjon/wasi";
+import { CERT_DIR, CERT_PATH, type GuestPlan, type Outcome, runGuest } from "./guest.ts";
+import { bridgedSockets, type NetChannel, type NetFdPlan, type NetRequest } from "./net_bridge.ts";
 import { nodePlatform } from "./node_platform.ts";
 import { type RingChannel, RingWriter } from "./ring.ts";
 import { bridgedStdin, type StdinChannel } from "./stdin_bridge.ts";
@@ -15,12 +16,25 @@ import { bridgedStdin, type StdinChannel } from "./stdin_bridge.ts";
 export interface KeepWorkerInput {
   output: RingChannel;
   stdin: StdinChannel;
+  net: NetChannel;
+}
+
+/** The message that starts the workload, once the Keep has checked and proved it. */
+export interface KeepWorkerStart {
+  type: "module";
+  module: WebAssembly.Module;
+  plan: GuestPlan;
+  /** Sockets at fds 3… from the Keep's own reading of the config. */
+  net: NetFdPlan;
+  /** The Keep's certificate chain for `/donjon/cert.pem`, or null. */
+  cert: string | null;
 }
 
 /** Messages from the worker to the I/O thread. */
 export type KeepWorkerMessage =
   | { type: "started" }
   | { type: "stdin" }
+  | { type: "net"; req: NetRequest }
   | { type: "done"; outcome: Outcome };
 
 const port = parentPort!;
@@ -34,8 +48,8 @@ const writer = (stream: 1 | 2) =>
       return buf.length;
     },
   });
-const { module, plan } = await new Promise<{ module: WebAssembly.Module; plan: GuestPlan }>(
-  (resolve) => port.once("message", resolve),
+const { module, plan, net, cert } = await new Promise<KeepWorkerStart>((resolve) =>
+  port.once("message", resolve),
 );
 const platform = await nodePlatform(plan, {
   stdin: bridgedStdin(input.stdin, () => post({ type: "stdin" })),
@@ -44,4 +58,16 @@ const platform = await nodePlatform(plan, {
   warn: (message) => ring.write(2, new TextEncoder().encode(`donjon keep: ${message}\n`)),
 });
 post({ type: "started" });
-post({ type: "done", outcome: runGuest(module, plan, platform) });
+const preopens: Preopen[] = [];
+if (cert !== null) {
+  const { MemoryFs } = await import("@donjon/wasi/memfs");
+  const fs = new MemoryFs({ readonly: true });
+  fs.writeFile(CERT_PATH.slice(CERT_DIR.length), cert);
+  preopens.push({ path: CERT_DIR, fs, readonly: true });
+}
+const sockets =
+  net.length > 0 ? bridgedSockets(input.net, net, (req) => post({ type: "net", req })) : undefined;
+post({
+  type: "done",
+  outcome: runGuest(module, plan, platform, { ...(sockets ? { sockets } : {}), preopens }),
+});

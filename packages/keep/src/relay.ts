@@ -25,6 +25,7 @@ import {
   FRAME,
   type Frame,
   frameName,
+  HOST_ID_BASE,
   MAX_SOCKETS,
   SOCKET_WINDOW,
 } from "./sallyport.ts";
@@ -32,8 +33,11 @@ import {
 /** Longest `error` text a CONNECTED may carry. */
 const CONNECT_ERROR_MAX = 512;
 
-/** Why the Keep opens a connection; the host maps each to an address of its own config. */
-export type SocketPurpose = "steward";
+/**
+ * Why the Keep opens a connection; the host maps each to an address of its
+ * own config: the Steward, or the `connect` entry at fd `fd`.
+ */
+export type SocketPurpose = "steward" | { fd: number };
 
 interface Connection {
   id: number;
@@ -55,6 +59,11 @@ export interface KeepSocketsOptions {
   send(frame: Uint8Array): boolean | undefined;
   /** Resolves when a full channel has drained. */
   waitDrain(): Promise<void>;
+  /**
+   * A connection arrived on the listen entry at `fd` (ACCEPTED); false when
+   * `fd` is not a listen entry of the Keep's own config (a violation).
+   */
+  onAccepted?(fd: number, stream: Duplex): boolean;
 }
 
 /** The Keep's table of relayed connections. */
@@ -62,6 +71,8 @@ export class KeepSockets {
   readonly #o: KeepSocketsOptions;
   readonly #conns = new Map<number, Connection>();
   #next = 1;
+  /** The last host id ACCEPTED: host ids only grow, so none is ever reused. */
+  #lastHostId = HOST_ID_BASE - 1;
   #ended = false;
 
   constructor(options: KeepSocketsOptions) {
@@ -74,6 +85,9 @@ export class KeepSockets {
       return Promise.reject(
         new KeepError("keep.relay", `the Keep has ${MAX_SOCKETS} connections open already`),
       );
+    }
+    if (this.#next >= HOST_ID_BASE) {
+      return Promise.reject(new KeepError("keep.relay", "the Keep has used up its connection ids"));
     }
     const id = this.#next++;
     const c: Connection = {
@@ -89,7 +103,12 @@ export class KeepSockets {
     this.#conns.set(id, c);
     return new Promise<Duplex>((resolve, reject) => {
       c.settle = { resolve, reject };
-      this.#send(encodeJsonFrame(FRAME.CONNECT, { id, purpose }));
+      this.#send(
+        encodeJsonFrame(
+          FRAME.CONNECT,
+          purpose === "steward" ? { id, purpose } : { id, purpose: "file", fd: purpose.fd },
+        ),
+      );
     });
   }
 
@@ -105,6 +124,9 @@ export class KeepSockets {
       case FRAME.SOCKET_CLOSED:
         this.#closed(frame);
         return;
+      case FRAME.ACCEPTED:
+        this.#accepted(frame);
+        return;
       default:
         throw new KeepError(
           "keep.sallyport.order",
@@ -115,7 +137,12 @@ export class KeepSockets {
 
   /** Whether `type` is a frame this table handles. */
   static handles(type: number): boolean {
-    return type === FRAME.CONNECTED || type === FRAME.SOCKET_RECV || type === FRAME.SOCKET_CLOSED;
+    return (
+      type === FRAME.CONNECTED ||
+      type === FRAME.SOCKET_RECV ||
+      type === FRAME.SOCKET_CLOSED ||
+      type === FRAME.ACCEPTED
+    );
   }
 
   /** The Keep ends: every stream is destroyed, nothing more is sent. */
@@ -173,6 +200,57 @@ export class KeepSockets {
     c.state = "open";
     c.stream = this.#stream(c);
     settle.resolve(c.stream);
+  }
+
+  /** ACCEPTED `{id, fd}`: a connection the host took on a listen socket, open at once. */
+  #accepted(frame: Frame): void {
+    const o = decodeJsonPayload(frame);
+    for (const k of Object.keys(o)) {
+      if (k !== "id" && k !== "fd")
+        throw payload(`ACCEPTED has unknown field ${JSON.stringify(k)}`);
+    }
+    if (
+      typeof o.id !== "number" ||
+      !Number.isInteger(o.id) ||
+      o.id < HOST_ID_BASE ||
+      o.id > 0xffffffff
+    ) {
+      throw payload(`ACCEPTED id must be an integer from ${HOST_ID_BASE} to 4294967295`);
+    }
+    if (typeof o.fd !== "number" || !Number.isInteger(o.fd) || o.fd < 0 || o.fd > 0xffff) {
+      throw payload("ACCEPTED fd must be an integer from 0 to 65535");
+    }
+    if (o.id <= this.#lastHostId) {
+      throw new KeepError(
+        "keep.sallyport.order",
+        `sallyport: ACCEPTED reuses or goes back to connection id ${o.id} (the last was ${this.#lastHostId}; host ids only grow)`,
+      );
+    }
+    if (this.#conns.size >= MAX_SOCKETS) {
+      throw new KeepError(
+        "keep.sallyport.order",
+        `sallyport: ACCEPTED with ${MAX_SOCKETS} connections open already`,
+      );
+    }
+    this.#lastHostId = o.id;
+    const c: Connection = {
+      id: o.id,
+      state: "open",
+      keepClosed: false,
+      hostClosed: false,
+      outstanding: 0,
+      uncredited: 0,
+      stream: null,
+      settle: null,
+    };
+    c.stream = this.#stream(c);
+    this.#conns.set(c.id, c);
+    if (this.#o.onAccepted?.(o.fd, c.stream) !== true) {
+      throw new KeepError(
+        "keep.sallyport.order",
+        `sallyport: ACCEPTED on fd ${o.fd}, which is not a listen socket of the config the Keep measured`,
+      );
+    }
   }
 
   #recv(frame: Frame): void {

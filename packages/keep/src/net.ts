@@ -1,0 +1,439 @@
+/**
+ * The workload's sockets on the Keep's I/O thread: where `listen` and
+ * `connect` entries of the measured config become streams, TLS ends, and the
+ * worker's requests (`net_bridge.ts`) are answered.
+ *
+ * A listen entry's connections arrive from the host (ACCEPTED, `relay.ts`)
+ * as raw relayed streams. With `prot = "tls"` the Keep runs the TLS server
+ * here, with its own key and the certificate the Steward issued (or a
+ * self-signed one without a Steward); the workload is handed the connection
+ * only once the handshake — and, when configured, the client's certificate
+ * check — has passed, so it never sees a peer the config does not admit.
+ * Only TLS records cross the channel: the host never sees plaintext.
+ *
+ * At most one worker request is pending at a time (the worker blocks on
+ * it); every change of a socket's state looks at it again.
+ */
+import type { Duplex } from "node:stream";
+import type * as tlsTypes from "node:tls";
+import { EAGAIN, EBADF, ECONNRESET, EINVAL, ENOTCONN, EPIPE } from "@donjon/wasi/constants";
+import {
+  CONNECTION_HANDLE_BASE,
+  ERRNO,
+  NET_CHUNK,
+  type NetChannel,
+  type NetRequest,
+  READY,
+  RESULT,
+  STATE,
+} from "./net_bridge.ts";
+import type { ListenEntry, NetPlan } from "./net_config.ts";
+
+/** Bytes a connection buffers for the workload before it stops reading its peer. */
+const HIGH_WATER = 256 * 1024;
+/** A TLS client that has not finished its handshake by then is dropped. */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** Connections that passed their handshake and wait for the workload's accept, per listener. */
+const ACCEPT_BACKLOG = 128;
+
+/** What the Keep's TLS server presents: its key and chain, PEM, kept in the Keep's memory only. */
+export interface KeepTlsIdentity {
+  key: string;
+  /** The chain, leaf first. */
+  cert: string;
+}
+
+/** Checks a TLS client's certificate beyond the CA (a pinned workload); a string names why it is refused. */
+export type PeerCheck = (socket: tlsTypes.TLSSocket, entry: ListenEntry) => string | null;
+
+interface Conn {
+  h: number;
+  s: Duplex;
+  buf: Buffer[];
+  size: number;
+  eof: boolean;
+  error: number;
+  readShut: boolean;
+  writeShut: boolean;
+}
+
+interface Listener {
+  entry: ListenEntry;
+  context?: tlsTypes.SecureContext;
+  ready: Conn[];
+  closed: boolean;
+}
+
+export interface KeepNetOptions {
+  plan: NetPlan;
+  channel: NetChannel;
+  /** A note for the user (a dropped client, why): goes to the workload's stderr stream. */
+  note?(message: string): void;
+  /** Extra client checks (pinned workloads); default none. */
+  peerCheck?: PeerCheck;
+}
+
+export class KeepNet {
+  readonly #o: KeepNetOptions;
+  readonly #control: Int32Array;
+  readonly #data: Uint8Array;
+  readonly #listeners = new Map<number, Listener>();
+  readonly #conns = new Map<number, Conn>();
+  /** Raw streams that arrived before the TLS identity was known. */
+  #early: { fd: number; raw: Duplex }[] = [];
+  /** Whether the TLS contexts are built. */
+  #tls = false;
+  #tlsModule: typeof tlsTypes | null = null;
+  #next = CONNECTION_HANDLE_BASE;
+  #pending: NetRequest | null = null;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timedOut = false;
+  #ended = false;
+  /** Every stream, for the end. */
+  readonly #all = new Set<Duplex>();
+
+  constructor(options: KeepNetOptions) {
+    this.#o = options;
+    this.#control = new Int32Array(options.channel.control);
+    this.#data = new Uint8Array(options.channel.data);
+    for (const e of options.plan.entries) {
+      if (e.kind === "listen") this.#listeners.set(e.fd, { entry: e, ready: [], closed: false });
+    }
+  }
+
+  /** Whether `fd` is a listen entry (the relay checks ACCEPTED with it). */
+  isListener(fd: number): boolean {
+    return this.#listeners.has(fd);
+  }
+
+  /** Whether any listen entry speaks TLS (then the Keep needs a certificate). */
+  get needsTls(): boolean {
+    for (const l of this.#listeners.values()) if (l.entry.prot === "tls") return true;
+    return false;
+  }
+
+  /** The Keep's TLS identity is known: start the handshakes that waited for it. */
+  async setIdentity(id: KeepTlsIdentity): Promise<void> {
+    const tls = await import("node:tls");
+    this.#tlsModule = tls;
+    for (const l of this.#listeners.values()) {
+      if (l.entry.prot !== "tls") continue;
+      // One context per listener: a client CA belongs to its listener only.
+      l.context = tls.createSecureContext({
+        key: id.key,
+        cert: id.cert,
+        minVersion: "TLSv1.3",
+        ...(l.entry.clientCa !== null ? { ca: l.entry.clientCa } : {}),
+      });
+    }
+    this.#tls = true;
+    const early = this.#early;
+    this.#early = [];
+    for (const e of early) this.accepted(e.fd, e.raw);
+  }
+
+  /** A relayed connection arrived on listener `fd` (after ACCEPTED). */
+  accepted(fd: number, raw: Duplex): void {
+    const l = this.#listeners.get(fd)!;
+    this.#all.add(raw);
+    if (this.#ended || l.closed) {
+      raw.destroy();
+      return;
+    }
+    if (l.entry.prot === "tcp") {
+      this.#queue(l, raw);
+      return;
+    }
+    if (!this.#tls) {
+      this.#early.push({ fd, raw });
+      return;
+    }
+    const tls = this.#tlsModule!;
+    const e = l.entry;
+    // With a client CA, OpenSSL refuses a client without a certificate from it during the handshake.
+    const s = new tls.TLSSocket(raw, {
+      isServer: true,
+      secureContext: l.context!,
+      ...(e.clientCa !== null ? { requestCert: true, rejectUnauthorized: true } : {}),
+    });
+    this.#all.add(s);
+    const timer = setTimeout(() => {
+      this.#o.note?.(
+        `fd ${fd} "${e.name}": a client did not finish its TLS handshake within ${HANDSHAKE_TIMEOUT_MS / 1000} s; dropped`,
+      );
+      s.destroy();
+    }, HANDSHAKE_TIMEOUT_MS);
+    const fail = (err: Error): void => {
+      clearTimeout(timer);
+      this.#o.note?.(
+        `fd ${fd} "${e.name}": a client was refused during the TLS handshake: ${reason(err)}`,
+      );
+      s.destroy();
+    };
+    s.once("error", fail);
+    s.once("secure", () => {
+      clearTimeout(timer);
+      s.removeListener("error", fail);
+      const why = this.#o.peerCheck?.(s, e) ?? null;
+      if (why !== null) {
+        this.#o.note?.(`fd ${fd} "${e.name}": a client was refused: ${why}`);
+        s.destroy();
+        return;
+      }
+      this.#queue(l, s);
+    });
+  }
+
+  /** A connected stream of a `connect` entry; returns its handle. */
+  connection(s: Duplex): number {
+    this.#all.add(s);
+    return this.#track(s).h;
+  }
+
+  #queue(l: Listener, s: Duplex): void {
+    if (l.ready.length >= ACCEPT_BACKLOG) {
+      this.#o.note?.(
+        `fd ${l.entry.fd} "${l.entry.name}": ${ACCEPT_BACKLOG} connections wait for the workload to accept them; one more was dropped`,
+      );
+      s.destroy();
+      return;
+    }
+    l.ready.push(this.#track(s));
+    this.#look();
+  }
+
+  #track(s: Duplex): Conn {
+    const c: Conn = {
+      h: this.#next++,
+      s,
+      buf: [],
+      size: 0,
+      eof: false,
+      error: 0,
+      readShut: false,
+      writeShut: false,
+    };
+    s.on("data", (chunk: Buffer) => {
+      if (c.readShut) return;
+      c.buf.push(chunk);
+      c.size += chunk.length;
+      if (c.size >= HIGH_WATER) s.pause();
+      this.#look();
+    });
+    s.on("end", () => {
+      c.eof = true;
+      this.#look();
+    });
+    s.on("error", () => {
+      c.error = ECONNRESET;
+      this.#look();
+    });
+    s.on("close", () => {
+      c.eof = true;
+      this.#look();
+    });
+    s.on("drain", () => this.#look());
+    return c;
+  }
+
+  /** The worker posted a request. */
+  serve(r: NetRequest): void {
+    if (this.#pending !== null) {
+      this.#answer(0, EINVAL); // cannot happen: the worker waits for each answer
+      return;
+    }
+    this.#pending = r;
+    this.#timedOut = false;
+    if (r.op === "poll" && r.ms !== null) {
+      this.#timer = setTimeout(
+        () => {
+          this.#timedOut = true;
+          this.#look();
+        },
+        Math.max(0, r.ms),
+      );
+    }
+    this.#look();
+  }
+
+  /** Try to answer the pending request. */
+  #look(): void {
+    const r = this.#pending;
+    if (r === null) return;
+    const done = this.#try(r);
+    if (done === null) return;
+    this.#pending = null;
+    clearTimeout(this.#timer);
+    this.#answer(done[0], done[1]);
+  }
+
+  /** [result, errno], or null to wait. */
+  #try(r: NetRequest): [number, number] | null {
+    switch (r.op) {
+      case "accept": {
+        const l = this.#listeners.get(r.h);
+        if (l === undefined || l.closed) return [0, EBADF];
+        const c = l.ready.shift();
+        if (c === undefined) return r.nb ? [0, EAGAIN] : null;
+        this.#conns.set(c.h, c);
+        return [c.h, 0];
+      }
+      case "recv": {
+        const c = this.#conns.get(r.h);
+        if (c === undefined) return [0, EBADF];
+        if (c.readShut) return [0, 0];
+        if (c.size === 0) {
+          if (c.error !== 0) return [0, c.error];
+          if (c.eof) return [0, 0];
+          return r.nb ? [0, EAGAIN] : null;
+        }
+        const n = Math.min(r.max, c.size, NET_CHUNK);
+        let at = 0;
+        for (const chunk of c.buf) {
+          const take = Math.min(chunk.length, n - at);
+          this.#data.set(chunk.subarray(0, take), at);
+          at += take;
+          if (at === n) break;
+        }
+        if (!r.peek) this.#consume(c, n);
+        return [n, 0];
+      }
+      case "send": {
+        const c = this.#conns.get(r.h);
+        if (c === undefined) return [0, EBADF];
+        if (c.writeShut || c.s.destroyed || !c.s.writable) return [0, EPIPE];
+        if (c.error !== 0) return [0, c.error];
+        if (c.s.writableNeedDrain) return r.nb ? [0, EAGAIN] : null;
+        c.s.write(r.bytes);
+        return [r.bytes.length, 0];
+      }
+      case "shutdown": {
+        const c = this.#conns.get(r.h);
+        if (c === undefined) return [0, this.#listeners.has(r.h) ? ENOTCONN : EBADF];
+        if (r.rd) {
+          c.readShut = true;
+          c.buf = [];
+          c.size = 0;
+          c.s.resume();
+        }
+        if (r.wr && !c.writeShut) {
+          c.writeShut = true;
+          c.s.end();
+        }
+        return [0, 0];
+      }
+      case "close": {
+        const l = this.#listeners.get(r.h);
+        if (l !== undefined) {
+          l.closed = true;
+          for (const c of l.ready) c.s.destroy();
+          l.ready = [];
+          return [0, 0];
+        }
+        const c = this.#conns.get(r.h);
+        if (c === undefined) return [0, EBADF];
+        this.#conns.delete(r.h);
+        this.#closeConn(c);
+        return [0, 0];
+      }
+      case "poll": {
+        let any = 0;
+        for (let i = 0; i < r.hs.length; i++) {
+          const ok = this.#ready(r.hs[i]!, r.w[i] === 1);
+          this.#data[i] = ok ? 1 : 0;
+          if (ok) any++;
+        }
+        if (any > 0 || this.#timedOut || r.ms === 0) return [any, 0];
+        return null;
+      }
+    }
+  }
+
+  #ready(h: number, write: boolean): boolean {
+    const l = this.#listeners.get(h);
+    if (l !== undefined) return write ? false : l.ready.length > 0 || l.closed;
+    const c = this.#conns.get(h);
+    if (c === undefined) return true; // the call that follows reports EBADF
+    if (write) return c.writeShut || c.error !== 0 || !c.s.writable || !c.s.writableNeedDrain;
+    return c.readShut || c.size > 0 || c.eof || c.error !== 0;
+  }
+
+  #consume(c: Conn, n: number): void {
+    c.size -= n;
+    while (n > 0) {
+      const head = c.buf[0]!;
+      if (head.length <= n) {
+        c.buf.shift();
+        n -= head.length;
+      } else {
+        c.buf[0] = head.subarray(n);
+        n = 0;
+      }
+    }
+    if (c.size < HIGH_WATER && c.s.isPaused()) c.s.resume();
+  }
+
+  /** Close a connection the workload is done with: what it wrote still goes out (TLS close_notify included). */
+  #closeConn(c: Conn): void {
+    c.readShut = true;
+    c.buf = [];
+    if (!c.writeShut) {
+      c.writeShut = true;
+      c.s.end();
+    }
+    c.s.resume();
+    const t = setTimeout(() => c.s.destroy(), 5000);
+    t.unref();
+    c.s.once("close", () => clearTimeout(t));
+  }
+
+  #answer(result: number, errno: number): void {
+    Atomics.store(this.#control, RESULT, result);
+    Atomics.store(this.#control, ERRNO, errno);
+    Atomics.store(this.#control, STATE, READY);
+    Atomics.notify(this.#control, STATE);
+  }
+
+  /**
+   * The workload has ended: end every connection it left open so what it
+   * wrote goes out, then resolve (at most `ms` later).
+   */
+  settle(ms: number): Promise<void> {
+    const open = [...this.#conns.values()].filter((c) => !c.s.destroyed);
+    for (const c of open) this.#closeConn(c);
+    this.#conns.clear();
+    if (open.length === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      let left = open.length;
+      const t = setTimeout(resolve, ms);
+      for (const c of open) {
+        const one = (): void => {
+          if (--left === 0) {
+            clearTimeout(t);
+            resolve();
+          }
+        };
+        if (c.s.writableFinished || c.s.destroyed) one();
+        else {
+          c.s.once("finish", one);
+          c.s.once("close", one);
+        }
+      }
+    });
+  }
+
+  /** The Keep ends: every stream is destroyed. */
+  end(): void {
+    this.#ended = true;
+    clearTimeout(this.#timer);
+    for (const s of this.#all) s.destroy();
+    this.#all.clear();
+    this.#conns.clear();
+  }
+}
+
+function reason(e: Error): string {
+  const code = (e as { code?: string }).code;
+  const r = /:SSL routines:[^:]*:([^:]+):/.exec(e.message)?.[1] ?? e.message.trim();
+  return code && !r.includes(code) ? `${r} (${code})` : r;
+}
