@@ -1,0 +1,306 @@
+/**
+ * Verified connections to a Keep: `connectKeep` (a TLS socket) and
+ * `keepAgent` (an `https.Agent`). The rule both keep: nobody gets the socket
+ * before the peer is judged. The connection is made here, the TLS handshake
+ * completes, the peer's chain is judged with {@link judge}, and only a Keep
+ * that passes is handed to the caller (or to the HTTP client, through the
+ * agent's asynchronous `createConnection`) — so no request byte can be
+ * written to a refused peer, whatever the caller queued.
+ *
+ * Two layers check the chain: OpenSSL, given the Steward CA as its only
+ * trust anchor (`ca`, `rejectUnauthorized: true`, against the system clock),
+ * and then the verifier (against the injected clock, plus the claims and the
+ * policy). Node's own host-name check is replaced by the verifier's (see
+ * verify.ts: the Steward's SAN may not name the host dialled). TLS session
+ * resumption is off (`maxCachedSessions: 0`, no `session`): every connection
+ * shows its certificate and is judged.
+ */
+import * as https from "node:https";
+import type { Socket } from "node:net";
+import * as tls from "node:tls";
+import { ClientError } from "./error.ts";
+import {
+  judge,
+  type KeepVerdict,
+  type ResolvedVerifyOptions,
+  resolveOptions,
+  type StewardTrust,
+  stewardTrust,
+  throwIfRefused,
+  type VerifyKeepOptions,
+} from "./verify.ts";
+
+/** Options of {@link connectKeep} and {@link keepAgent}: the verifier's, plus the connection's. */
+export interface KeepConnectOptions extends Omit<VerifyKeepOptions, "host"> {
+  /**
+   * Time for TCP, the TLS handshake and the verdict together, in milliseconds.
+   * Default 10 000.
+   */
+  timeoutMs?: number;
+  /** Called with the verdict of every accepted Keep, before the socket is used (to log what was proved). */
+  onVerified?: (verdict: KeepVerdict, socket: tls.TLSSocket) => void;
+}
+
+/** Options of {@link keepAgent}. */
+export interface KeepAgentOptions extends KeepConnectOptions {
+  /** Options of the underlying `https.Agent` (keepAlive, maxSockets…). TLS trust options here are overridden. */
+  agent?: https.AgentOptions;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+/**
+ * Connect to `url` (`https://HOST:PORT`, or `HOST:PORT`) and resolve to the
+ * TLS socket once the peer is judged a Keep that meets the options.
+ *
+ * @throws {ClientError} (rejects) `client.options`, `client.connect`,
+ * `client.tls`, or the code of the first failed check (`client.chain`,
+ * `client.expired`, `client.policy.workload`…) with the `verdict`.
+ */
+export async function connectKeep(
+  url: string | URL,
+  options: KeepConnectOptions,
+): Promise<tls.TLSSocket> {
+  const { host, port } = parseTarget(url);
+  const trust = stewardTrust(options.stewardCa);
+  const resolved = resolveOptions({ ...options, host });
+  return verifiedConnect({ host, port, servername: sni(host) }, trust, resolved, options);
+}
+
+/**
+ * An `https.Agent` whose every connection is judged before the request is
+ * written: a refused Keep fails the request with a `ClientError` (its `verdict`
+ * lists every check) and never receives a byte of it.
+ *
+ * ```ts
+ * https.get("https://keep.example:8443/", { agent: keepAgent({ stewardCa, workload }) }, …)
+ * ```
+ *
+ * @throws {ClientError} `client.options` for invalid options (when called).
+ */
+export function keepAgent(options: KeepAgentOptions): https.Agent {
+  const trust = stewardTrust(options.stewardCa);
+  resolveOptions(options);
+  const agent = new https.Agent({ ...options.agent, maxCachedSessions: 0 });
+  // The Agent calls createConnection(options, callback) and waits for the
+  // callback when nothing is returned (node:_http_agent createSocket).
+  const create = (
+    opts: tls.ConnectionOptions & { host?: string; port?: number | string },
+    callback: (err: Error | null, socket?: Socket) => void,
+  ): undefined => {
+    const host = (opts.host ?? "localhost").replace(/^\[(.*)\]$/, "$1");
+    const resolved = resolveOptions({ ...options, host: opts.servername || host });
+    verifiedConnect(opts, trust, resolved, options).then(
+      (s) => callback(null, s),
+      (e: Error) => callback(e),
+    );
+    return undefined;
+  };
+  (agent as unknown as { createConnection: typeof create }).createConnection = create;
+  return agent;
+}
+
+/**
+ * The peer's certificate chain (DER, leaf first) as it came over TLS.
+ * Empty when the peer sent none.
+ */
+export function peerChain(socket: tls.TLSSocket): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  const seen = new Set<string>();
+  let c = socket.getPeerCertificate(true) as tls.DetailedPeerCertificate | undefined;
+  while (c?.raw && !seen.has(c.fingerprint256)) {
+    seen.add(c.fingerprint256);
+    out.push(new Uint8Array(c.raw));
+    c = c.issuerCertificate;
+  }
+  return out;
+}
+
+/** Options of {@link fetchPeerChain}. */
+export interface FetchPeerChainOptions {
+  /** Time for TCP and the TLS handshake, in milliseconds. Default 10 000. */
+  timeoutMs?: number;
+}
+
+/**
+ * Connect to `url`, complete the TLS handshake trusting nothing, and close:
+ * the peer's chain (DER, leaf first) for {@link verifyKeepCertificate} to
+ * judge. Writes no application data. What `donjon verify` uses, so that even
+ * a chain OpenSSL would refuse gets a full verdict.
+ *
+ * @throws {ClientError} (rejects) `client.options`, `client.connect`, `client.tls`.
+ */
+export async function fetchPeerChain(
+  url: string | URL,
+  options: FetchPeerChainOptions = {},
+): Promise<{ chain: Uint8Array[]; host: string; port: number }> {
+  const { host, port } = parseTarget(url);
+  const socket = await handshake(
+    // Trusting nothing is safe here: nothing is sent, and the chain is judged by the caller.
+    { host, port, servername: sni(host), rejectUnauthorized: false },
+    options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+  );
+  const chain = peerChain(socket);
+  close(socket);
+  return { chain, host, port };
+}
+
+/**
+ * Close a socket nobody else has: TLS close_notify after the handshake's last
+ * flight (so the peer sees a clean close, not a reset mid-handshake), and a
+ * hard close if the peer does not answer within a second.
+ */
+function close(socket: tls.TLSSocket): void {
+  socket.end();
+  setTimeout(() => socket.destroy(), 1000).unref();
+}
+
+async function verifiedConnect(
+  opts: tls.ConnectionOptions,
+  trust: StewardTrust,
+  resolved: ResolvedVerifyOptions,
+  options: KeepConnectOptions,
+): Promise<tls.TLSSocket> {
+  const { session: _session, ...rest } = opts;
+  const socket = await handshake(
+    {
+      ...rest,
+      ca: trust.certs.map((c) => c.toString()),
+      rejectUnauthorized: true,
+      // The verifier checks the name (or says why it did not).
+      checkServerIdentity: () => undefined,
+    },
+    options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+  );
+  const verdict = judge(peerChain(socket), trust, resolved);
+  try {
+    throwIfRefused(verdict);
+    options.onVerified?.(verdict, socket);
+  } catch (e) {
+    close(socket);
+    throw e;
+  }
+  return socket;
+}
+
+/** tls.connect, resolved at 'secureConnect'; every failure a ClientError. */
+function handshake(opts: tls.ConnectionOptions, timeoutMs: number): Promise<tls.TLSSocket> {
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    throw new ClientError(
+      "client.options",
+      `timeoutMs: expected a positive number, got ${timeoutMs}`,
+    );
+  }
+  const where = `${opts.host}:${opts.port}`;
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect(opts);
+    let secure = false;
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(
+        new ClientError(
+          "client.connect",
+          `${where}: no TLS connection within ${timeoutMs} ms (${socket.connecting ? "TCP connect" : "TLS handshake"} timed out)`,
+        ),
+      );
+    }, timeoutMs);
+    socket.once("secureConnect", () => {
+      secure = true;
+      clearTimeout(timer);
+      socket.removeListener("error", onError);
+      resolve(socket);
+    });
+    const onError = (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      if (!secure) reject(translate(e, where, socket));
+    };
+    socket.once("error", onError);
+  });
+}
+
+const EXPIRY_ERRORS = new Set(["CERT_HAS_EXPIRED", "CERT_NOT_YET_VALID"]);
+const CHAIN_ERRORS = new Set([
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_DECRYPT_CERT_SIGNATURE",
+  "UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY",
+  "CERT_SIGNATURE_FAILURE",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "CERT_CHAIN_TOO_LONG",
+  "CERT_REVOKED",
+  "INVALID_CA",
+  "PATH_LENGTH_EXCEEDED",
+  "INVALID_PURPOSE",
+  "CERT_UNTRUSTED",
+  "CERT_REJECTED",
+  "ERROR_IN_CERT_NOT_BEFORE_FIELD",
+  "ERROR_IN_CERT_NOT_AFTER_FIELD",
+]);
+const CONNECT_ERRORS = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ETIMEDOUT",
+  "EADDRNOTAVAIL",
+]);
+
+/** A connection failure as a ClientError: OpenSSL's verdict on the chain, the network's, or TLS's. */
+function translate(e: NodeJS.ErrnoException, where: string, socket: tls.TLSSocket): ClientError {
+  const code = e.code ?? "";
+  if (EXPIRY_ERRORS.has(code)) {
+    return new ClientError(
+      "client.expired",
+      `${where}: the peer's certificate is not valid now (${code})`,
+      { cause: e },
+    );
+  }
+  if (CHAIN_ERRORS.has(code)) {
+    return new ClientError(
+      "client.chain",
+      `${where}: the peer's certificate does not chain to the Steward CA (${code})`,
+      { cause: e },
+    );
+  }
+  if (CONNECT_ERRORS.has(code) || socket.connecting) {
+    return new ClientError("client.connect", `${where}: cannot connect (${code || e.message})`, {
+      cause: e,
+    });
+  }
+  return new ClientError("client.tls", `${where}: TLS handshake failed (${code || e.message})`, {
+    cause: e,
+  });
+}
+
+/** `https://HOST:PORT` or `HOST:PORT` → host (brackets removed) and port. */
+export function parseTarget(url: string | URL): { host: string; port: number } {
+  const bad = (why: string): never => {
+    throw new ClientError("client.options", `url: ${why}, got ${JSON.stringify(String(url))}`);
+  };
+  let u: URL;
+  try {
+    u =
+      url instanceof URL
+        ? url
+        : new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `https://${url}`);
+  } catch {
+    return bad("expected https://HOST:PORT");
+  }
+  if (u.protocol !== "https:")
+    bad(`expected an https:// URL (TLS to the Keep), not ${u.protocol}//`);
+  if (u.username || u.password) bad("expected no credentials in the URL");
+  if ((u.pathname !== "/" && u.pathname !== "") || u.search || u.hash) {
+    bad("expected https://HOST:PORT only (no path, query or fragment)");
+  }
+  const host = u.hostname.replace(/^\[(.*)\]$/, "$1");
+  if (!host) bad("expected a host");
+  return { host, port: u.port === "" ? 443 : Number(u.port) };
+}
+
+/** SNI for a host name; none for an IP address (RFC 6066 §3 forbids literal addresses). */
+function sni(host: string): string | undefined {
+  return /^[\d.]+$/.test(host) || host.includes(":") ? undefined : host;
+}

@@ -1,0 +1,21 @@
+/**
+ * @donjon/client — check, before sending any data, that a TLS peer is a
+ * genuine Keep certified by your Steward and running the expected workload.
+ * Public surface (named exports only).
+ */
+export type {
+  FetchPeerChainOptions,
+  KeepAgentOptions,
+  KeepConnectOptions,
+} from "./connect.ts";
+export { connectKeep, fetchPeerChain, keepAgent, parseTarget, peerChain } from "./connect.ts";
+export type { ClientCode, ClientCodeInfo, ClientErrorOptions } from "./error.ts";
+export { CLIENT_ERRORS, ClientError } from "./error.ts";
+export type {
+  KeepCertificateInfo,
+  KeepPeerPolicy,
+  KeepVerdict,
+  StewardTrust,
+  VerifyKeepOptions,
+} from "./verify.ts";
+export { stewardTrust, throwIfRefused, verifyKeepCertificate } from "./verify.ts";

@@ -1,0 +1,298 @@
+/**
+ * verifyKeepCertificate against real certificates from a real Steward CA made
+ * in-process (@donjon/steward's createCa / issueKeepCert): an accepted chain,
+ * and a table of refusals, each with its code. The clock is pinned.
+ */
+import assert from "node:assert/strict";
+import { before, describe, it } from "node:test";
+import type { Ca } from "@donjon/steward";
+import {
+  HOUR,
+  type KeepCert,
+  keepCert,
+  SANDBOX_CLAIMS,
+  SNP_CLAIMS,
+  steward,
+  stewardTlsCert,
+  WORKLOAD,
+} from "./_fixtures.ts";
+import { ClientError } from "./error.ts";
+import { type VerifyKeepOptions, verifyKeepCertificate } from "./verify.ts";
+
+const NOW = new Date("2026-11-27T12:00:00Z");
+const at = (t: Date) => () => t;
+
+let ca: Ca;
+let other: Ca;
+let snp: KeepCert;
+
+before(async () => {
+  [ca, other] = await Promise.all([steward(NOW), steward(NOW)]);
+  snp = await keepCert(ca, { now: NOW });
+});
+
+const base = (): VerifyKeepOptions => ({ stewardCa: ca.certPem, now: at(NOW) });
+
+/** The codes of the failed checks of severity error. */
+function failed(v: ReturnType<typeof verifyKeepCertificate>): string[] {
+  return v.checks.filter((c) => !c.ok && c.severity !== "warning").map((c) => c.code!);
+}
+
+describe("verifyKeepCertificate", () => {
+  it("accepts a Steward-issued hardware Keep running the expected workload; every check listed", () => {
+    const v = verifyKeepCertificate([snp.der, new Uint8Array(ca.cert.rawData)], {
+      ...base(),
+      workload: WORKLOAD,
+      host: "127.0.0.1",
+      policy: {
+        tees: ["snp"],
+        measurements: [SNP_CLAIMS.measurement],
+        tcbStatuses: ["meets-minimum"],
+      },
+    });
+    assert.deepEqual(failed(v), []);
+    assert.equal(v.ok, true);
+    assert.deepEqual(v.claims, SNP_CLAIMS);
+    assert.deepEqual(
+      v.checks.map((c) => c.id),
+      [
+        "client.chain.signature",
+        "client.validity.ca",
+        "client.chain.leaf",
+        "client.validity.leaf",
+        "client.claims",
+        "client.policy.tee",
+        "client.policy.tier",
+        "client.policy.measurement",
+        "client.policy.workload",
+        "client.policy.tcb",
+      ],
+    );
+    assert.equal(v.steward!.subject, "CN=Donjon Steward CA");
+    assert.match(v.certificate!.subject, /CN=donjon keep c0c0c0c0c0c0c0c0/);
+    assert.equal(v.at, NOW.toISOString());
+    assert.deepEqual(v.warnings, []);
+    // No SAN: the host is not checked, and the verdict says so.
+    assert.ok(v.notChecked.some((n) => /host name: the certificate names no host/.test(n)));
+    assert.ok(v.notChecked.some((n) => /revocation/.test(n)));
+  });
+
+  it("the Steward CA may be given as DER, and among several CAs", () => {
+    const v = verifyKeepCertificate([snp.der], {
+      stewardCa: [new Uint8Array(other.cert.rawData), new Uint8Array(ca.cert.rawData)],
+      now: at(NOW),
+    });
+    assert.equal(v.ok, true, JSON.stringify(failed(v)));
+  });
+
+  it("the software tier passes only when allowed, and then carries the client.software_tier warning", async () => {
+    const sandbox = await keepCert(ca, { now: NOW, claims: SANDBOX_CLAIMS });
+    const refused = verifyKeepCertificate([sandbox.der], base());
+    assert.deepEqual(failed(refused), ["client.policy.tier"]);
+    assert.match(
+      refused.checks.find((c) => c.code === "client.policy.tier")!.actual!,
+      /no hardware confidentiality/,
+    );
+    const allowed = verifyKeepCertificate([sandbox.der], {
+      ...base(),
+      policy: { allowSoftware: true },
+    });
+    assert.equal(allowed.ok, true);
+    assert.deepEqual(
+      allowed.warnings.map((w) => w.code),
+      ["client.software_tier"],
+    );
+  });
+
+  it("host names: checked when the certificate lists some, unless ignoreHostname", async () => {
+    const named = await keepCert(ca, {
+      now: NOW,
+      san: [
+        { type: "dns", value: "keep.example" },
+        { type: "ip", value: "127.0.0.1" },
+      ],
+    });
+    for (const host of ["keep.example", "127.0.0.1"]) {
+      assert.equal(verifyKeepCertificate([named.der], { ...base(), host }).ok, true, host);
+    }
+    const wrong = verifyKeepCertificate([named.der], { ...base(), host: "other.example" });
+    assert.deepEqual(failed(wrong), ["client.hostname"]);
+    const ignored = verifyKeepCertificate([named.der], {
+      ...base(),
+      host: "other.example",
+      ignoreHostname: true,
+    });
+    assert.equal(ignored.ok, true);
+    assert.ok(ignored.notChecked.some((n) => /ignoreHostname/.test(n)));
+  });
+
+  const refusals: [string, () => Promise<[Uint8Array[], Partial<VerifyKeepOptions>]>, string[]][] =
+    [
+      [
+        "a chain from another CA (refused peer)",
+        async () => [[snp.der], { stewardCa: other.certPem }],
+        ["client.chain"],
+      ],
+      [
+        "another CA's certificate of the same name, served with the leaf (never an anchor)",
+        async () => {
+          const forged = await keepCert(other, { now: NOW });
+          return [[forged.der, new Uint8Array(other.cert.rawData)], {}];
+        },
+        ["client.chain"],
+      ],
+      ["no certificate at all", async () => [[], {}], ["client.chain"]],
+      [
+        "bytes that are not a certificate",
+        async () => [[Uint8Array.of(0x30, 0x03, 1, 2, 3)], {}],
+        ["client.chain"],
+      ],
+      [
+        "the CA certificate itself as the leaf",
+        async () => [[new Uint8Array(ca.cert.rawData)], {}],
+        ["client.chain", "client.claims"],
+      ],
+      [
+        "the wrong workload",
+        async () => [[snp.der], { workload: "d1".repeat(32) }],
+        ["client.policy.workload"],
+      ],
+      [
+        "a workload not in the policy's list",
+        async () => [[snp.der], { policy: { workloads: ["d1".repeat(32)] } }],
+        ["client.policy.workload"],
+      ],
+      [
+        "a Keep naming no workload (Enarx evidence) when one is expected",
+        async () => [
+          [(await keepCert(ca, { now: NOW, claims: { ...SNP_CLAIMS, workload: null } })).der],
+          { workload: WORKLOAD },
+        ],
+        ["client.policy.workload"],
+      ],
+      [
+        "expired: judged two days later",
+        async () => [[snp.der], { now: at(new Date(NOW.getTime() + 48 * HOUR)) }],
+        ["client.expired"],
+      ],
+      [
+        "expired: issued with a validity in the past",
+        async () => [
+          [(await keepCert(ca, { now: new Date(NOW.getTime() - 3 * HOUR), lifetimeMs: HOUR })).der],
+          {},
+        ],
+        ["client.expired"],
+      ],
+      [
+        "not yet valid",
+        async () => [[snp.der], { now: at(new Date(NOW.getTime() - 2 * HOUR)) }],
+        ["client.expired"],
+      ],
+      [
+        "the CA not yet valid either",
+        async () => [[snp.der], { now: at(new Date(NOW.getTime() - 48 * HOUR)) }],
+        ["client.expired", "client.expired"],
+      ],
+      [
+        "no claims extension (the Steward's own TLS certificate)",
+        async () => [[(await stewardTlsCert(ca, NOW)).der], {}],
+        ["client.claims"],
+      ],
+      [
+        "malformed claims (sandbox claiming the hardware tier)",
+        async () => [
+          [(await keepCert(ca, { now: NOW, claims: { ...SANDBOX_CLAIMS, tier: "hardware" } })).der],
+          {},
+        ],
+        ["client.claims"],
+      ],
+      [
+        "malformed claims (upper-case measurement)",
+        async () => [
+          [
+            (
+              await keepCert(ca, {
+                now: NOW,
+                claims: { ...SNP_CLAIMS, measurement: "AB".repeat(48) },
+              })
+            ).der,
+          ],
+          {},
+        ],
+        ["client.claims"],
+      ],
+      [
+        "the software tier without allowSoftware",
+        async () => [[(await keepCert(ca, { now: NOW, claims: SANDBOX_CLAIMS })).der], {}],
+        ["client.policy.tier"],
+      ],
+      [
+        "a TEE the policy does not allow",
+        async () => [[snp.der], { policy: { tees: ["tdx"] } }],
+        ["client.policy.tee"],
+      ],
+      [
+        "a measurement not in the allow-list",
+        async () => [[snp.der], { policy: { measurements: ["cd".repeat(48)] } }],
+        ["client.policy.measurement"],
+      ],
+      [
+        "a TCB status not accepted",
+        async () => [
+          [
+            (await keepCert(ca, { now: NOW, claims: { ...SNP_CLAIMS, tcbStatus: "not-checked" } }))
+              .der,
+          ],
+          { policy: { tcbStatuses: ["meets-minimum"] } },
+        ],
+        ["client.policy.tcb"],
+      ],
+      [
+        "several failures at once: every one is listed",
+        async () => [
+          [(await keepCert(ca, { now: NOW, claims: SANDBOX_CLAIMS })).der],
+          { workload: "d1".repeat(32), now: at(new Date(NOW.getTime() + 48 * HOUR)) },
+        ],
+        ["client.expired", "client.policy.tier", "client.policy.workload"],
+      ],
+    ];
+  for (const [name, make, codes] of refusals) {
+    it(`refuses ${name}: ${codes.join(", ")}`, async () => {
+      const [chain, o] = await make();
+      const v = verifyKeepCertificate(chain, { ...base(), ...o });
+      assert.equal(v.ok, false);
+      assert.deepEqual(failed(v), codes);
+      for (const c of v.checks.filter((x) => !x.ok)) {
+        assert.ok(c.expected && c.actual && c.remedy, `${c.id} has expected, actual and remedy`);
+      }
+    });
+  }
+
+  const badOptions: [string, Partial<VerifyKeepOptions>][] = [
+    ["stewardCa that is not PEM", { stewardCa: "not a certificate" }],
+    ["stewardCa an empty list", { stewardCa: [] }],
+    ["stewardCa bytes that are not a certificate", { stewardCa: [Uint8Array.of(1, 2, 3)] }],
+    ["workload not 64 hex digits", { workload: "abc" }],
+    ["policy.tees naming an unknown TEE", { policy: { tees: ["kvm"] } }],
+    ["policy.workloads with a short identity", { policy: { workloads: ["ab"] } }],
+    ["policy.tcbStatuses unknown", { policy: { tcbStatuses: ["fine"] } }],
+  ];
+  for (const [name, o] of badOptions) {
+    it(`refuses options: ${name} → client.options`, () => {
+      assert.throws(
+        () => verifyKeepCertificate([snp.der], { ...base(), ...o }),
+        (e: unknown) => e instanceof ClientError && e.code === "client.options",
+      );
+    });
+  }
+
+  it("refuses a stewardCa that is not a CA certificate (a Keep's) → client.options", () => {
+    assert.throws(
+      () => verifyKeepCertificate([snp.der], { ...base(), stewardCa: snp.certPem }),
+      (e: unknown) =>
+        e instanceof ClientError &&
+        e.code === "client.options" &&
+        /not a CA certificate/.test(e.message),
+    );
+  });
+});
