@@ -5,12 +5,16 @@ import { CliError, type CliErrorCode } from "./error.ts";
 
 const parse = (source: string): Config => parseConfig(source, "Donjon.toml", "/srv/app");
 
+/** A PEM-shaped certificate (the config checks the armour; TLS checks the rest). */
+const PEM = "-----BEGIN CERTIFICATE-----\nMIIBAAAA\n-----END CERTIFICATE-----\n";
+
 const EMPTY: Config = {
   steward: null,
   args: [],
   env: {},
   files: null,
   dirs: [],
+  net: { entries: [], names: null, trust: { roots: [], public: true } },
   limits: { memory: null, time: null },
 };
 
@@ -38,6 +42,23 @@ name = "out"
 [[files]]
 kind = "null"
 
+[[files]]
+kind = "listen"
+name = "web"
+addr = "127.0.0.1"
+port = 8443
+client_ca = """${PEM}"""
+
+[[files]]
+kind = "connect"
+prot = "tcp"
+host = "db.internal"
+port = 5432
+
+[trust]
+roots = ["""${PEM}"""]
+public = false
+
 [[dirs]]
 guest = "/data"
 host = "./data"
@@ -63,7 +84,34 @@ time = "1.5s"
         { kind: "stdin", name: "stdin" },
         { kind: "stdout", name: "out" },
         { kind: "null", name: "null" },
+        { kind: "listen", name: "web" },
+        { kind: "connect", name: "connect" },
       ],
+      net: {
+        entries: [
+          {
+            kind: "listen",
+            fd: 3,
+            name: "web",
+            prot: "tls",
+            addr: "127.0.0.1",
+            port: 8443,
+            clientCa: PEM,
+            clientWorkload: null,
+          },
+          {
+            kind: "connect",
+            fd: 4,
+            name: "connect",
+            prot: "tcp",
+            host: "db.internal",
+            port: 5432,
+            peerWorkload: null,
+          },
+        ],
+        names: ["stdin", "out", "null", "web", "connect"],
+        trust: { roots: [PEM], public: false },
+      },
       dirs: [
         { guest: "/data", host: "/srv/app/data", readonly: false },
         { guest: "/scratch", host: null, readonly: true },
@@ -119,7 +167,7 @@ describe("Donjon.toml: refused, naming the key, file and line", () => {
     [
       "unknown top-level key",
       'args = []\n\nstewart = "x"',
-      'Donjon.toml:3: unknown key "stewart" (expected one of: steward, args, env, files, dirs, limits)',
+      'Donjon.toml:3: unknown key "stewart" (expected one of: steward, args, env, files, dirs, trust, limits)',
     ],
     [
       "unknown key in [limits]",
@@ -220,21 +268,74 @@ describe("Donjon.toml: refused, naming the key, file and line", () => {
       'Donjon.toml:3: "files[0].name" must not contain ":" (FD_NAMES is colon-separated)',
     ],
     [
-      "listen needs networking",
+      "listen at fd 1",
       '[[files]]\nkind = "stdin"\n[[files]]\nkind = "listen"\nname = "web"\nport = 8080\nprot = "tls"',
-      'Donjon.toml:4: "files[1].kind" = "listen" needs networking, which donjon run does not support yet',
-      "UNSUPPORTED",
+      'Donjon.toml:4: fd 1 is stdout; "listen" entries start at fd 3 (the 4th [[files]] entry)',
     ],
     [
-      "connect needs networking",
-      '[[files]]\nkind = "connect"\nhost = "example.com"',
-      'Donjon.toml:2: "files[0].kind" = "connect" needs networking, which donjon run does not support yet',
-      "UNSUPPORTED",
+      "connect without a host",
+      '[[files]]\nkind = "stdin"\n[[files]]\nkind = "stdout"\n[[files]]\nkind = "stderr"\n[[files]]\nkind = "connect"\nport = 443',
+      'Donjon.toml:7: "files[3]" needs a "host"',
+    ],
+    [
+      "listen without a port",
+      '[[files]]\nkind = "stdin"\n[[files]]\nkind = "stdout"\n[[files]]\nkind = "stderr"\n[[files]]\nkind = "listen"',
+      'Donjon.toml:7: "files[3]" needs a "port"',
+    ],
+    [
+      "listen port out of range",
+      '[[files]]\nkind = "stdin"\n[[files]]\nkind = "stdout"\n[[files]]\nkind = "stderr"\n[[files]]\nkind = "listen"\nport = 70000',
+      'Donjon.toml:9: "files[3].port" must be an integer from 0 to 65535, got 70000',
+    ],
+    [
+      "connect port 0",
+      '[[files]]\nkind = "stdin"\n[[files]]\nkind = "stdout"\n[[files]]\nkind = "stderr"\n[[files]]\nkind = "connect"\nhost = "h"\nport = 0',
+      'Donjon.toml:10: "files[3].port" must be an integer from 1 to 65535, got 0',
+    ],
+    [
+      "prot unknown",
+      '[[files]]\nkind = "stdin"\n[[files]]\nkind = "stdout"\n[[files]]\nkind = "stderr"\n[[files]]\nkind = "listen"\nport = 1\nprot = "udp"',
+      'Donjon.toml:10: "files[3].prot" must be "tls" or "tcp", got "udp"',
     ],
     [
       "networking entry with an unknown key",
-      '[[files]]\nkind = "listen"\nbacklog = 5',
-      'Donjon.toml:3: unknown key "files[0].backlog" (expected one of: kind, name, prot, port, addr, host)',
+      '[[files]]\nkind = "stdin"\n[[files]]\nkind = "stdout"\n[[files]]\nkind = "stderr"\n[[files]]\nkind = "listen"\nport = 1\nbacklog = 5',
+      'Donjon.toml:10: unknown key "files[3].backlog" (expected one of: kind, name, prot, addr, port, client_ca, client_workload)',
+    ],
+    [
+      "connect with a listen key",
+      '[[files]]\nkind = "stdin"\n[[files]]\nkind = "stdout"\n[[files]]\nkind = "stderr"\n[[files]]\nkind = "connect"\nhost = "h"\nport = 1\naddr = "::"',
+      'Donjon.toml:11: unknown key "files[3].addr" (expected one of: kind, name, prot, host, port, peer_workload)',
+    ],
+    [
+      "client_workload without client_ca",
+      '[[files]]\nkind = "stdin"\n[[files]]\nkind = "stdout"\n[[files]]\nkind = "stderr"\n[[files]]\nkind = "listen"\nport = 1\nclient_workload = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"',
+      'Donjon.toml:10: "files[3].client_workload" needs "client_ca": the CA (a Steward\'s) that certified the client Keep',
+    ],
+    [
+      "peer_workload not an identity",
+      '[[files]]\nkind = "stdin"\n[[files]]\nkind = "stdout"\n[[files]]\nkind = "stderr"\n[[files]]\nkind = "connect"\nhost = "h"\nport = 1\npeer_workload = "abc"',
+      'Donjon.toml:11: "files[3].peer_workload" must be a workload identity: 64 hex digits (donjon run --print-evidence shows it), got "abc"',
+    ],
+    [
+      "peer_workload on tcp",
+      '[[files]]\nkind = "stdin"\n[[files]]\nkind = "stdout"\n[[files]]\nkind = "stderr"\n[[files]]\nkind = "connect"\nhost = "h"\nport = 1\nprot = "tcp"\npeer_workload = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"',
+      'Donjon.toml:11: "files[3]": peer_workload needs prot = "tls"',
+    ],
+    [
+      "trust root not PEM",
+      '[trust]\nroots = ["not a certificate"]',
+      'Donjon.toml:2: "trust.roots[0]" must be PEM certificates ("-----BEGIN CERTIFICATE-----…"), at most 32768 characters',
+    ],
+    [
+      "trust public not a boolean",
+      '[trust]\npublic = "yes"',
+      'Donjon.toml:2: "trust.public" must be true or false',
+    ],
+    [
+      "trust unknown key",
+      '[trust]\nca = "x"',
+      'Donjon.toml:2: unknown key "trust.ca" (expected one of: roots, public)',
     ],
     [
       "stdout at fd 0",
@@ -251,7 +352,7 @@ describe("Donjon.toml: refused, naming the key, file and line", () => {
     [
       "four files",
       '[[files]]\nkind = "stdin"\n[[files]]\nkind = "stdout"\n[[files]]\nkind = "stderr"\n[[files]]\nkind = "null"',
-      "Donjon.toml:7: [[files]] has 4 entries; donjon run supports fds 0 to 2 (3 entries) for now",
+      'Donjon.toml:8: "files[3].kind" = "null": fds from 3 on are sockets, "listen" or "connect"',
       "UNSUPPORTED",
     ],
     [

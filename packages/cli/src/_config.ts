@@ -8,8 +8,15 @@
  * [env]
  * GREETING = "hello"
  * [[files]]                             # the n-th entry is fd n (Enarx semantics)
- * kind = "stdin"                        # null | stdin | stdout | stderr (listen | connect: later)
+ * kind = "stdin"                        # fds 0-2: null | stdin | stdout | stderr
  * name = "in"                           # optional; FD_NAMES lists the names
+ * [[files]]                             # fd 3 on: listen | connect (see @donjon/keep net_config.ts)
+ * kind = "listen"
+ * prot = "tls"                          # TLS ends inside the Keep; "tcp": plain
+ * addr = "127.0.0.1"
+ * port = 8443
+ * [trust]                               # CAs connect sockets trust
+ * roots = ["-----BEGIN CERTIFICATE-----…"]
  * [[dirs]]                              # Donjon: preopened directories
  * guest = "/data"
  * host = "./data"                       # relative to this file; omit for an in-memory directory
@@ -23,6 +30,7 @@
  * file and the line.
  */
 import * as path from "node:path";
+import { NetConfigError, type NetPlan, readNetPlan } from "@donjon/keep/net-config";
 import { type Path, readStrictToml, show, typeName } from "./_toml_strict.ts";
 import {
   DURATION_HINT,
@@ -34,8 +42,8 @@ import {
   SIZE_HINT,
 } from "./_units.ts";
 
-/** The stdio kinds the nil backend can give a file descriptor. */
-export type FileKind = "null" | "stdin" | "stdout" | "stderr";
+/** What a file descriptor can be: stdio kinds for fds 0-2, sockets from fd 3. */
+export type FileKind = "null" | "stdin" | "stdout" | "stderr" | "listen" | "connect";
 
 /** One `[[files]]` entry: the fd at its index. */
 export interface FileSpec {
@@ -62,6 +70,8 @@ export interface Config {
   /** `[[files]]`, or null when the file has none (then stdin, stdout, stderr). */
   files: FileSpec[] | null;
   dirs: DirSpec[];
+  /** `[[files]]` listen and connect entries and `[trust]`: read the same way by the Keep. */
+  net: NetPlan;
   limits: {
     /** Bytes, or null when not set. */
     memory: number | null;
@@ -70,11 +80,9 @@ export interface Config {
   };
 }
 
-const TOP_KEYS = ["steward", "args", "env", "files", "dirs", "limits"];
+const TOP_KEYS = ["steward", "args", "env", "files", "dirs", "trust", "limits"];
 const FILE_KINDS = ["null", "stdin", "stdout", "stderr", "listen", "connect"];
 const FILE_KEYS = ["kind", "name"];
-/** Keys Enarx allows on networking entries; accepted so the error is about networking. */
-const NET_FILE_KEYS = ["kind", "name", "prot", "port", "addr", "host"];
 const DIR_KEYS = ["guest", "host", "mode"];
 const LIMIT_KEYS = ["memory", "time"];
 /** The kinds each of fds 0, 1, 2 can be: the WASI host gives fd 0 read rights, 1 and 2 write rights. */
@@ -109,6 +117,7 @@ export function parseConfig(source: string, file: string, dir: string): Config {
     env: {},
     files: null,
     dirs: [],
+    net: { entries: [], names: null, trust: { roots: [], public: true } },
     limits: { memory: null, time: null },
   };
 
@@ -153,12 +162,8 @@ export function parseConfig(source: string, file: string, dir: string): Config {
         );
       }
       if (kind === "listen" || kind === "connect") {
-        keys(f, p, NET_FILE_KEYS);
-        fail(
-          [...p, "kind"],
-          `"${show([...p, "kind"])}" = "${kind}" needs networking, which donjon run does not support yet`,
-          "UNSUPPORTED",
-        );
+        // Checked below by readNetPlan, the Keep's own reader.
+        return { kind, name: typeof f.name === "string" ? f.name : kind };
       }
       keys(f, p, FILE_KEYS);
       let name = kind;
@@ -178,15 +183,21 @@ export function parseConfig(source: string, file: string, dir: string): Config {
           "UNSUPPORTED",
         );
       }
+      if (i >= FD_KINDS.length) {
+        fail(
+          [...p, "kind"],
+          `"${show([...p, "kind"])}" = "${kind}": fds from 3 on are sockets, "listen" or "connect"`,
+          "UNSUPPORTED",
+        );
+      }
       return { kind: kind as FileKind, name };
     });
-    if (config.files.length > FD_KINDS.length) {
-      fail(
-        ["files", FD_KINDS.length],
-        `[[files]] has ${config.files.length} entries; donjon run supports fds 0 to 2 (3 entries) for now`,
-        "UNSUPPORTED",
-      );
-    }
+  }
+  try {
+    config.net = readNetPlan(doc);
+  } catch (e) {
+    if (e instanceof NetConfigError) fail(e.path, e.message);
+    throw e;
   }
 
   if (doc.dirs !== undefined) {

@@ -259,7 +259,7 @@ function keys(t: Record<string, unknown>, p: ConfigPath, allowed: readonly strin
     if (!allowed.includes(k)) {
       throw new NetConfigError(
         [...p, k],
-        `${show([...p, k])} is not a known key here (expected one of: ${allowed.join(", ")})`,
+        `unknown key ${show([...p, k])} (expected one of: ${allowed.join(", ")})`,
       );
     }
   }

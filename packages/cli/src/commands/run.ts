@@ -14,6 +14,7 @@ import { KeepError } from "@donjon/keep/error";
 import type { GuestPlan, Outcome, StdioKind } from "@donjon/keep/guest";
 import type { KeepResult } from "@donjon/keep/host";
 import { type PreparedModule, prepareModule } from "@donjon/keep/module";
+import type { NetEntry } from "@donjon/keep/net-config";
 import type { StdinSource } from "@donjon/keep/stdin-bridge";
 import { PAGE_SIZE } from "@donjon/keep/wasm";
 import { BACKEND_CHOICES } from "../_backends.ts";
@@ -156,6 +157,13 @@ export async function run(argv: readonly string[], ctx: RunContext): Promise<num
 
   const plan = makePlan(a.module, a.args, a.env, a.dirs, config, ctx);
   const outputLimit = a.maxOutput ?? null;
+  const net = config?.net.entries ?? [];
+  if (backend === "nil" && net.length > 0) {
+    throw new CliError(
+      "USAGE",
+      `${a.config}: [[files]] "${net[0]!.kind}" sockets need a Keep (TLS ends inside it, with its key); backend nil has none — use --backend sandbox (or snp, tdx, sgx)`,
+    );
+  }
   let result: WorkerResult | KeepResult;
   if (backend !== "nil") {
     result = await runInKeep(
@@ -172,6 +180,7 @@ export async function run(argv: readonly string[], ctx: RunContext): Promise<num
         printEvidence: a.printEvidence === null ? null : path.resolve(ctx.cwd, a.printEvidence),
         steward,
         printCert: a.printCert === null ? null : path.resolve(ctx.cwd, a.printCert),
+        net,
       },
       ctx,
     );
@@ -502,6 +511,8 @@ interface KeepRun {
   printEvidence: string | null;
   steward: { url: string; ca: string | null } | null;
   printCert: string | null;
+  /** `[[files]]` listen and connect entries: the host binds and connects, the Keep speaks TLS. */
+  net: NetEntry[];
 }
 
 /** Run the workload in a Keep process of `backend`. */
@@ -552,8 +563,22 @@ async function runInKeep(backend: string, r: KeepRun, ctx: RunContext): Promise<
     onCertificate: (b) => {
       certificate = b;
     },
+    net: r.net.map((e) =>
+      e.kind === "listen"
+        ? { fd: e.fd, name: e.name, kind: e.kind, prot: e.prot, addr: e.addr, port: e.port }
+        : { fd: e.fd, name: e.name, kind: e.kind, prot: e.prot, host: e.host, port: e.port },
+    ),
+    onListening: (file, address) => {
+      const host = address.address.includes(":") ? `[${address.address}]` : address.address;
+      const url = `${file.prot === "tls" ? "https" : "tcp"}://${host}:${address.port}`;
+      const how =
+        file.prot === "tls"
+          ? "TLS ends inside the Keep"
+          : "plain TCP: the host and the network see the bytes";
+      ctx.err(`donjon: fd ${file.fd} "${file.name}" listening on ${url} (${how})\n`);
+    },
   }).catch((e: unknown) => {
-    if (e instanceof KeepError && e.code === "keep.host.dirs") {
+    if (e instanceof KeepError && (e.code === "keep.host.dirs" || e.code === "keep.host.listen")) {
       throw new CliError("HOST_SETUP", e.message);
     }
     throw e;
