@@ -32,6 +32,7 @@ import {
   type Frame,
   FrameDecoder,
   frameName,
+  HOST_ID_BASE,
   loadFrames,
   MAX_SOCKETS,
   SOCKET_WINDOW,
@@ -57,6 +58,26 @@ export const RUNTIME_ALLOWANCE = 768 * 1024 * 1024;
 const RSS_INTERVAL_MS = 100;
 /** The host's time limit is the Keep's plus this, so the Keep normally reports first. */
 const TIME_GRACE_MS = 2000;
+/**
+ * Connections accepted on listen sockets that wait for a free relay (at most
+ * MAX_SOCKETS are relayed at once), paused; past this many a new one is dropped.
+ */
+export const ACCEPT_QUEUE = 1024;
+/**
+ * How long a connection the Keep closed may take to flush what the Keep sent
+ * and to see its peer's FIN before the host destroys it.
+ */
+export const CLOSE_GRACE_MS = 5000;
+
+/**
+ * A network entry of Donjon.toml `[[files]]`: the workload's fd `fd` (the
+ * entry's index) is a socket the host binds (`listen`) or connects
+ * (`connect`) and relays over sallyport. `prot` is for the Keep, which runs
+ * TLS itself: the host relays the same bytes either way.
+ */
+export type NetFile =
+  | { fd: number; name: string; kind: "listen"; prot: "tls" | "tcp"; addr: string; port: number }
+  | { fd: number; name: string; kind: "connect"; prot: "tls" | "tcp"; host: string; port: number };
 
 export interface KeepLaunchOptions {
   backend: "sandbox" | "snp" | "tdx" | "sgx";
@@ -95,6 +116,20 @@ export interface KeepLaunchOptions {
   compileCache?: string | null;
   /** Test hook: another entry script in place of the Keep runtime (a "compromised runtime"). */
   entry?: string;
+  /**
+   * Network [[files]] entries (fd = entry index). The host binds every
+   * `listen` entry before it starts the Keep and relays each connection it
+   * accepts (ACCEPTED); it connects a `connect` entry when the Keep asks
+   * (CONNECT purpose "file"). None by default.
+   */
+  net?: NetFile[];
+  /** Called once per listen entry when bound (port 0 → the port the OS chose). */
+  onListening?(
+    file: NetFile & { kind: "listen" },
+    address: { address: string; port: number },
+  ): void;
+  /** Test hook: every byte of the sallyport channel, both ways, as it passes the host. */
+  tap?(from: "keep" | "host", bytes: Uint8Array): void;
 }
 
 /** The address the host connects to for a Steward URL: its host and port (default 443 / 80). */
@@ -204,19 +239,63 @@ export function keepCommand(o: KeepLaunchOptions): { command: string; args: stri
   return { command: argv[0]!, args: argv.slice(1) };
 }
 
-/** Start a Keep, run the workload in it, and say how it ended. */
-export function runKeep(o: KeepLaunchOptions): Promise<KeepResult> {
+/** A listen entry of `net`. */
+type ListenFile = NetFile & { kind: "listen" };
+
+/** A connection accepted on a listen socket, paused until it gets a relay. */
+interface Accepted {
+  file: ListenFile;
+  tcp: net.Socket;
+}
+
+/**
+ * Start a Keep, run the workload in it, and say how it ended.
+ *
+ * @throws {KeepError} `keep.host.dirs` when host directories are mapped
+ *   without bubblewrap; `keep.host.listen` when a listen entry of `net`
+ *   cannot be bound. Either way no Keep was started and no socket is left open.
+ */
+export async function runKeep(o: KeepLaunchOptions): Promise<KeepResult> {
+  const { command, args } = keepCommand(o);
+  /** Accepted connections waiting for a relay, oldest first (at most ACCEPT_QUEUE). */
+  const waiting: Accepted[] = [];
+  /** The session's dispatcher once the Keep runs; until then connections only wait. */
+  let wake = (): void => {};
+  // Bound before the Keep starts, so that a port in use fails the run before
+  // anything runs, and connections that arrive while the Keep starts wait.
+  const listeners = await bindListeners(o.net ?? [], (file, tcp) => {
+    // Until it is relayed, a reset only ends the connection.
+    tcp.on("error", () => {});
+    if (waiting.length >= ACCEPT_QUEUE) {
+      tcp.destroy();
+      return;
+    }
+    waiting.push({ file, tcp });
+    wake();
+  });
+  for (const { file, server } of listeners) {
+    const a = server.address() as net.AddressInfo;
+    o.onListening?.(file, { address: a.address, port: a.port });
+  }
+
   return new Promise((resolve) => {
-    const { command, args } = keepCommand(o);
     const child: ChildProcess = spawn(command, args, {
       stdio: ["ignore", "ignore", "pipe", "pipe"],
       cwd: KEEP_CWD,
       env: o.compileCache ? { NODE_COMPILE_CACHE: o.compileCache } : {},
     });
     const channel = child.stdio[3] as Duplex;
+    /** Every write to the Keep goes through here (the tap sees it). */
+    const put = (bytes: Uint8Array): void => {
+      o.tap?.("host", bytes);
+      channel.write(bytes);
+    };
     const decoder = new FrameDecoder("host");
     let state: "hello" | "running" | "done" = "hello";
+    /** START, MODULE and CONFIG are sent: ACCEPTED may follow. */
+    let loaded = false;
     let result: KeepResult | null = null;
+    let childClosed = false;
     let relayed = 0;
     let stdin: StdinSource | null = null;
     let stdinLeft: Uint8Array = new Uint8Array(0);
@@ -225,19 +304,39 @@ export function runKeep(o: KeepLaunchOptions): Promise<KeepResult> {
     let keepStderr = "";
     const timers: ReturnType<typeof setTimeout>[] = [];
     let certified = false;
-    /** Relayed connections by id (the Keep's ids), and every id the Keep has used. */
+    /** Relayed connections by id: the Keep's (CONNECT) and the host's (ACCEPTED). */
     const relays = new Map<number, Relay>();
+    /** Every id the Keep has used; the host's are the ones below `nextHostId`. */
     const usedIds = new Set<number>();
+    let nextHostId = HOST_ID_BASE;
+    /** TCP sockets not closed yet: relayed, or flushing after the Keep closed them. */
+    const sockets = new Set<net.Socket>();
+    /** Relays whose peer's socket is full: the host reads no frame while there is one. */
+    let blocked = 0;
 
     // A function, because callbacks change `state` behind TypeScript's narrowing.
     const done = (): boolean => state === "done";
+    /** The run is over when the Keep process is gone and every socket has flushed and closed. */
+    const settle = (): void => {
+      if (childClosed && sockets.size === 0) resolve(result!);
+    };
     const end = (r: KeepResult, kill: boolean): void => {
       if (result === null) result = r;
       if (state === "done") return;
       state = "done";
       for (const t of timers) clearTimeout(t);
       stdin?.close();
-      for (const r of relays.values()) r.tcp?.destroy();
+      for (const { server } of listeners) server.close();
+      for (const { tcp } of waiting.splice(0)) tcp.destroy();
+      if (kill) {
+        for (const s of sockets) s.destroy();
+      } else {
+        // The workload ended: what it sent still reaches its peers.
+        for (const r of relays.values()) {
+          if (r.open) finish(r.tcp);
+          else r.tcp.destroy();
+        }
+      }
       relays.clear();
       if (kill) child.kill("SIGKILL");
     };
@@ -325,113 +424,205 @@ export function runKeep(o: KeepLaunchOptions): Promise<KeepResult> {
       }
     };
 
-    /**
-     * CONNECT: the Keep names a purpose; the host connects to the address its
-     * own options give for it (only "steward" exists in version 1).
-     */
-    const connect = (req: Record<string, unknown>): void => {
-      const id = req.id;
-      if (typeof id !== "number" || !Number.isInteger(id) || id < 1 || id > 0xffffffff) {
-        broken(`CONNECT with id ${JSON.stringify(id)}; expected an integer from 1 to 4294967295`);
-        return;
-      }
-      if (req.purpose !== "steward" || Object.keys(req).length !== 2) {
-        broken(`CONNECT ${JSON.stringify(req)}; expected {id, purpose: "steward"}`);
-        return;
-      }
-      if (!o.steward) {
-        broken("CONNECT to a Steward, but the host named no Steward");
-        return;
-      }
-      if (usedIds.has(id)) {
-        broken(`CONNECT reuses connection id ${id}`);
-        return;
-      }
-      if (relays.size >= MAX_SOCKETS) {
-        broken(`CONNECT with ${MAX_SOCKETS} connections open already`);
-        return;
-      }
-      usedIds.add(id);
-      const { host, port } = stewardAddress(o.steward.url);
-      const where = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+    /** A relay for `tcp` under `id`: the peer's bytes go to the Keep within its credit. */
+    const relay = (id: number, tcp: net.Socket): Relay => {
       const r: Relay = {
         id,
-        tcp: null,
+        tcp,
         open: false,
         credit: SOCKET_WINDOW,
         pending: [],
         keepClosed: false,
         hostClosed: false,
         tcpEnded: false,
+        tcpGone: false,
+        blocking: false,
       };
       relays.set(id, r);
-      const tcp = net.connect({ host, port });
-      r.tcp = tcp;
+      sockets.add(tcp);
+      tcp.on("data", (chunk: Buffer) => {
+        if (done() || r.keepClosed) return; // the Keep is done reading: dropped
+        r.pending.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+        pump(r);
+      });
+      tcp.on("end", () => {
+        r.tcpEnded = true;
+        pump(r);
+      });
+      tcp.on("close", () => {
+        r.tcpEnded = true;
+        r.tcpGone = true;
+        sockets.delete(tcp);
+        unblock(r);
+        pump(r);
+        settle();
+      });
+      return r;
+    };
+
+    /**
+     * CONNECT: the Keep names a purpose; the host connects to the address its
+     * own options give for it — the Steward's, or a `connect` entry of `net`.
+     */
+    const connect = (req: Record<string, unknown>): void => {
+      const id = req.id;
+      if (typeof id !== "number" || !Number.isInteger(id) || id < 1 || id >= HOST_ID_BASE) {
+        broken(
+          `CONNECT with id ${JSON.stringify(id)}; expected an integer from 1 to ${HOST_ID_BASE - 1} (ids from ${HOST_ID_BASE} up are the host's)`,
+        );
+        return;
+      }
+      const keys = Object.keys(req).length;
+      let target: { host: string; port: number; what: string };
+      if (req.purpose === "steward" && keys === 2) {
+        if (!o.steward) {
+          broken("CONNECT to a Steward, but the host named no Steward");
+          return;
+        }
+        target = { ...stewardAddress(o.steward.url), what: "" };
+      } else if (req.purpose === "file" && keys === 3 && "fd" in req) {
+        const file = (o.net ?? []).find((n) => n.fd === req.fd);
+        if (file?.kind !== "connect") {
+          const entries = (o.net ?? []).filter((n) => n.kind === "connect").map((n) => n.fd);
+          broken(
+            `CONNECT for fd ${JSON.stringify(req.fd)}, which is ${file === undefined ? "no network [[files]] entry" : `the listen entry "${file.name}"`}; expected the fd of a connect entry (${entries.length === 0 ? "there is none" : entries.join(", ")})`,
+          );
+          return;
+        }
+        target = { host: file.host, port: file.port, what: ` (fd ${file.fd} "${file.name}")` };
+      } else {
+        broken(
+          `CONNECT ${JSON.stringify(req)}; expected {id, purpose: "steward"} or {id, purpose: "file", fd}`,
+        );
+        return;
+      }
+      if (usedIds.has(id)) {
+        broken(`CONNECT reuses connection id ${id}`);
+        return;
+      }
+      let own = 0;
+      for (const r of relays.values()) if (r.id < HOST_ID_BASE) own++;
+      if (own >= MAX_SOCKETS) {
+        broken(`CONNECT with ${MAX_SOCKETS} connections of its own open already`);
+        return;
+      }
+      usedIds.add(id);
+      const { host, port } = target;
+      const where = `${host.includes(":") ? `[${host}]` : host}:${port}${target.what}`;
+      if (relays.size >= MAX_SOCKETS) {
+        // ACCEPTEDs of the host crossed this CONNECT on the channel: the Keep
+        // could not know, so the connection is refused, not the Keep.
+        put(
+          encodeJsonFrame(FRAME.CONNECTED, {
+            id,
+            ok: false,
+            error: `the host did not connect to ${where}: ${MAX_SOCKETS} connections are open (some accepted while the CONNECT was on its way)`,
+          }),
+        );
+        return;
+      }
+      // Half-open: the peer's FIN ends only its direction; the Keep may still send.
+      const tcp = net.connect({ host, port, allowHalfOpen: true });
+      const r = relay(id, tcp);
       tcp.on("connect", () => {
         if (done()) return;
         r.open = true;
-        channel.write(encodeJsonFrame(FRAME.CONNECTED, { id, ok: true }));
+        put(encodeJsonFrame(FRAME.CONNECTED, { id, ok: true }));
       });
-      tcp.on("data", (chunk: Buffer) => {
-        r.pending.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
-        pumpRelay(r);
-      });
-      const ended = (): void => {
-        r.tcpEnded = true;
-        pumpRelay(r);
-      };
-      tcp.on("end", ended);
-      tcp.on("close", ended);
       tcp.on("error", (e: Error & { code?: string }) => {
         if (done() || r.open) return; // after connecting, 'close' follows and ends it
         relays.delete(id);
         const why = e.code ?? e.message;
-        channel.write(
+        put(
           encodeJsonFrame(FRAME.CONNECTED, {
             id,
             ok: false,
             error: `the host could not connect to ${where}: ${why}`.slice(0, 512),
           }),
         );
+        dispatch();
       });
     };
 
+    /** Relay waiting connections while there is room: ACCEPTED, then the same relay as CONNECT. */
+    const dispatch = (): void => {
+      while (loaded && !done() && waiting.length > 0 && relays.size < MAX_SOCKETS) {
+        const { file, tcp } = waiting.shift()!;
+        if (tcp.destroyed) continue;
+        if (nextHostId > 0xffffffff) {
+          // Ids are never reused: a run that accepted 2³¹ connections accepts no more.
+          tcp.destroy();
+          continue;
+        }
+        const id = nextHostId++;
+        const r = relay(id, tcp);
+        r.open = true;
+        put(encodeJsonFrame(FRAME.ACCEPTED, { id, fd: file.fd }));
+        pump(r); // resumes the socket (accepted paused)
+      }
+    };
+    wake = dispatch;
+
     /** Send what the peer sent, within the Keep's credit; then SOCKET_CLOSED once it ended. */
-    const pumpRelay = (r: Relay): void => {
+    const pump = (r: Relay): void => {
       if (done() || !r.open || r.hostClosed) return;
       while (r.pending.length > 0 && r.credit > 0) {
         const head = r.pending[0]!;
         const n = Math.min(head.length, r.credit, DATA_CHUNK);
-        if (!r.keepClosed)
-          channel.write(encodeSocketData(FRAME.SOCKET_RECV, r.id, head.subarray(0, n)));
+        put(encodeSocketData(FRAME.SOCKET_RECV, r.id, head.subarray(0, n)));
         r.credit -= n;
         if (n === head.length) r.pending.shift();
         else r.pending[0] = head.subarray(n);
       }
-      if (r.pending.length > 0) r.tcp?.pause();
-      else if (!r.tcpEnded) r.tcp?.resume();
-      if (r.tcpEnded && r.pending.length === 0) closeRelay(r);
+      if (r.pending.length > 0) r.tcp.pause();
+      else if (!r.tcpEnded) r.tcp.resume();
+      if (r.tcpEnded && r.pending.length === 0) {
+        // Only the peer's direction ended: the socket stays writable for the
+        // Keep until its own SOCKET_CLOSE (or until the socket is gone).
+        r.hostClosed = true;
+        put(encodeU32Frame(FRAME.SOCKET_CLOSED, r.id));
+      }
     };
 
-    const closeRelay = (r: Relay): void => {
-      if (r.hostClosed) return;
-      r.hostClosed = true;
-      r.tcp?.destroy();
-      channel.write(encodeU32Frame(FRAME.SOCKET_CLOSED, r.id));
-      if (r.keepClosed) relays.delete(r.id);
+    /**
+     * The Keep is done with a socket: flush what it sent, then FIN (`end`),
+     * never `destroy` — that would drop bytes still buffered, such as a
+     * response written just before the close. What the peer still sends is
+     * read and dropped (closing with unread bytes resets the connection,
+     * which can discard the response at the peer). The socket closes when
+     * the peer's FIN comes too, or CLOSE_GRACE_MS after everything was
+     * handed to the system.
+     */
+    const finish = (tcp: net.Socket): void => {
+      if (tcp.destroyed) return;
+      tcp.end();
+      tcp.resume();
+      tcp.once("finish", () => {
+        const t = setTimeout(() => tcp.destroy(), CLOSE_GRACE_MS);
+        tcp.once("close", () => clearTimeout(t));
+      });
     };
 
-    /** SOCKET_SEND, SOCKET_CLOSE, SOCKET_CREDIT: only for a connection the host opened for the Keep. */
+    /** The peer's socket took its bytes (or is gone): read frames again once no relay is full. */
+    const unblock = (r: Relay): void => {
+      if (!r.blocking) return;
+      r.blocking = false;
+      blocked--;
+      if (blocked === 0 && !done()) channel.resume();
+    };
+
+    /** SOCKET_SEND, SOCKET_CLOSE, SOCKET_CREDIT: only for an open connection the Keep has not closed. */
     const relayFrame = (f: Frame): void => {
       const id = decodeU32(f.payload);
       const r = relays.get(id);
-      if (r === undefined || !r.open || r.keepClosed) {
+      if (r === undefined || !r.open) {
+        const used = usedIds.has(id) || (id >= HOST_ID_BASE && id < nextHostId);
         const why =
-          r === undefined
-            ? "which is not open"
-            : !r.open
-              ? "before CONNECTED"
-              : "after the Keep closed it";
+          r !== undefined
+            ? "before CONNECTED"
+            : used
+              ? "which is finished (both sides closed it)"
+              : "which was never opened";
         broken(`${frameName(f.type)} for connection ${id}, ${why}`);
         return;
       }
@@ -442,21 +633,29 @@ export function runKeep(o: KeepLaunchOptions): Promise<KeepResult> {
           return;
         }
         r.credit += n;
-        pumpRelay(r);
+        pump(r);
         return;
       }
       if (f.type === FRAME.SOCKET_CLOSE) {
         r.keepClosed = true;
         r.pending = [];
-        if (r.hostClosed) relays.delete(id);
-        else closeRelay(r);
+        if (!r.hostClosed) {
+          r.hostClosed = true;
+          put(encodeU32Frame(FRAME.SOCKET_CLOSED, id));
+        }
+        relays.delete(id);
+        unblock(r);
+        finish(r.tcp);
+        dispatch();
         return;
       }
-      if (r.hostClosed) return; // the peer is gone: what the Keep still sends is dropped
+      // The peer's socket is gone: what the Keep still sends is dropped.
+      if (r.tcpGone || r.tcp.destroyed) return;
       // Backpressure: while the peer does not keep up, stop reading the Keep.
-      if (r.tcp!.write(f.payload.subarray(4)) === false) {
-        channel.pause();
-        r.tcp!.once("drain", () => channel.resume());
+      if (r.tcp.write(f.payload.subarray(4)) === false && !r.blocking) {
+        r.blocking = true;
+        if (blocked++ === 0) channel.pause();
+        r.tcp.once("drain", () => unblock(r));
       }
     };
 
@@ -474,11 +673,11 @@ export function runKeep(o: KeepLaunchOptions): Promise<KeepResult> {
       if (state === "done") return;
       stdinPending = false;
       if (stdinLeft.length === 0) {
-        channel.write(encodeFrame(FRAME.STDIN_EOF));
+        put(encodeFrame(FRAME.STDIN_EOF));
         return;
       }
       const n = Math.min(max, stdinLeft.length);
-      channel.write(encodeFrame(FRAME.STDIN_DATA, stdinLeft.subarray(0, n)));
+      put(encodeFrame(FRAME.STDIN_DATA, stdinLeft.subarray(0, n)));
       stdinLeft = stdinLeft.subarray(n);
     };
 
@@ -490,9 +689,11 @@ export function runKeep(o: KeepLaunchOptions): Promise<KeepResult> {
         config: { size: o.config.length },
         steward: o.steward ? { url: o.steward.url, ca: o.steward.ca } : null,
       };
-      channel.write(encodeJsonFrame(FRAME.START, start));
-      for (const f of loadFrames(FRAME.MODULE, o.module)) channel.write(f);
-      for (const f of loadFrames(FRAME.CONFIG, o.config)) channel.write(f);
+      put(encodeJsonFrame(FRAME.START, start));
+      for (const f of loadFrames(FRAME.MODULE, o.module)) put(f);
+      for (const f of loadFrames(FRAME.CONFIG, o.config)) put(f);
+      loaded = true;
+      dispatch(); // connections that arrived while the Keep started
       if (o.limits.timeoutMs !== null) {
         const limit = o.limits.timeoutMs;
         timers.push(
@@ -514,6 +715,7 @@ export function runKeep(o: KeepLaunchOptions): Promise<KeepResult> {
     };
 
     channel.on("data", (chunk: Buffer) => {
+      o.tap?.("keep", new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
       if (state === "done") return;
       try {
         for (const f of decoder.push(new Uint8Array(chunk))) {
@@ -565,16 +767,69 @@ export function runKeep(o: KeepLaunchOptions): Promise<KeepResult> {
         end({ kind: "crash", message: `the Keep process ${how} without a result${detail}` }, false);
       }
       state = "done";
-      resolve(result!);
+      childClosed = true;
+      settle();
     });
   });
 }
 
+/**
+ * Bind every listen entry, in order; on the first failure close those bound
+ * and throw `keep.host.listen`.
+ */
+async function bindListeners(
+  files: readonly NetFile[],
+  onConnection: (file: ListenFile, tcp: net.Socket) => void,
+): Promise<{ file: ListenFile; server: net.Server }[]> {
+  const bound: { file: ListenFile; server: net.Server }[] = [];
+  for (const file of files) {
+    if (file.kind !== "listen") continue;
+    // Half-open like the Keep's sockets; paused until the Keep has a relay for it.
+    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
+    server.on("connection", (tcp: net.Socket) => onConnection(file, tcp));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen({ host: file.addr, port: file.port }, () => {
+          server.off("error", reject);
+          resolve();
+        });
+      });
+    } catch (e) {
+      await Promise.all(
+        bound.map(({ server }) => new Promise<void>((r) => server.close(() => r()))),
+      );
+      throw listenError(file, e as Error & { code?: string });
+    }
+    // A later error on a bound socket (rare: EMFILE on accept) must not crash the host.
+    server.on("error", () => {});
+    bound.push({ file, server });
+  }
+  return bound;
+}
+
+/** `keep.host.listen` for `file`, naming the system's reason and how to fix it. */
+function listenError(file: ListenFile, e: Error & { code?: string }): KeepError {
+  const where = `${file.addr.includes(":") ? `[${file.addr}]` : file.addr}:${file.port}`;
+  const fixes: Record<string, string> = {
+    EADDRINUSE: `another process listens there: stop it, or give the entry another port (0 lets the system choose)`,
+    EACCES: `ports below 1024 need privilege: use a port from 1024 up, or grant node the capability (setcap cap_net_bind_service=+ep "$(command -v node)")`,
+    EADDRNOTAVAIL: `${file.addr} is not an address of this machine: use 0.0.0.0 (every interface), 127.0.0.1 (this machine only) or one that \`ip -brief address\` lists`,
+  };
+  const fix = fixes[e.code ?? ""] ?? "check the entry's addr and port";
+  return new KeepError(
+    "keep.host.listen",
+    `cannot listen for [[files]] fd ${file.fd} "${file.name}" on ${where}: ${e.message}; ${fix}`,
+    { cause: e },
+  );
+}
+
 /** The host's end of one relayed connection. */
 interface Relay {
+  /** The Keep's id (CONNECT, below HOST_ID_BASE) or the host's (ACCEPTED, from it up). */
   id: number;
-  tcp: net.Socket | null;
-  /** CONNECTED ok was sent. */
+  tcp: net.Socket;
+  /** CONNECTED ok or ACCEPTED was sent. */
   open: boolean;
   /** Bytes the Keep will still take (SOCKET_WINDOW, less what was sent, plus SOCKET_CREDIT). */
   credit: number;
@@ -584,8 +839,12 @@ interface Relay {
   keepClosed: boolean;
   /** The host sent SOCKET_CLOSED. */
   hostClosed: boolean;
-  /** The peer's side ended (or the socket closed). */
+  /** The peer's side ended (FIN), or the socket closed. */
   tcpEnded: boolean;
+  /** The socket closed (both ways, or after an error): nothing more can be written. */
+  tcpGone: boolean;
+  /** Its socket's buffer is full: the host waits for 'drain' before it reads the channel. */
+  blocking: boolean;
 }
 
 /** Resident memory of `pid` and all its descendants, in bytes (0 if it is gone). */

@@ -1,0 +1,202 @@
+// A Keep runtime that serves relayed network connections (the `entry` test
+// hook of host.ts), to check the host's listen and connect relaying from the
+// Keep's side. It checks the host as a real Keep must (an ACCEPTED only after
+// CONFIG, for a listen fd of its own plan, with a fresh id from HOST_ID_BASE,
+// never beyond MAX_SOCKETS open; SOCKET_RECV within its credit, for an open
+// connection) and reports a breach as EXIT `{code: "test.violation"}`.
+//
+// `net.json` in its --state-dir:
+//   listen:    [fd…]   the listen fds of "its own" config
+//   mode:      "echo"  answer each SOCKET_RECV at once, uppercased; SOCKET_CLOSE on SOCKET_CLOSED
+//              "half"  collect until SOCKET_CLOSED, then answer it all uppercased and SOCKET_CLOSE
+//              "big"   on the first bytes, answer `bigBytes` bytes and SOCKET_CLOSE at once
+//   bigBytes:  N
+//   holdUntil: N       answer nothing until N connections are open at once (then all)
+//   exitAfter: N       EXIT once N accepted connections are finished (both sides closed)
+//   connect:   {fd, send}  at START: CONNECT {purpose "file", fd}, send `send`, collect
+//                      the answer until SOCKET_CLOSED, then SOCKET_CLOSE and EXIT
+//   frames:    [{type, json} | {type, hex}]  at START: send these frames as they are
+//
+// EXIT `{kind: "error", code: "test.net", message: JSON}` reports
+// `{served, maxOpen, ids, fds, connect}`.
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as path from "node:path";
+
+const HOST_ID_BASE = 0x80000000;
+const MAX_SOCKETS = 128;
+const WINDOW = 256 * 1024;
+const CHUNK = 65536;
+
+const stateDir = process.argv[process.argv.indexOf("--state-dir") + 1];
+const plan = JSON.parse(fs.readFileSync(path.join(stateDir, "net.json"), "utf8"));
+const channel = new net.Socket({ fd: 3, readable: true, writable: true });
+channel.on("error", () => {});
+
+const frame = (type, payload) => {
+  const h = Buffer.alloc(8);
+  h[0] = 1;
+  h[1] = type;
+  h.writeUInt32BE(payload.length, 4);
+  return Buffer.concat([h, payload]);
+};
+const json = (type, value) => frame(type, Buffer.from(JSON.stringify(value)));
+const u32s = (...values) => {
+  const b = Buffer.alloc(4 * values.length);
+  values.forEach((v, i) => {
+    b.writeUInt32BE(v, 4 * i);
+  });
+  return b;
+};
+const sendData = (id, bytes) => {
+  for (let at = 0; at < bytes.length; at += CHUNK) {
+    channel.write(frame(0x08, Buffer.concat([u32s(id), bytes.subarray(at, at + CHUNK)])));
+  }
+};
+
+let exited = false;
+const exit = (code, message) => {
+  if (exited) return;
+  exited = true;
+  channel.write(json(0x06, { kind: "error", code, message }), () => process.exit(0));
+};
+const violation = (message) => exit("test.violation", message);
+
+/** Connections by id: { credit, got: Buffer[], keepClosed, hostClosed, answered }. */
+const conns = new Map();
+const seen = new Set();
+let configLeft = -1;
+let maxOpen = 0;
+let served = 0;
+let holding = (plan.holdUntil ?? 0) > 0;
+const held = [];
+const report = { ids: [], fds: [], connect: null };
+
+const finished = (id, c) => {
+  if (!(c.keepClosed && c.hostClosed) || !conns.has(id)) return;
+  conns.delete(id);
+  if (id >= HOST_ID_BASE) served++;
+  if (plan.exitAfter !== undefined && served === plan.exitAfter) {
+    exit("test.net", JSON.stringify({ served, maxOpen, ...report }));
+  }
+};
+const close = (id, c) => {
+  if (c.keepClosed) return;
+  c.keepClosed = true;
+  channel.write(frame(0x09, u32s(id)));
+  finished(id, c);
+};
+const answer = (id, bytes) => {
+  if (holding) held.push([id, bytes]);
+  else sendData(id, bytes);
+};
+
+const onStart = () => {
+  for (const f of plan.frames ?? []) {
+    channel.write(
+      f.json !== undefined ? json(f.type, f.json) : frame(f.type, Buffer.from(f.hex, "hex")),
+    );
+  }
+  if (plan.connect) {
+    conns.set(1, { credit: WINDOW, got: [], keepClosed: false, hostClosed: false, own: true });
+    channel.write(json(0x07, { id: 1, purpose: "file", fd: plan.connect.fd }));
+  }
+};
+
+const onFrame = (type, payload) => {
+  if (type === 0x81) {
+    const start = JSON.parse(payload.toString("utf8"));
+    configLeft = start.config.size;
+    onStart();
+    return;
+  }
+  if (type === 0x82) return;
+  if (type === 0x83) {
+    configLeft -= payload.length;
+    return;
+  }
+  if (type === 0x89) {
+    const a = JSON.parse(payload.toString("utf8"));
+    if (configLeft !== 0) return violation(`ACCEPTED before the config was loaded`);
+    if (Object.keys(a).length !== 2) return violation(`ACCEPTED ${JSON.stringify(a)}`);
+    if (!plan.listen.includes(a.fd)) return violation(`ACCEPTED for fd ${a.fd}, not a listen fd`);
+    if (!(a.id >= HOST_ID_BASE && a.id <= 0xffffffff)) return violation(`ACCEPTED id ${a.id}`);
+    if (seen.has(a.id)) return violation(`ACCEPTED reuses id ${a.id}`);
+    seen.add(a.id);
+    conns.set(a.id, { credit: WINDOW, got: [], keepClosed: false, hostClosed: false });
+    report.ids.push(a.id);
+    report.fds.push(a.fd);
+    maxOpen = Math.max(maxOpen, conns.size);
+    if (conns.size > MAX_SOCKETS) return violation(`${conns.size} connections open`);
+    if (holding && conns.size >= plan.holdUntil) {
+      holding = false;
+      for (const [id, bytes] of held.splice(0)) if (conns.has(id)) sendData(id, bytes);
+    }
+    return;
+  }
+  if (type === 0x86) {
+    const c = JSON.parse(payload.toString("utf8"));
+    report.connect = { ok: c.ok, error: c.error ?? null, received: "" };
+    if (!c.ok) {
+      conns.delete(1);
+      return exit("test.net", JSON.stringify(report));
+    }
+    sendData(1, Buffer.from(plan.connect.send));
+    return;
+  }
+  const id = payload.readUInt32BE(0);
+  const c = conns.get(id);
+  if (c === undefined || c.hostClosed) return violation(`frame 0x${type.toString(16)} for ${id}`);
+  if (type === 0x87) {
+    const bytes = payload.subarray(4);
+    if (bytes.length > c.credit) return violation(`SOCKET_RECV past the credit on ${id}`);
+    c.credit -= bytes.length;
+    if (c.keepClosed) return; // crossed our close: dropped, and never credited
+    c.credit += bytes.length;
+    channel.write(frame(0x0a, u32s(id, bytes.length)));
+    if (c.own) {
+      report.connect.received += bytes.toString("utf8");
+      return;
+    }
+    if (plan.mode === "echo")
+      answer(id, Buffer.from(bytes.toString("latin1").toUpperCase(), "latin1"));
+    else if (plan.mode === "half") c.got.push(bytes);
+    else if (plan.mode === "big" && !c.answered) {
+      c.answered = true;
+      // The whole response, then the close at once: the host must flush it before its FIN.
+      const big = Buffer.alloc(plan.bigBytes);
+      for (let i = 0; i < big.length; i++) big[i] = i % 251;
+      sendData(id, big);
+      close(id, c);
+    }
+    return;
+  }
+  if (type === 0x88) {
+    c.hostClosed = true;
+    if (c.own) {
+      close(id, c);
+      return exit("test.net", JSON.stringify(report));
+    }
+    if (plan.mode === "half" && !c.keepClosed) {
+      // The peer only half-closed: the socket still takes the answer.
+      sendData(id, Buffer.from(Buffer.concat(c.got).toString("latin1").toUpperCase(), "latin1"));
+    }
+    close(id, c);
+    finished(id, c); // when the Keep had closed first
+    return;
+  }
+  violation(`unexpected frame 0x${type.toString(16)}`);
+};
+
+channel.write(json(0x01, { protocol: "donjon-sallyport", version: 1, backend: "sandbox" }));
+let buf = Buffer.alloc(0);
+channel.on("data", (chunk) => {
+  buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+  while (buf.length >= 8 && buf.length >= 8 + buf.readUInt32BE(4)) {
+    const payload = buf.subarray(8, 8 + buf.readUInt32BE(4));
+    const type = buf[1];
+    buf = buf.subarray(8 + payload.length);
+    if (!exited) onFrame(type, payload);
+  }
+});
+setInterval(() => {}, 60_000); // stay until EXIT, or until the host ends it
