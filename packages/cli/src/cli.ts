@@ -25,6 +25,7 @@ Commands:
   platform  Probe which Keep backends this machine can run (donjon platform --help)
   keep      Prepare what a Keep backend needs: the SGX manifest (donjon keep --help)
   steward   Run or create a Steward, the attestation service and CA (donjon steward --help)
+  verify    Check that a TLS peer is a genuine Keep running the expected workload (donjon verify --help)
   demo      Run an HTTPS service in an attested Keep with a local Steward, and verify it
   help      Show help for a command
 
@@ -59,6 +60,10 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   keep: async () => {
     const m = await import("./commands/keep.ts");
     return { help: m.KEEP_HELP, run: m.keep };
+  },
+  verify: async () => {
+    const m = await import("./commands/verify.ts");
+    return { help: m.VERIFY_HELP, run: m.verify };
   },
   steward: async () => {
     const m = await import("./commands/steward/steward.ts");

@@ -31,7 +31,7 @@ export const CLIENT_ERRORS = {
   },
   "client.claims": {
     summary:
-      "The Keep's certificate has no Donjon Keep-claims extension, or the extension is malformed (the cause carries the claims.* code).",
+      "The Keep's certificate has no Donjon Keep-claims extension, or the extension is malformed (the check names the claims.* code).",
     remedy:
       "The peer's certificate was not issued to a Keep by a Donjon Steward (a Steward's own TLS certificate has no claims); connect to the Keep.",
   },
