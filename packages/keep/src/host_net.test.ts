@@ -105,8 +105,8 @@ function report(result: KeepResult): Report {
 interface TalkOptions {
   /** End our side (FIN) once this many bytes came back; default: right after sending. */
   endAfter?: number;
-  /** Do not read for this long after connecting (the socket's buffers fill meanwhile). */
-  readDelayMs?: number;
+  /** Read slowly: pause this many ms after each chunk, so the sender's buffers stay full. */
+  readPauseMs?: number;
 }
 
 /** Connect, send `data`, and collect everything the other side sends until it closes. */
@@ -118,11 +118,11 @@ function talk(port: number, data: string, o: TalkOptions = {}): Promise<Buffer> 
       s.write(data);
       if (o.endAfter === undefined) s.end();
     });
-    if (o.readDelayMs) {
-      s.pause();
-      setTimeout(() => s.resume(), o.readDelayMs);
-    }
     s.on("data", (b: Buffer) => {
+      if (o.readPauseMs) {
+        s.pause();
+        setTimeout(() => s.resume(), o.readPauseMs);
+      }
       got.push(b);
       n += b.length;
       if (o.endAfter !== undefined && n >= o.endAfter) s.end();
@@ -187,13 +187,12 @@ describe("runKeep: listen entries", { timeout: 60_000 }, () => {
     );
   });
 
-  it("a response the Keep sends right before SOCKET_CLOSE arrives whole, to a client that reads late", async () => {
+  it("a response the Keep sends right before SOCKET_CLOSE arrives whole, to a client that reads slowly", async () => {
     const size = 16 * 1024 * 1024;
     const r = await session(
       { listen: [3], mode: "big", bigBytes: size, exitAfter: 1 },
       [listen(3)],
-      (ports) =>
-        talk(ports.get(3)!, "GET / HTTP/1.0\r\n\r\n", { endAfter: size, readDelayMs: 1000 }),
+      (ports) => talk(ports.get(3)!, "GET / HTTP/1.0\r\n\r\n", { endAfter: size, readPauseMs: 2 }),
     );
     const want = Buffer.alloc(size);
     for (let i = 0; i < size; i++) want[i] = i % 251;
@@ -202,6 +201,14 @@ describe("runKeep: listen entries", { timeout: 60_000 }, () => {
       createHash("sha256").update(r.value).digest("hex"),
       createHash("sha256").update(want).digest("hex"),
     );
+    assert.equal(report(r.result).served, 1);
+  });
+
+  it("a refusal the Keep sends and closes while the client is still uploading arrives whole, with a FIN, not a reset", async () => {
+    const r = await session({ listen: [3], mode: "refuse", exitAfter: 1 }, [listen(3)], (ports) =>
+      talk(ports.get(3)!, "x".repeat(8 * 1024 * 1024), { endAfter: 14 }),
+    );
+    assert.equal(r.value.toString(), "413 too large\n");
     assert.equal(report(r.result).served, 1);
   });
 

@@ -10,6 +10,8 @@
 //   mode:      "echo"  answer each SOCKET_RECV at once, uppercased; SOCKET_CLOSE on SOCKET_CLOSED
 //              "half"  collect until SOCKET_CLOSED, then answer it all uppercased and SOCKET_CLOSE
 //              "big"   on the first bytes, answer `bigBytes` bytes and SOCKET_CLOSE at once
+//              "refuse" on the first bytes, answer "413 too large\n" and SOCKET_CLOSE at once
+//                      (while the peer is still sending)
 //   bigBytes:  N
 //   holdUntil: N       answer nothing until N connections are open at once (then all)
 //   exitAfter: N       EXIT once N accepted connections are finished (both sides closed)
@@ -167,6 +169,10 @@ const onFrame = (type, payload) => {
       const big = Buffer.alloc(plan.bigBytes);
       for (let i = 0; i < big.length; i++) big[i] = i % 251;
       sendData(id, big);
+      close(id, c);
+    } else if (plan.mode === "refuse" && !c.answered) {
+      c.answered = true;
+      sendData(id, Buffer.from("413 too large\n"));
       close(id, c);
     }
     return;
