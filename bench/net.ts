@@ -790,6 +790,20 @@ export function netSection(r: NetBenchResult): string {
   ].join("\n");
 }
 
+/** The ratios as lines for the Goals list at the end of docs/BENCHMARKS.md (no goal set). */
+export function netRatios(r: NetBenchResult): string[] {
+  const rate = (s: NetServer, c: number) =>
+    r.rps.find((x) => x.server === s && x.concurrency === c)!.rate;
+  const dl = (s: NetServer) => r.download.find((d) => d.server === s)!.median;
+  return [
+    ...r.options.concurrency.map(
+      (c) =>
+        `network, GET / requests/s over ${c} connection${c === 1 ? "" : "s"}, Keep / native (plain HTTP): ${x(rate("keep", c), rate("native", c))}; Keep / plain Node TLS: ${x(rate("keep", c), rate("node", c))} (no goal set)`,
+    ),
+    `network, ${r.options.mib} MiB download MiB/s, Keep / native (plain HTTP): ${x(dl("keep"), dl("native"))}; Keep / plain Node TLS: ${x(dl("keep"), dl("node"))} (no goal set)`,
+  ];
+}
+
 // ---- command line ------------------------------------------------------------
 
 function parseArgs(argv: string[]): { o: NetOptions; json: boolean } {

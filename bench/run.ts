@@ -7,8 +7,10 @@
  * `--only` takes workload names (or their beginnings) and the sections
  * `hello` (cold start and peak memory of hello.wasm, `donjon run` on
  * backends nil and sandbox included), `stdout` (stdout throughput of a
- * sandbox Keep's channel against nil's direct write) and `attest` (SEV-SNP
- * verification throughput, bench/attest.ts in a child process of its own).
+ * sandbox Keep's channel against nil's direct write), `attest` (SEV-SNP
+ * verification throughput, bench/attest.ts in a child process of its own)
+ * and `net` (requests/s and MiB/s through a sandbox Keep's TLS listen socket
+ * against the same C natively and plain Node TLS, bench/net.ts likewise).
  *
  * `donjon run` rows name their backend: the workload rows measure
  * `--backend nil` (in process, as before backends existed); the sandbox Keep
@@ -30,6 +32,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { type AttestBenchResult, attestSection } from "./attest.ts";
+import { type NetBenchResult, netRatios, netSection } from "./net.ts";
 import type { Report } from "./report.mjs";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
@@ -725,6 +728,19 @@ function attestBench(quick: boolean): AttestBenchResult {
   return result;
 }
 
+/** bench/net.ts in a child process (it starts and stops its three servers); its JSON result. */
+function netBench(quick: boolean): NetBenchResult {
+  const r = spawnSync(
+    NODE,
+    [path.join(ROOT, "bench/net.ts"), "--json", ...(quick ? ["--quick"] : [])],
+    // Its progress lines go straight to our stderr; a hung run is stopped (it kills its servers on SIGTERM).
+    { stdio: ["ignore", "pipe", "inherit"], env: baseEnv, timeout: 300_000 },
+  );
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`bench/net.ts: exit status ${r.status ?? r.signal}`);
+  return JSON.parse(r.stdout.toString()) as NetBenchResult;
+}
+
 function main(): void {
   const opts = parseOptions(process.argv.slice(2));
   if (!process.version.startsWith("v24.")) {
@@ -782,6 +798,13 @@ function main(): void {
   if (!opts.only || opts.only.includes("attest")) {
     process.stderr.write("bench: SEV-SNP verification, warm verifier vs raw P-384 …\n");
     snp = attestBench(opts.quick);
+  }
+  let netResult: NetBenchResult | null = null;
+  if (!opts.only || opts.only.includes("net")) {
+    process.stderr.write(
+      "bench: network, a sandbox Keep's TLS socket vs native (plain HTTP) vs plain Node TLS …\n",
+    );
+    netResult = netBench(opts.quick);
   }
   const elapsed = (performance.now() - t0) / 1000;
 
@@ -1026,6 +1049,10 @@ function main(): void {
       `SEV-SNP reports verified per second, warm verifier / raw P-384 verify: ${snp.ratio.toFixed(3)}× (goal ≥ ${snp.goal.toFixed(2)}×) — ${snp.ratio >= snp.goal ? "met" : "MISSED"}`,
     );
   }
+  if (netResult) {
+    sections.push(netSection(netResult));
+    verdicts.push(...netRatios(netResult));
+  }
   const env = [
     `- Date: ${started.toISOString().replace(/\.\d+Z$/, "Z")}`,
     `- Node ${process.version} (V8 ${process.versions.v8}), ${os.type()} ${os.release()} ${os.arch()}`,
@@ -1128,6 +1155,9 @@ ${verdicts.map((v) => `- ${v}`).join("\n")}
   by raw \`crypto.subtle.verify\`; 2,000 iterations each after 200 warm-up, in 20
   interleaved rounds. The goal (≥ 0.9× raw) is judged on the median of the per-round
   ratios. WebCrypto runs ECDSA on libuv's thread pool, so both include one round trip to it.
+- **Network** (\`bench/net.ts\`, in a child process of its own, which starts and stops the
+  three servers): its section says what is measured and how; no goal is set, the Goals list
+  repeats its ratios.
 ${notes}`;
 }
 
