@@ -602,6 +602,10 @@ export async function benchNet(
       servers.set(s, r);
       await firstAnswer(r);
       startMs[s] = now() - ts;
+      // Every process of the server (the Keep's tree is complete once it answers): bench/net.test.ts checks they all go.
+      log(
+        `  ${s}: 127.0.0.1:${r.port}, pids ${[r.child.pid!, ...descendants(r.child.pid!)].join(" ")}`,
+      );
     }
     const order = (round: number) => (round % 2 === 0 ? SERVERS : [...SERVERS].reverse());
 
