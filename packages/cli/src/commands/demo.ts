@@ -13,6 +13,7 @@
  * through {@link DemoPorts} (`demo_process.ts` is the real one).
  */
 import * as path from "node:path";
+import type { KeepVerdict } from "@donjon/client";
 import { CliError } from "../error.ts";
 import { parseArgs } from "./attest/_args.ts";
 import type { RunContext } from "./run.ts";
@@ -188,16 +189,27 @@ export async function demo(argv: readonly string[], ctx: DemoContext): Promise<n
     const address = await keep.listening;
     const url = `https://${KEEP_NAME}:${address.port}/`;
     say(
-      `${INDENT}attested to the Steward, got its certificate, listening on ${address.host}:${address.port} (TLS inside the Keep)`,
+      `${INDENT}listening on ${address.host}:${address.port} (TLS inside the Keep); the Keep attests to the Steward before it serves`,
     );
 
     // 4. A client that trusts only the Steward's CA.
     const ca = new TextDecoder().decode(ctx.readFile(init.files.caCert));
-    say(`[4/6] Client: GET ${url} trusting only the Steward's CA`);
+    say(`[4/6] Client: GET ${url} with @donjon/client's keepAgent`);
+    say(
+      `${INDENT}(it trusts only the Steward's CA, expects workload ${identity.slice(0, 16)}…, allows the software tier)`,
+    );
     const answer = await Promise.race([
-      httpsGet({ host: address.host, port: address.port, servername: KEEP_NAME, ca, path: "/" }),
+      keepGet({ host: address.host, port: address.port, ca, identity, path: "/" }),
       keep.failed,
-    ]);
+    ]).catch(async (e: unknown) => {
+      // A Keep the Steward refused closes the connection: its own reasons say more.
+      await Promise.race([keep.failed, new Promise((r) => setTimeout(r, 2000))]);
+      throw e;
+    });
+    const v = answer.verdict;
+    say(
+      `${INDENT}judged before a byte was sent: ${v.checks.filter((c) => c.ok).length} checks passed${v.warnings.length > 0 ? `, warning ${v.warnings.map((w) => w.code).join(", ")}` : ""}`,
+    );
     say(`${INDENT}${answer.protocol} ${answer.cipher}; HTTP ${answer.status}`);
     for (const line of answer.body.trimEnd().split("\n")) say(`${INDENT}│ ${line}`);
     if (answer.status !== 200 || !answer.body.includes("Hello from a Donjon Keep")) {
@@ -207,53 +219,54 @@ export async function demo(argv: readonly string[], ctx: DemoContext): Promise<n
       );
     }
 
-    // 5. Verify: the certificate's chain and claims against what the client expects.
-    const claims = await verifyStep(answer.peerCertificate, identity, ctx, say);
+    // 5. `donjon verify`, as anyone would run it against the service.
+    const verifyArgs = [
+      "verify",
+      url.replace(/\/$/, ""),
+      "--steward-ca",
+      init.files.caCert,
+      "--workload",
+      identity,
+      "--allow-software-tier",
+    ];
+    say(
+      `[5/6] Verify: donjon ${verifyArgs.map((x) => (x === init.files.caCert ? rel(x) : x)).join(" ")}`,
+    );
+    await verifyStep(ctx.spawnDonjon(verifyArgs, { cwd: dir }), say);
 
     // 6. What was proved, and what was not.
+    const claims = v.claims!;
     say("[6/6] What this proved, to a client that trusts only this Steward's CA:");
-    say(
-      `${INDENT}✓ the service is examples/https-hello.wasm with examples/https-hello.toml: workload identity`,
-    );
-    say(`${INDENT}  ${claims.workload} (SHA-256 of both files' digests),`);
-    say(`${INDENT}  recorded by the Steward in the certificate the service presented`);
-    say(
-      `${INDENT}✓ it runs in a ${claims.tee} Keep whose runtime measurement is ${claims.measurement.slice(0, 32)}…`,
-    );
-    say(
-      `${INDENT}✓ the Steward checked the Keep's evidence before issuing the certificate: signed by this machine's`,
-    );
-    say(
-      `${INDENT}  sandbox key, bound to the Keep's own key and to the workload, allowed by the policy`,
-    );
-    say(
-      `${INDENT}✓ TLS ended inside the Keep, with a key generated there that never left it: this host relayed`,
-    );
-    say(`${INDENT}  encrypted bytes only`);
+    for (const line of [
+      `✓ the service is examples/https-hello.wasm with examples/https-hello.toml: workload identity`,
+      `  ${claims.workload} (SHA-256 of both files' digests),`,
+      "  recorded by the Steward in the certificate the service presented",
+      `✓ it runs in a ${claims.tee} Keep whose runtime measurement is ${claims.measurement.slice(0, 32)}…`,
+      "✓ the Steward checked the Keep's evidence before issuing the certificate: signed by this machine's",
+      "  sandbox key, bound to the Keep's own key and to the workload, allowed by the policy",
+      "✓ TLS ended inside the Keep, with a key generated there that never left it: this host relayed",
+      "  encrypted bytes only",
+    ])
+      say(`${INDENT}${line}`);
     say("      What it did NOT prove:");
-    say(
-      `${INDENT}✗ confidentiality from this machine's owner: the tier is ${claims.tier} (sandbox). Only the operating`,
-    );
-    say(
-      `${INDENT}  system separates the Keep from its host: root can read and change its memory, and the sandbox`,
-    );
-    say(`${INDENT}  key that signs its evidence is a file on this machine`);
-    say(
-      `${INDENT}✗ anything about hardware: run the same workload on an SEV-SNP, TDX or SGX Keep (donjon platform`,
-    );
-    say(
-      `${INDENT}  info) with a Steward whose policy refuses the software tier (the default of steward init)`,
-    );
+    for (const line of [
+      `✗ confidentiality from this machine's owner: the tier is ${claims.tier} (sandbox). Only the operating`,
+      "  system separates the Keep from its host: root can read and change its memory, and the sandbox",
+      "  key that signs its evidence is a file on this machine",
+      "✗ anything about hardware: run the same workload on an SEV-SNP, TDX or SGX Keep (donjon platform",
+      "  info) with a Steward whose policy refuses the software tier (the default of steward init)",
+      "✗ that the certificate was not revoked since (the Steward's CRL was not consulted)",
+    ])
+      say(`${INDENT}${line}`);
     say();
-    const curl = `curl --cacert ${init.files.caCert} --resolve ${KEEP_NAME}:${address.port}:${address.host} ${url}`;
+    const curl = `curl --cacert ${init.files.caCert} ${url}`;
     if (keepRunning) {
       say("The Steward and the Keep keep running; try, from another terminal:");
       say(`  ${curl}`);
-      say(
-        `  curl --cacert ${init.files.caCert} --resolve ${KEEP_NAME}:${address.port}:${address.host} '${url}echo?hi'`,
-      );
+      say(`  curl --cacert ${init.files.caCert} '${url}echo?hi'`);
+      say(`  npx donjon ${verifyArgs.join(" ")}`);
       say("Ctrl-C stops them. The Keep's log:");
-      keep.streamLog((line) => ctx.err(`  keep │ ${line}\n`));
+      keep.streamLog((line) => say(`  keep │ ${line}`));
       const signal = await Promise.race([
         new Promise<string>((resolve) => {
           const off = ctx.signals.subscribe((s) => {
@@ -262,11 +275,15 @@ export async function demo(argv: readonly string[], ctx: DemoContext): Promise<n
             resolve(s);
           });
         }),
-        keep.failed,
+        // Ctrl-C in a terminal reaches the Keep's donjon run too: its end is then a stop.
+        keep.failed.catch((e: unknown) => {
+          if (keep.endedBySignal()) return "SIGINT";
+          throw e;
+        }),
       ]);
       say(`donjon demo: stopping (${signal})`);
     } else {
-      say(`To try it yourself: npm run demo -- --keep-running, then the curl line it prints, like`);
+      say("To try it yourself: npm run demo -- --keep-running, then the curl line it prints, like");
       say(`  ${curl}`);
       say("The Keep's log (its stderr):");
       for (const line of keep.log()) say(`  keep │ ${line}`);
@@ -318,6 +335,8 @@ interface KeepProcess {
   listening: Promise<{ host: string; port: number }>;
   /** Rejects with a CliError whenever the run ends (it should serve until stopped). */
   failed: Promise<never>;
+  /** True when the run ended by a signal (SIGINT or SIGTERM), or with their exit statuses. */
+  endedBySignal(): boolean;
   /** The workload's stderr lines so far (after the listening line). */
   log(): string[];
   /** From now on, each new log line goes to `sink` as it arrives. */
@@ -332,6 +351,9 @@ interface KeepProcess {
 const LISTENING = /listening on (?:[a-z]+:\/\/)?(\[[0-9a-f:]+\]|[0-9.]+):(\d+)/i;
 
 function startKeep(child: DemoChild): KeepProcess {
+  /** All of its stderr (the last 64 KiB): what a failure shows. */
+  let all = "";
+  /** Its stderr until the listening line. */
   let stderr = "";
   let pending = "";
   let listeningSeen = false;
@@ -344,6 +366,7 @@ function startKeep(child: DemoChild): KeepProcess {
   });
   child.onStdout(() => {});
   child.onStderr((text) => {
+    all = (all + text).slice(-65536);
     if (!listeningSeen) {
       stderr += text;
       const m = LISTENING.exec(stderr);
@@ -363,14 +386,16 @@ function startKeep(child: DemoChild): KeepProcess {
       nl = pending.indexOf("\n");
     }
   });
+  let signalled = false;
   const failed = child.exited.then((r) => {
     if (stopping) return new Promise<never>(() => {});
+    signalled = r.signal === "SIGINT" || r.signal === "SIGTERM" || r.code === 130 || r.code === 143;
     const how = r.code !== null ? `exit status ${r.code}` : `signal ${r.signal}`;
-    const said = (stderr + (listeningSeen ? pending : "")).trim();
-    const output = said === "" ? "" : `:\n${said.replace(/^/gm, "  ")}`;
+    const said = all.trim().split("\n").slice(-40).join("\n");
+    const output = said === "" ? "" : `; it said:\n${said.replace(/^/gm, "  ")}`;
     throw new CliError(
       "KEEP",
-      `step 3 (the Keep): donjon run ended (${how})${listeningSeen ? " while serving" : " before it served"}${output}${fixFor(said)}`,
+      `step 3 (the Keep): donjon run ended (${how})${output}${fixFor(said)}`,
     );
   });
   // Callers race `failed`; an unobserved rejection here is not a crash.
@@ -395,6 +420,7 @@ function startKeep(child: DemoChild): KeepProcess {
       }),
     ]),
     failed,
+    endedBySignal: () => signalled,
     log: () => [...lines, ...(pending === "" ? [] : [pending])],
     streamLog: (s) => {
       sink = s;
@@ -419,125 +445,116 @@ function fixFor(said: string): string {
   return "";
 }
 
-interface HttpsAnswer {
+interface KeepAnswer {
   status: number;
   body: string;
   /** The negotiated protocol and cipher, e.g. TLSv1.3 TLS_AES_256_GCM_SHA384. */
   protocol: string;
   cipher: string;
-  /** The server's leaf certificate, DER. */
-  peerCertificate: Uint8Array;
-}
-
-/** One HTTPS GET that trusts only `ca` and checks `servername` against the certificate. */
-async function httpsGet(o: {
-  host: string;
-  port: number;
-  servername: string;
-  ca: string;
-  path: string;
-}): Promise<HttpsAnswer> {
-  const https = await import("node:https");
-  return new Promise((resolve, reject) => {
-    let peer: Uint8Array | null = null;
-    let protocol = "";
-    let cipher = "";
-    const req = https.request(
-      {
-        host: o.host,
-        port: o.port,
-        servername: o.servername,
-        path: o.path,
-        ca: o.ca,
-        agent: false,
-        headers: { host: `${o.servername}:${o.port}` },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            body: Buffer.concat(chunks).toString("utf8"),
-            protocol,
-            cipher,
-            peerCertificate: peer ?? new Uint8Array(0),
-          }),
-        );
-        res.on("error", fail);
-      },
-    );
-    function fail(e: Error): void {
-      const code = (e as { code?: string }).code;
-      reject(
-        new CliError(
-          "KEEP",
-          `step 4 (the client's request to https://${o.servername}:${o.port}${o.path}): ${e.message}${code ? ` (${code})` : ""}`,
-        ),
-      );
-    }
-    req.on("socket", (s) => {
-      s.on("secureConnect", () => {
-        const tls = s as import("node:tls").TLSSocket;
-        peer = new Uint8Array(tls.getPeerCertificate().raw);
-        protocol = tls.getProtocol() ?? "";
-        cipher = tls.getCipher().standardName;
-      });
-    });
-    req.setTimeout(REQUEST_TIMEOUT_MS, () =>
-      req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000} s`)),
-    );
-    req.on("error", fail);
-    req.end();
-  });
+  /** What the agent judged before it let the request through. */
+  verdict: KeepVerdict;
 }
 
 /**
- * Step 5: the checks `donjon verify` makes, on the certificate the client
- * was served: it chains to the Steward CA (the TLS handshake checked that
- * against the CA alone), and its Keep claims name the expected workload.
+ * One GET through @donjon/client's keepAgent: the request is written only
+ * once the peer's certificate chains to `ca` and its claims name `identity`.
  */
-async function verifyStep(
-  leaf: Uint8Array,
-  identity: string,
-  _ctx: DemoContext,
-  say: (line?: string) => void,
-): Promise<{ tee: string; tier: string; measurement: string; workload: string }> {
-  const { decodeKeepClaims } = await import("@donjon/steward");
-  say("[5/6] Verify: the certificate the service presented");
-  const claims = decodeKeepClaims(leaf);
-  if (claims === null) {
+async function keepGet(o: {
+  host: string;
+  port: number;
+  ca: string;
+  identity: string;
+  path: string;
+}): Promise<KeepAnswer> {
+  const [https, { keepAgent }] = await Promise.all([
+    import("node:https"),
+    import("@donjon/client"),
+  ]);
+  let verdict: KeepVerdict | null = null;
+  let protocol = "";
+  let cipher = "";
+  const agent = keepAgent({
+    stewardCa: o.ca,
+    workload: o.identity,
+    // A sandbox Keep is the software tier: refused unless allowed, and this demo has no other.
+    policy: { allowSoftware: true, tees: ["sandbox"] },
+    timeoutMs: REQUEST_TIMEOUT_MS,
+    onVerified: (v, socket) => {
+      verdict = v;
+      protocol = socket.getProtocol() ?? "";
+      cipher = socket.getCipher().standardName;
+    },
+  });
+  try {
+    return await new Promise<KeepAnswer>((resolve, reject) => {
+      const req = https.request(
+        {
+          host: o.host,
+          port: o.port,
+          // The name the certificate lists; the Keep listens on o.host.
+          servername: KEEP_NAME,
+          headers: { host: `${KEEP_NAME}:${o.port}` },
+          path: o.path,
+          agent,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              body: Buffer.concat(chunks).toString("utf8"),
+              protocol,
+              cipher,
+              verdict: verdict!,
+            }),
+          );
+          res.on("error", fail);
+        },
+      );
+      function fail(e: Error): void {
+        const code = (e as { code?: string }).code;
+        reject(
+          new CliError(
+            "KEEP",
+            `step 4 (the client's request to https://${KEEP_NAME}:${o.port}${o.path}): ${e.message}${code ? ` [${code}]` : ""}`,
+          ),
+        );
+      }
+      req.setTimeout(REQUEST_TIMEOUT_MS, () =>
+        req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000} s`)),
+      );
+      req.on("error", fail);
+      req.end();
+    });
+  } finally {
+    agent.destroy();
+  }
+}
+
+/**
+ * Step 5: `donjon verify` in a child process; its report is shown up to its
+ * own "Proved:" section (step 6 says that for the demo). Exit 0 is the pass.
+ */
+async function verifyStep(child: DemoChild, say: (line?: string) => void): Promise<void> {
+  let out = "";
+  let err = "";
+  child.onStdout((t) => {
+    out += t;
+  });
+  child.onStderr((t) => {
+    err += t;
+  });
+  const r = await child.exited;
+  const report = out.split(/\nProved:\n/)[0]!.trimEnd();
+  for (const line of report.split("\n")) if (line.trim() !== "") say(`${INDENT}│ ${line}`);
+  if (r.code !== 0) {
     throw new CliError(
       "KEEP",
-      "step 5 (verify): the service's certificate carries no Donjon Keep claims; expected one issued by the demo's Steward",
+      `step 5 (donjon verify): exit status ${r.code ?? r.signal}${err.trim() ? `: ${err.trim()}` : ""}`,
     );
   }
-  const rows: [string, string, boolean][] = [
-    ["chain", "to the Steward CA (checked in the TLS handshake)", true],
-    ["tee", claims.tee, claims.tee === "sandbox"],
-    ["tier", `${claims.tier} (no hardware protection)`, claims.tier === "software"],
-    ["measurement", claims.measurement, /^[0-9a-f]{96}$/.test(claims.measurement)],
-    [
-      "workload",
-      `${claims.workload ?? "(none)"}${claims.workload === identity ? " = examples/https-hello" : ` ≠ expected ${identity}`}`,
-      claims.workload === identity,
-    ],
-  ];
-  for (const [name, value, ok] of rows)
-    say(`${INDENT}${ok ? "✓" : "✗"} ${name.padEnd(12)}${value}`);
-  const bad = rows.filter((r) => !r[2]);
-  if (bad.length > 0) {
-    throw new CliError("KEEP", `step 5 (verify): ${bad.map((r) => `${r[0]}: ${r[1]}`).join("; ")}`);
-  }
-  say(
-    `${INDENT}verdict: VERIFIED — a sandbox Keep certified by this Steward, running the expected workload`,
-  );
-  return {
-    tee: claims.tee,
-    tier: claims.tier,
-    measurement: claims.measurement,
-    workload: claims.workload!,
-  };
+  say(`${INDENT}exit status 0: verified`);
 }
 
 function readExample(file: string, ctx: DemoContext): Uint8Array<ArrayBuffer> {
