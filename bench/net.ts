@@ -139,7 +139,7 @@ const SETPRIV = fs.existsSync("/usr/bin/setpriv")
   ? ["/usr/bin/setpriv", "--pdeathsig", "KILL", "--"]
   : [];
 
-interface Running {
+export interface Running {
   name: NetServer;
   child: ChildProcess;
   port: number;
@@ -151,7 +151,7 @@ interface Running {
 const running = new Set<Running>();
 
 /** Every process below `pid` (children first found through /proc/PID/task/TID/children). */
-function descendants(pid: number): number[] {
+export function descendants(pid: number): number[] {
   const out: number[] = [];
   const walk = (p: number) => {
     let tasks: string[];
@@ -194,7 +194,7 @@ function killNow(r: Running): void {
 let cleanupInstalled = false;
 
 /** Kill the servers on every way out of this process (installed by the first benchNet). */
-function installCleanup(): void {
+export function installCleanup(): void {
   if (cleanupInstalled) return;
   cleanupInstalled = true;
   process.on("exit", () => {
@@ -206,7 +206,7 @@ function installCleanup(): void {
 }
 
 /** Stop a server: SIGTERM to its group, SIGKILL to its whole tree after 2 s. */
-async function stop(r: Running): Promise<void> {
+export async function stop(r: Running): Promise<void> {
   const pid = r.child.pid;
   if (pid === undefined || r.child.exitCode !== null || r.child.signalCode !== null) {
     running.delete(r);
@@ -230,7 +230,7 @@ async function stop(r: Running): Promise<void> {
 }
 
 /** Build bench/out/native/https-hello with gcc -O2 when it is missing or older than its source. */
-function ensureNativeServer(): void {
+export function ensureNativeServer(): void {
   const src = `${EXAMPLE}.c`;
   if (fs.existsSync(NATIVE) && fs.statSync(NATIVE).mtimeMs >= fs.statSync(src).mtimeMs) return;
   fs.mkdirSync(path.dirname(NATIVE), { recursive: true });
@@ -241,7 +241,7 @@ function ensureNativeServer(): void {
 }
 
 /** Start a server and wait for the line that names its port. */
-function start(name: NetServer, stateHome: string): Promise<Running> {
+export function start(name: NetServer, stateHome: string): Promise<Running> {
   let argv: string[];
   let listening: RegExp;
   switch (name) {
@@ -368,7 +368,7 @@ function addCpu(into: Cpu, more: Cpu): void {
 // ---- the client ------------------------------------------------------------
 
 /** One answer: status, body length, and its first bytes. */
-interface Answer {
+export interface Answer {
   status: number;
   length: number;
   head: Buffer;
@@ -380,7 +380,7 @@ const HEADER_END = Buffer.from("\r\n\r\n");
  * One keep-alive HTTP/1.1 connection that sends a request, reads its answer
  * (Content-Length framing only, as the servers send), then the next.
  */
-class Conn {
+export class Conn {
   readonly socket: net.Socket;
   readonly transport: string;
   #pending: Buffer | null = null;
@@ -494,7 +494,7 @@ class Conn {
 
 const now = () => performance.now();
 
-function checkPage(s: NetServer, a: Answer): void {
+export function checkPage(s: NetServer, a: Answer): void {
   if (a.status !== 200 || a.length === 0 || !a.head.toString().startsWith("Hello from"))
     throw new Error(`bench/net: ${s} answered GET / with ${a.status}: ${a.head}`);
 }
