@@ -64,10 +64,12 @@ const TIME_GRACE_MS = 2000;
  */
 export const ACCEPT_QUEUE = 1024;
 /**
- * How long a connection the Keep closed may take to flush what the Keep sent
- * and to see its peer's FIN before the host destroys it.
+ * How long a connection the Keep closed may wait for its peer's FIN once
+ * everything the Keep sent was handed to the system; then the host destroys it.
  */
 export const CLOSE_GRACE_MS = 5000;
+/** How long such a connection may take to flush at all (a peer that reads nothing). */
+const FLUSH_LIMIT_MS = 30_000;
 
 /**
  * A network entry of Donjon.toml `[[files]]`: the workload's fd `fd` (the
@@ -591,16 +593,19 @@ export async function runKeep(o: KeepLaunchOptions): Promise<KeepResult> {
      * read and dropped (closing with unread bytes resets the connection,
      * which can discard the response at the peer). The socket closes when
      * the peer's FIN comes too, or CLOSE_GRACE_MS after everything was
-     * handed to the system.
+     * handed to the system (FLUSH_LIMIT_MS at most, for a peer that reads
+     * nothing).
      */
     const finish = (tcp: net.Socket): void => {
       if (tcp.destroyed) return;
       tcp.end();
       tcp.resume();
+      let t = setTimeout(() => tcp.destroy(), FLUSH_LIMIT_MS);
       tcp.once("finish", () => {
-        const t = setTimeout(() => tcp.destroy(), CLOSE_GRACE_MS);
-        tcp.once("close", () => clearTimeout(t));
+        clearTimeout(t);
+        t = setTimeout(() => tcp.destroy(), CLOSE_GRACE_MS);
       });
+      tcp.once("close", () => clearTimeout(t));
     };
 
     /** The peer's socket took its bytes (or is gone): read frames again once no relay is full. */

@@ -15,7 +15,14 @@ import * as path from "node:path";
 import { after, describe, it } from "node:test";
 import { KeepError } from "./error.ts";
 import { type KeepLaunchOptions, type KeepResult, type NetFile, runKeep } from "./host.ts";
-import { encodeSocketData, FRAME, FrameDecoder, HOST_ID_BASE, MAX_SOCKETS } from "./sallyport.ts";
+import {
+  encodeSocketData,
+  FRAME,
+  FrameDecoder,
+  HOST_ID_BASE,
+  MAX_SOCKETS,
+  SOCKET_WINDOW,
+} from "./sallyport.ts";
 
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), "donjon-host-net-"));
 after(() => fs.rmSync(TMP, { recursive: true, force: true }));
@@ -46,6 +53,8 @@ interface Report {
   ids: number[];
   fds: number[];
   connect: { ok: boolean; error: string | null; received: string } | null;
+  /** "stall": the bytes relayed to the Keep, which credited none. */
+  received: number;
 }
 
 /**
@@ -212,18 +221,48 @@ describe("runKeep: listen entries", { timeout: 60_000 }, () => {
     assert.equal(report(r.result).served, 1);
   });
 
-  it("a peer that half-closes still gets the answer the Keep writes after SOCKET_CLOSED", async () => {
-    const r = await session({ listen: [3], mode: "half", exitAfter: 2 }, [listen(3)], (ports) =>
+  it("a peer that half-closes still gets the answer the Keep writes after SOCKET_CLOSED; one that is gone gets nothing, and the Keep is not blamed", async () => {
+    const r = await session({ listen: [3], mode: "half", exitAfter: 3 }, [listen(3)], (ports) =>
       Promise.all([
         talk(ports.get(3)!, "request then FIN"),
         talk(ports.get(3)!, "y".repeat(300_000)),
+        // Sends, then resets: the answer after SOCKET_CLOSED has nowhere to go and is dropped.
+        new Promise<string>((resolve) => {
+          const s = net.connect({ host: "127.0.0.1", port: ports.get(3)! }, () =>
+            s.write("gone", () => {
+              s.resetAndDestroy();
+              resolve("reset");
+            }),
+          );
+          s.on("error", () => {});
+        }),
       ]),
     );
     assert.deepEqual(
       r.value.map((b) => b.toString()),
-      ["REQUEST THEN FIN", "Y".repeat(300_000)],
+      ["REQUEST THEN FIN", "Y".repeat(300_000), "reset"],
     );
-    assert.equal(report(r.result).served, 2);
+    assert.equal(report(r.result).served, 3);
+  });
+
+  it(`a Keep that credits nothing gets exactly SOCKET_WINDOW (${SOCKET_WINDOW}) bytes of an accepted connection, and the host stops reading the client`, async () => {
+    const size = 256 * SOCKET_WINDOW;
+    const r = await session(
+      { listen: [3], mode: "stall", waitMs: 1000 },
+      [listen(3)],
+      (ports) =>
+        new Promise<number>((resolve) => {
+          const s = net.connect({ host: "127.0.0.1", port: ports.get(3)! }, () => {
+            s.write(Buffer.alloc(size, 0x61));
+            // While the Keep still runs: what has not left the client yet.
+            setTimeout(() => resolve(s.writableLength), 800);
+          });
+          s.on("error", () => {});
+        }),
+    );
+    assert.equal(report(r.result).received, SOCKET_WINDOW);
+    // Kernel buffers hold some MiB; a host that read on would have taken all 64.
+    assert.ok(r.value > size / 2, `${size - r.value} of ${size} bytes left the client`);
   });
 
   it("tap sees every byte of the channel both ways: whole frames, the relayed bytes among them", async () => {

@@ -10,6 +10,7 @@
 //   mode:      "echo"  answer each SOCKET_RECV at once, uppercased; SOCKET_CLOSE on SOCKET_CLOSED
 //              "half"  collect until SOCKET_CLOSED, then answer it all uppercased and SOCKET_CLOSE
 //              "big"   on the first bytes, answer `bigBytes` bytes and SOCKET_CLOSE at once
+//              "stall" credit nothing; EXIT `waitMs` after the first bytes, reporting `received`
 //              "refuse" on the first bytes, answer "413 too large\n" and SOCKET_CLOSE at once
 //                      (while the peer is still sending)
 //   bigBytes:  N
@@ -72,7 +73,7 @@ let maxOpen = 0;
 let served = 0;
 let holding = (plan.holdUntil ?? 0) > 0;
 const held = [];
-const report = { ids: [], fds: [], connect: null };
+const report = { ids: [], fds: [], connect: null, received: 0 };
 
 const finished = (id, c) => {
   if (!(c.keepClosed && c.hostClosed) || !conns.has(id)) return;
@@ -154,6 +155,16 @@ const onFrame = (type, payload) => {
     if (bytes.length > c.credit) return violation(`SOCKET_RECV past the credit on ${id}`);
     c.credit -= bytes.length;
     if (c.keepClosed) return; // crossed our close: dropped, and never credited
+    if (plan.mode === "stall") {
+      if (report.received === 0) {
+        setTimeout(
+          () => exit("test.net", JSON.stringify({ served, maxOpen, ...report })),
+          plan.waitMs,
+        );
+      }
+      report.received += bytes.length;
+      return;
+    }
     c.credit += bytes.length;
     channel.write(frame(0x0a, u32s(id, bytes.length)));
     if (c.own) {
