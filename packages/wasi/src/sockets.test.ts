@@ -680,6 +680,11 @@ describe("poll_oneoff with sockets", () => {
         [3n, 0, W, 0n],
       ]);
       assert.equal(polls[0]!.timeoutNs, null, "no clock: no timeout");
+      assert.deepEqual(
+        polls[0]!.interests,
+        ["fd3 read", "fd4 read", "fd4 write", "fd5 read", "fd5 write"],
+        "a listener's write interest never reaches the port",
+      );
     });
   });
 
@@ -793,6 +798,20 @@ describe("poll_oneoff with sockets", () => {
     });
     assert.equal(seen.length, 1);
     assert.ok(seen[0] instanceof FakeWouldBlock, "the fake cannot block with nothing scripted");
+  });
+
+  it("never reports a listener writable, without asking the port", () => {
+    const clock = run([new MemListener([new MemConnection()])], (g, polls) => {
+      assert.deepEqual(
+        poll(g, [
+          { ud: 1n, type: W, fd: 3 },
+          { ud: 2n, type: T, timeout: 2_000_000n },
+        ]),
+        [[2n, 0, T, 0n]],
+      );
+      assert.deepEqual(polls, []);
+    });
+    assert.deepEqual(clock.slept, [2_000_000n]);
   });
 
   it("refuses a socket without the poll right", () => {

@@ -1157,7 +1157,9 @@ export class Wasi {
         } else if (fd.socket) {
           if ((fd.base & C.RIGHTS_POLL_FD_READWRITE) === 0n)
             ready.push({ userdata, error: C.ENOTCAPABLE, type, nbytes: 0n, flags: 0 });
-          else
+          // A listener is never writable (poll(2) never says POLLOUT for
+          // one), so the port is not asked about it.
+          else if (fd.socket.kind === "connection" || type === C.EVENTTYPE_FD_READ)
             socks.push({
               userdata,
               type,
