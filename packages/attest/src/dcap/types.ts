@@ -81,6 +81,11 @@ export interface DcapQuote {
   qeAuthData: Uint8Array;
   /** The PCK certificate chain from certification data type 5 (DER, leaf first: PCK, PCK CA, root). */
   pckChain: Uint8Array[];
+  /**
+   * Bytes after the end of the signature data, covered by no signature: empty
+   * unless the caller parsed with `allowTrailing` (LAYOUTS.md §2.7).
+   */
+  trailing: Uint8Array;
 }
 
 /** The SGX extensions of a PCK certificate (OID 1.2.840.113741.1.13.1), LAYOUTS.md §2.8. */
