@@ -722,6 +722,186 @@ export const CODES = {
       "The Keep claims' tier disagrees with its TEE: sandbox evidence is always software tier, a hardware TEE's always hardware.",
     remedy: "The certificate is inconsistent and never accepted; check who issued it.",
   },
+  // ── DCAP collateral, PCS client and TCB evaluation (dcap/collateral.ts, pcs.ts, tcb.ts) ──
+  "dcap.collateral.missing": {
+    kind: "evidence",
+    summary:
+      "Required DCAP collateral is missing: the TCB Info, the QE Identity or the TCB signing chain (the message names which).",
+    remedy:
+      "Fetch the named item from Intel PCS or a PCCS (the message gives the URL) and pass it with --collateral FILE, or let the verifier fetch it online.",
+  },
+  "dcap.collateral.malformed": {
+    kind: "evidence",
+    summary:
+      "A DCAP collateral file is neither TCB Info nor QE Identity JSON, a CRL (PEM, DER or hex) nor a PEM certificate chain, or a bundle member is malformed.",
+    remedy:
+      "Pass the files as Intel PCS serves them (JSON bodies, DER or PEM CRLs, PEM chains) or a collateral bundle; the message names the file and the problem.",
+  },
+  "dcap.collateral.json": {
+    kind: "evidence",
+    summary:
+      "A TCB Info or QE Identity body is not a strict JSON object (invalid JSON, a duplicated member name, or not an object at the top).",
+    remedy:
+      "Pass the response body exactly as Intel PCS or the PCCS served it; do not re-serialise it.",
+  },
+  "dcap.collateral.field": {
+    kind: "evidence",
+    summary:
+      "A TCB Info or QE Identity member is missing, unknown, or of the wrong type or form (hex length, date, number range, status name).",
+    remedy:
+      "The collateral is damaged or not from Intel PCS; fetch it again from Intel PCS or the PCCS.",
+  },
+  "dcap.collateral.version": {
+    kind: "evidence",
+    summary: "The TCB Info is not version 2 or 3, or the QE Identity is not version 2.",
+    remedy:
+      "Fetch TCB Info and QE Identity from the PCS v4 API (TCB Info v3, Enclave Identity v2).",
+  },
+  "dcap.collateral.id": {
+    kind: "evidence",
+    summary:
+      "The collateral is for the other TEE: TCB Info id SGX for a TDX quote (or TDX for SGX, or v2 for TDX), or a QE Identity other than QE (SGX) / TD_QE (TDX).",
+    remedy:
+      "Fetch the collateral for the quote's TEE: /sgx/certification/v4/… for SGX quotes, /tdx/certification/v4/… for TDX quotes.",
+  },
+  "dcap.collateral.signature": {
+    kind: "evidence",
+    summary:
+      "The TCB Info or QE Identity signature (ECDSA P-256 over the exact JSON text) does not verify with the TCB signing certificate.",
+    remedy:
+      "The collateral was altered or re-serialised, or the issuer chain is not the one that signed it; fetch both again from Intel PCS.",
+  },
+  "dcap.collateral.chain": {
+    kind: "evidence",
+    summary:
+      "The TCB signing chain (or the PCK CRL issuer) does not chain to the pinned Intel SGX Root CA, or its leaf is not Intel SGX TCB Signing.",
+    remedy:
+      "Use the issuer chain from the PCS response header (TCB-Info-Issuer-Chain, SGX-Enclave-Identity-Issuer-Chain); check the pinned root.",
+  },
+  "dcap.collateral.expired": {
+    kind: "evidence",
+    summary:
+      "Collateral (TCB Info, QE Identity past nextUpdate) or a certificate of its signing chain has expired at the verification time.",
+    remedy:
+      "Fetch current collateral from Intel PCS or the PCCS, or verify at a time inside its validity window.",
+  },
+  "dcap.collateral.not_yet_valid": {
+    kind: "evidence",
+    summary:
+      "Collateral (issueDate) or a certificate of its signing chain is not yet valid at the verification time.",
+    remedy:
+      "Check the verification clock, or fetch collateral issued before the verification time.",
+  },
+  "dcap.collateral.fmspc": {
+    kind: "evidence",
+    summary: "The TCB Info is for another platform: its FMSPC differs from the PCK certificate's.",
+    remedy:
+      "Fetch the TCB Info for the FMSPC of the quote's PCK certificate (the message gives it).",
+  },
+  "dcap.collateral.pce_id": {
+    kind: "evidence",
+    summary: "The TCB Info's PCE ID differs from the PCK certificate's.",
+    remedy: "Fetch the TCB Info for the quote's platform; the collateral is for another platform.",
+  },
+  "dcap.collateral.crl_unavailable": {
+    kind: "evidence",
+    summary:
+      "No Intel SGX Root CA CRL or PCK CRL was given, so revocation of the PCK chain and the TCB signing certificate was not checked (a warning unless CRLs are required).",
+    remedy:
+      "Pass the CRLs (PCS pckcrl, the root CA CRL) with --collateral FILE, or let the verifier fetch them.",
+  },
+  "dcap.collateral.crl": {
+    kind: "evidence",
+    summary: "A CRL is malformed: not a DER or PEM X.509 CRL.",
+    remedy: "Pass the CRL as Intel PCS serves it (DER, PEM, or the hex a PCCS returns).",
+  },
+  "dcap.collateral.crl_issuer": {
+    kind: "evidence",
+    summary:
+      "A CRL is not issued by the expected Intel CA (the root CA CRL by Intel SGX Root CA, the PCK CRL by the PCK Processor or Platform CA that issued the PCK certificate), or its issuer certificate is missing.",
+    remedy:
+      "Pass the CRL of the CA named in the message (pckcrl?ca=processor or ca=platform) and its issuer chain.",
+  },
+  "dcap.collateral.crl_signature": {
+    kind: "evidence",
+    summary: "A CRL's signature does not verify with its issuer's key.",
+    remedy: "The CRL was altered or is not Intel's; fetch it again from Intel PCS.",
+  },
+  "dcap.collateral.crl_stale": {
+    kind: "evidence",
+    summary: "A CRL's nextUpdate is before the verification time (or absent).",
+    remedy: "Fetch a current CRL from Intel PCS or the PCCS.",
+  },
+  "dcap.collateral.crl_not_yet_valid": {
+    kind: "evidence",
+    summary: "A CRL's thisUpdate is after the verification time.",
+    remedy: "Check the verification clock, or use a CRL issued before the verification time.",
+  },
+  "dcap.collateral.revoked": {
+    kind: "evidence",
+    summary:
+      "A certificate (the TCB signing certificate, a PCK CA or the PCK certificate) is listed as revoked by Intel's CRL.",
+    remedy: "The platform or signer is revoked by Intel; the evidence must not be trusted.",
+  },
+  "dcap.pcs.network": {
+    kind: "evidence",
+    summary: "Intel PCS (or the configured PCCS) could not be reached, after every retry.",
+    remedy:
+      "Check network access to api.trustedservices.intel.com or the PCCS, or verify offline with --collateral FILE.",
+  },
+  "dcap.pcs.http": {
+    kind: "evidence",
+    summary: "Intel PCS or the PCCS answered an unexpected HTTP status (or 503 after every retry).",
+    remedy: "Try again later, or verify offline with the collateral passed as --collateral FILE.",
+  },
+  "dcap.pcs.not_found": {
+    kind: "evidence",
+    summary:
+      "Intel PCS or the PCCS has no such collateral (HTTP 404): an unknown FMSPC, or a PCCS without it cached.",
+    remedy:
+      "Check the FMSPC comes from the quote's PCK certificate; a PCCS may need to be refreshed from Intel PCS.",
+  },
+  "dcap.pcs.rate_limited": {
+    kind: "evidence",
+    summary:
+      "Intel PCS or the PCCS kept answering HTTP 429 after every retry, or asked for a longer wait than allowed.",
+    remedy:
+      "Wait and try again, use a cache shared between runs or a PCCS, or pass the collateral with --collateral FILE.",
+  },
+  "dcap.pcs.bad_response": {
+    kind: "evidence",
+    summary:
+      "The PCS or PCCS answer is not the collateral asked for: malformed, oversized, without its issuer chain header, or for another FMSPC or TEE.",
+    remedy:
+      "Check the base URL (a proxy or a PCCS of another version may be answering), or pass the collateral with --collateral FILE.",
+  },
+  "dcap.tcb.not_supported": {
+    kind: "evidence",
+    summary:
+      'No TCB level of the TCB Info matches the platform (SGX components and PCESVN, TDX components), or no QE Identity or TDX module level matches the ISVSVN: Intel\'s "TCB level not supported".',
+    remedy:
+      "The platform's TCB is older than every level Intel lists, or the collateral is stale or for another platform; update the platform (microcode, BIOS, TDX module) or the collateral.",
+  },
+  "dcap.tcb.revoked": {
+    kind: "evidence",
+    summary: "The matched TCB level (platform, QE or TDX module) has status Revoked.",
+    remedy:
+      "The platform TCB is revoked by Intel; update the platform and never trust this evidence.",
+  },
+  "dcap.tcb.qe_identity": {
+    kind: "evidence",
+    summary:
+      "The quote's QE report does not match the QE Identity: MRSIGNER, ISVPRODID, masked MISCSELECT or masked ATTRIBUTES differ.",
+    remedy:
+      "The quote was not produced by Intel's Quoting Enclave, or the QE Identity is for the other TEE; check both.",
+  },
+  "dcap.tcb.tdx_module": {
+    kind: "evidence",
+    summary:
+      "The TD's TDX module does not match the TCB Info: no TDX module identity TDX_<version>, or MRSIGNERSEAM or the masked SEAMATTRIBUTES differ.",
+    remedy:
+      "The TDX module is not Intel's or unknown to this TCB Info; fetch current TDX TCB Info or check the host's TDX module.",
+  },
   // ── options ─────────────────────────────────────────────────────────────
   "options.invalid": {
     kind: "usage",

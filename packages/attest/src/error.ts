@@ -54,10 +54,13 @@ export class OptionsError extends Error {
   }
 }
 
-/** A `snp.kds.*` or `snp.collateral.*` code: collateral could not be obtained. */
+/** A `snp.kds.*`, `snp.collateral.*`, `dcap.pcs.*` or `dcap.collateral.*` code: collateral could not be obtained. */
 export type CollateralCode = Extract<
   EvidenceCode,
-  `snp.kds.${string}` | `snp.collateral.${string}`
+  | `snp.kds.${string}`
+  | `snp.collateral.${string}`
+  | `dcap.pcs.${string}`
+  | `dcap.collateral.${string}`
 >;
 
 /**
