@@ -23,6 +23,15 @@ export {
   TDX_QUOTE_REPORT_DATA_OFFSET,
 } from "./intel.ts";
 export type {
+  FakeIdentityLevel,
+  FakeIntelCollateral,
+  FakeIntelCollateralOptions,
+  FakeJsonFields,
+  FakeTcbLevel,
+  FakeTcbStatus,
+} from "./intel_collateral.ts";
+export { fakeIntelCollateral } from "./intel_collateral.ts";
+export type {
   FakeCertOverride,
   FakeCrlOptions,
   FakeExtension,
