@@ -239,9 +239,9 @@ export async function fakeIntelCollateral(
     const sig = new Uint8Array(
       await crypto.subtle.sign(SIGN, jsonKey, new TextEncoder().encode(text)),
     );
-    // One character changed after signing: a digit of issueDate's year, always present and still valid JSON.
+    // One character changed after signing: tcbEvaluationDataNumber 17 → 18, still valid JSON and in window.
     const signed = corrupt
-      ? text.replace(/"issueDate":"(\d)/, (_m, d) => `"issueDate":"${(Number(d) + 1) % 10}`)
+      ? text.replace('"tcbEvaluationDataNumber":17', '"tcbEvaluationDataNumber":18')
       : text;
     return `{"${member}":${signed},"signature":"${hex(sig)}"}`;
   }

@@ -151,9 +151,12 @@ export function evaluateTcb(input: EvaluateTcbInput): TcbResult {
       );
       return done(null);
     }
-    const r = tdxModuleCheck(tcbInfo, td);
-    moduleIdentity = r.identity;
-    checks.push(r.check);
+    // A TCB Info that is not TDX has no module to judge: its id check already failed.
+    if (tcbForTee) {
+      const r = tdxModuleCheck(tcbInfo, td);
+      moduleIdentity = r.identity;
+      checks.push(r.check);
+    }
   }
 
   if (!checks.every((c) => c.ok)) return done(null);
