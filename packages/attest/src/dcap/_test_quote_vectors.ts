@@ -10,7 +10,7 @@ import * as path from "node:path";
 
 export const VECTORS = path.resolve(import.meta.dirname, "../../../../../shared/vectors");
 
-export function readVector(p: string): Uint8Array {
+export function readVector(p: string): Uint8Array<ArrayBuffer> {
   return new Uint8Array(fs.readFileSync(path.join(VECTORS, p)));
 }
 
