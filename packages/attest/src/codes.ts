@@ -359,118 +359,155 @@ export const CODES = {
   // ── DCAP quote: parse (dcap/abi.ts) and signatures + PCK chain (dcap/quote_verify.ts) ──
   "dcap.quote.size": {
     kind: "evidence",
-    summary: "The DCAP quote is too short to hold its header, its body (v5: and the body descriptor) and the signature data length.",
-    remedy: "Pass the whole quote as the QE or the TDX guest returned it (configfs-tsm outblob, Gramine /dev/attestation/quote).",
+    summary:
+      "The DCAP quote is too short to hold its header, its body (v5: and the body descriptor) and the signature data length.",
+    remedy:
+      "Pass the whole quote as the QE or the TDX guest returned it (configfs-tsm outblob, Gramine /dev/attestation/quote).",
   },
   "dcap.quote.version": {
     kind: "evidence",
     summary: "The quote VERSION is not 3 (SGX), 4 or 5 (SGX or TDX).",
-    remedy: "Use a DCAP quoting library that produces quote version 3, 4 or 5, or extend the parser for the new version.",
+    remedy:
+      "Use a DCAP quoting library that produces quote version 3, 4 or 5, or extend the parser for the new version.",
   },
   "dcap.quote.key_type": {
     kind: "evidence",
-    summary: "The attestation key type is not 2 (ECDSA-256 with P-256); type 3 (P-384) is defined by Intel but not supported.",
+    summary:
+      "The attestation key type is not 2 (ECDSA-256 with P-256); type 3 (P-384) is defined by Intel but not supported.",
     remedy: "Configure the quoting enclave for ECDSA P-256 attestation keys (Intel's default).",
   },
   "dcap.quote.tee_type": {
     kind: "evidence",
-    summary: "The TEE type is neither 0x00 (SGX) nor 0x81 (TDX), or a version 3 quote (SGX only) has non-zero bytes 4-7.",
+    summary:
+      "The TEE type is neither 0x00 (SGX) nor 0x81 (TDX), or a version 3 quote (SGX only) has non-zero bytes 4-7.",
     remedy: "The quote is corrupt or from an unknown TEE; obtain a fresh quote.",
   },
   "dcap.quote.body_type": {
     kind: "evidence",
-    summary: "A version 5 quote's body type is unknown (1 SGX, 2 TD 1.0, 3 TD 1.5), does not fit its TEE type, or its body size is not the size of that type.",
+    summary:
+      "A version 5 quote's body type is unknown (1 SGX, 2 TD 1.0, 3 TD 1.5), does not fit its TEE type, or its body size is not the size of that type.",
     remedy: "The quote is corrupt or of an unknown layout; obtain a fresh quote.",
   },
   "dcap.quote.reserved": {
     kind: "evidence",
-    summary: "A reserved (must-be-zero) range is not zero: header bytes 8-11 of a v4/v5 quote, or a reserved range of an SGX REPORT_BODY (the enclave's or the QE's).",
+    summary:
+      "A reserved (must-be-zero) range is not zero: header bytes 8-11 of a v4/v5 quote, or a reserved range of an SGX REPORT_BODY (the enclave's or the QE's).",
     remedy: "The quote is corrupt or of an unknown layout; obtain a fresh quote.",
   },
   "dcap.quote.length": {
     kind: "evidence",
-    summary: "A length field of the quote (signature data, QE authentication data, certification data) runs past its enclosing record, or a record is not filled exactly by its fields.",
-    remedy: "The quote is truncated or corrupt; pass the whole quote as produced, or obtain a fresh one.",
+    summary:
+      "A length field of the quote (signature data, QE authentication data, certification data) runs past its enclosing record, or a record is not filled exactly by its fields.",
+    remedy:
+      "The quote is truncated or corrupt; pass the whole quote as produced, or obtain a fresh one.",
   },
   "dcap.quote.cert_data_type": {
     kind: "evidence",
-    summary: "The certification data is not of the type the layout requires: type 6 (QE report certification data) in v4/v5 quotes, type 5 (PCK certificate chain) inside it or in v3 quotes. Types 1-4 (PPID, PCK leaf only) cannot be verified offline.",
-    remedy: "Configure the platform's quote provider (PCCS/QPL) so the QE embeds the PCK certificate chain (certification data type 5).",
+    summary:
+      "The certification data is not of the type the layout requires: type 6 (QE report certification data) in v4/v5 quotes, type 5 (PCK certificate chain) inside it or in v3 quotes. Types 1-4 (PPID, PCK leaf only) cannot be verified offline.",
+    remedy:
+      "Configure the platform's quote provider (PCCS/QPL) so the QE embeds the PCK certificate chain (certification data type 5).",
   },
   "dcap.quote.pem": {
     kind: "evidence",
-    summary: "The PCK certificate chain in the quote (certification data type 5) is not three PEM certificates (PCK, PCK CA, root) of strict base64 and well-formed DER, optionally followed by one NUL.",
-    remedy: "The quote's certification data is corrupt; obtain a fresh quote, or check the platform's PCK certificate cache (PCCS).",
+    summary:
+      "The PCK certificate chain in the quote (certification data type 5) is not three PEM certificates (PCK, PCK CA, root) of strict base64 and well-formed DER, optionally followed by one NUL.",
+    remedy:
+      "The quote's certification data is corrupt; obtain a fresh quote, or check the platform's PCK certificate cache (PCCS).",
   },
   "dcap.quote.trailing": {
     kind: "evidence",
     summary: "There are bytes after the end of the quote's signature data.",
-    remedy: "Pass the quote alone (trim the buffer to the length the quote states), or accept trailing bytes explicitly (allowTrailing): no signature covers them.",
+    remedy:
+      "Pass the quote alone (trim the buffer to the length the quote states), or accept trailing bytes explicitly (allowTrailing): no signature covers them.",
   },
   "dcap.pck.der": {
     kind: "evidence",
-    summary: "The PCK certificate is not strict DER of the X.509 shape (lengths, tags, an element missing or extra).",
-    remedy: "The PCK certificate in the quote is corrupt; obtain a fresh quote or the PCK certificate from Intel PCS.",
+    summary:
+      "The PCK certificate is not strict DER of the X.509 shape (lengths, tags, an element missing or extra).",
+    remedy:
+      "The PCK certificate in the quote is corrupt; obtain a fresh quote or the PCK certificate from Intel PCS.",
   },
   "dcap.pck.extension": {
     kind: "evidence",
-    summary: "The PCK certificate's SGX extension (1.2.840.113741.1.13.1) is missing, repeated, or malformed: a field missing, repeated, unknown, or of the wrong type or size (PPID, TCB, PCE-ID, FMSPC, SGX Type).",
-    remedy: "The certificate is not an Intel PCK certificate or is corrupt; obtain the PCK certificate from Intel PCS.",
+    summary:
+      "The PCK certificate's SGX extension (1.2.840.113741.1.13.1) is missing, repeated, or malformed: a field missing, repeated, unknown, or of the wrong type or size (PPID, TCB, PCE-ID, FMSPC, SGX Type).",
+    remedy:
+      "The certificate is not an Intel PCK certificate or is corrupt; obtain the PCK certificate from Intel PCS.",
   },
   "dcap.pck.issuer": {
     kind: "evidence",
-    summary: "The PCK certificate's issuer CN is neither Intel SGX PCK Processor CA nor Intel SGX PCK Platform CA.",
-    remedy: "The certificate is not an Intel PCK certificate; check the quote's certification data.",
+    summary:
+      "The PCK certificate's issuer CN is neither Intel SGX PCK Processor CA nor Intel SGX PCK Platform CA.",
+    remedy:
+      "The certificate is not an Intel PCK certificate; check the quote's certification data.",
   },
   "dcap.verify.qe_vendor": {
     kind: "evidence",
-    summary: "The quote's QE vendor ID is not Intel's (939a7233f79c4ca9940a0db3957f0607): the quote was not made by Intel's Quoting Enclave.",
-    remedy: "Produce quotes with Intel's DCAP Quoting Enclave; quotes of other QEs are not supported.",
+    summary:
+      "The quote's QE vendor ID is not Intel's (939a7233f79c4ca9940a0db3957f0607): the quote was not made by Intel's Quoting Enclave.",
+    remedy:
+      "Produce quotes with Intel's DCAP Quoting Enclave; quotes of other QEs are not supported.",
   },
   "dcap.verify.quote_signature": {
     kind: "evidence",
-    summary: "The quote's ECDSA P-256/SHA-256 signature over the header and body does not verify with the attestation key in the quote (or that key is not a P-256 point).",
+    summary:
+      "The quote's ECDSA P-256/SHA-256 signature over the header and body does not verify with the attestation key in the quote (or that key is not a P-256 point).",
     remedy: "The quote was altered after signing; obtain a fresh quote.",
   },
   "dcap.verify.qe_report_signature": {
     kind: "evidence",
-    summary: "The QE report's ECDSA P-256/SHA-256 signature does not verify with the PCK certificate's key.",
-    remedy: "The QE report or the PCK certificate in the quote was altered or belongs to another platform; obtain a fresh quote.",
+    summary:
+      "The QE report's ECDSA P-256/SHA-256 signature does not verify with the PCK certificate's key.",
+    remedy:
+      "The QE report or the PCK certificate in the quote was altered or belongs to another platform; obtain a fresh quote.",
   },
   "dcap.verify.qe_report_data": {
     kind: "evidence",
-    summary: "The QE report's REPORT_DATA is not SHA-256(attestation key ‖ QE authentication data) followed by 32 zero bytes: the attestation key is not bound to the QE.",
-    remedy: "The quote's attestation key or QE authentication data was altered; obtain a fresh quote.",
+    summary:
+      "The QE report's REPORT_DATA is not SHA-256(attestation key ‖ QE authentication data) followed by 32 zero bytes: the attestation key is not bound to the QE.",
+    remedy:
+      "The quote's attestation key or QE authentication data was altered; obtain a fresh quote.",
   },
   "dcap.verify.certificate": {
     kind: "evidence",
-    summary: "A certificate of the quote's PCK chain is not a parsable X.509 certificate, or its key is not ECDSA P-256.",
+    summary:
+      "A certificate of the quote's PCK chain is not a parsable X.509 certificate, or its key is not ECDSA P-256.",
     remedy: "The quote's certification data is corrupt; obtain a fresh quote.",
   },
   "dcap.verify.untrusted_root": {
     kind: "evidence",
-    summary: "The root certificate the quote's PCK chain ends with is not the pinned Intel SGX Root CA (byte for byte).",
-    remedy: "Verify against Intel's root (the default); a root that comes with the evidence is never trusted. Pass your own root option only for test hierarchies.",
+    summary:
+      "The root certificate the quote's PCK chain ends with is not the pinned Intel SGX Root CA (byte for byte).",
+    remedy:
+      "Verify against Intel's root (the default); a root that comes with the evidence is never trusted. Pass your own root option only for test hierarchies.",
   },
   "dcap.verify.root": {
     kind: "evidence",
-    summary: "The pinned root is not a self-signed CA certificate whose signature verifies under its own key.",
-    remedy: "The configured trust material is corrupt; restore the Intel SGX Root CA (see packages/attest/src/dcap/roots/SOURCES.md).",
+    summary:
+      "The pinned root is not a self-signed CA certificate whose signature verifies under its own key.",
+    remedy:
+      "The configured trust material is corrupt; restore the Intel SGX Root CA (see packages/attest/src/dcap/roots/SOURCES.md).",
   },
   "dcap.verify.chain": {
     kind: "evidence",
-    summary: "The PCK chain does not link: the PCK CA is not signed by the pinned root, or the PCK certificate not by the PCK CA (signature or issuer name).",
-    remedy: "The quote's PCK certificate chain was altered or is not Intel's; obtain a fresh quote.",
+    summary:
+      "The PCK chain does not link: the PCK CA is not signed by the pinned root, or the PCK certificate not by the PCK CA (signature or issuer name).",
+    remedy:
+      "The quote's PCK certificate chain was altered or is not Intel's; obtain a fresh quote.",
   },
   "dcap.verify.ca": {
     kind: "evidence",
-    summary: "A certificate of the PCK chain has the wrong role: the root or the PCK CA is not a CA (basicConstraints, keyCertSign), the path is too long for a pathLenConstraint, or the PCK certificate claims to be a CA.",
+    summary:
+      "A certificate of the PCK chain has the wrong role: the PCK CA is not a CA (basicConstraints cA, keyCertSign when keyUsage is present), or the PCK certificate claims to be a CA (basicConstraints cA).",
     remedy: "The chain is not an Intel PCK chain; obtain a fresh quote.",
   },
   "dcap.verify.expired": {
     kind: "evidence",
-    summary: "A certificate of the PCK chain (PCK, PCK CA, root) expired before the verification time.",
-    remedy: "Obtain a current PCK certificate (a fresh quote after the platform's PCCS refreshed it), or verify as of a time inside its validity.",
+    summary:
+      "A certificate of the PCK chain (PCK, PCK CA, root) expired before the verification time.",
+    remedy:
+      "Obtain a current PCK certificate (a fresh quote after the platform's PCCS refreshed it), or verify as of a time inside its validity.",
   },
   "dcap.verify.not_yet_valid": {
     kind: "evidence",

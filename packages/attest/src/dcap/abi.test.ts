@@ -883,12 +883,41 @@ describe("parsePckExtensions", () => {
       "dcap.pck.der",
       /serialNumber.*got nothing/,
     ],
-    ["no extensions", pckDer({ tail: [] }), "dcap.pck.der", /extensions \(\[3\]\)/],
+    ["no extensions", pckDer({ tail: [] }), "dcap.pck.der", /extensions \(\[3\]\).*got nothing/],
     [
       "extensions not last",
       pckDer({ tail: [tlv(0xa3, seq()), tlv(0x82, new Uint8Array(1))] }),
       "dcap.pck.der",
-      /extensions/,
+      /got tag 0xa3, tag 0x82/,
+    ],
+    [
+      "a stray INTEGER before the extensions",
+      pckDer({ tail: [int(1), tlv(0xa3, seq(seq(oid(SGX), tlv(0x04, seq(...sgxEntries())))))] }),
+      "dcap.pck.der",
+      /got tag 0x2, tag 0xa3/,
+    ],
+    [
+      "subjectUniqueID after issuerUniqueID, then extensions: accepted",
+      pckDer({
+        tail: [
+          tlv(0x81, new Uint8Array([0, 1])),
+          tlv(0x82, new Uint8Array([0, 2])),
+          tlv(0xa3, seq(seq(oid(SGX), tlv(0x04, seq(...sgxEntries()))))),
+        ],
+      }),
+      "",
+    ],
+    [
+      "subjectUniqueID before issuerUniqueID",
+      pckDer({
+        tail: [
+          tlv(0x82, new Uint8Array([0, 2])),
+          tlv(0x81, new Uint8Array([0, 1])),
+          tlv(0xa3, seq(seq(oid(SGX), tlv(0x04, seq(...sgxEntries()))))),
+        ],
+      }),
+      "dcap.pck.der",
+      /got tag 0x81, tag 0xa3/,
     ],
     [
       "[3] holding two SEQUENCEs",

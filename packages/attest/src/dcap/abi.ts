@@ -588,6 +588,8 @@ const PRINTABLE_STRING = 0x13;
 const SEQUENCE = 0x30;
 const SET = 0x31;
 const CTX_0 = 0xa0;
+const CTX_1 = 0x81; // issuerUniqueID, IMPLICIT BIT STRING
+const CTX_2 = 0x82; // subjectUniqueID
 const CTX_3 = 0xa3;
 
 interface Tlv {
@@ -718,11 +720,20 @@ export function parsePckExtensions(pckLeafDer: Uint8Array): PckExtensions {
   shape("validity", tbs[i++], SEQUENCE);
   shape("subject Name", tbs[i++], SEQUENCE);
   shape("subjectPublicKeyInfo", tbs[i++], SEQUENCE);
-  const extsWrap = tbs.slice(i).find((t) => t.tag === CTX_3);
-  if (extsWrap === undefined || extsWrap !== tbs[tbs.length - 1]) {
+  // RFC 5280 §4.1: then issuerUniqueID [1], subjectUniqueID [2] (optional, in
+  // that order) and extensions [3], which a PCK certificate must have.
+  if (tbs[i]?.tag === CTX_1) i++;
+  if (tbs[i]?.tag === CTX_2) i++;
+  const extsWrap = tbs[i];
+  if (extsWrap?.tag !== CTX_3 || i !== tbs.length - 1) {
     throw new EvidenceError(
       D,
-      "expected the PCK certificate's extensions ([3]) to end tbsCertificate, got none",
+      `expected the PCK certificate's tbsCertificate to end with its extensions ([3]) after subjectPublicKeyInfo, got ${
+        tbs
+          .slice(i)
+          .map((t) => `tag 0x${t.tag.toString(16)}`)
+          .join(", ") || "nothing"
+      }`,
     );
   }
   const extsSeq = children(b, extsWrap, D);
