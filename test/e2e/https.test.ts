@@ -359,6 +359,40 @@ describe("the example HTTPS service in a sandbox Keep, certified by a Steward", 
     }
   });
 
+  it("malformed and oversized requests over TLS: answered with their status, then the connection is closed", async () => {
+    const cases: [string, string, number][] = [
+      ["not HTTP", "GARBAGE\r\n\r\n", 400],
+      ["no version", "GET /\r\n\r\n", 400],
+      ["absolute-form target", "GET http://x/ HTTP/1.1\r\n\r\n", 400],
+      ["obsolete line folding", "GET / HTTP/1.1\r\nA: b\r\n c\r\n\r\n", 400],
+      [
+        "two Content-Lengths",
+        "POST /echo HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+        400,
+      ],
+      ["HTTP/2.0", "GET / HTTP/2.0\r\n\r\n", 505],
+      ["chunked", "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 501],
+      ["a 70 000-byte body", "POST /echo HTTP/1.1\r\nContent-Length: 70000\r\n\r\n", 413],
+      ["9 KiB of headers", `GET / HTTP/1.1\r\nX: ${"a".repeat(9000)}\r\n\r\n`, 431],
+    ];
+    const tls = await import("node:tls");
+    for (const [name, raw, status] of cases) {
+      const answer = await new Promise<string>((resolve, reject) => {
+        const s = tls.connect({ host: "127.0.0.1", port, servername: NAME, ca }, () =>
+          s.write(raw),
+        );
+        let text = "";
+        s.setEncoding("utf8").on("data", (t: string) => (text += t));
+        // The server closes after an error answer; the client sees the end.
+        s.on("end", () => resolve(text));
+        s.on("error", reject);
+        s.setTimeout(20_000, () => s.destroy(new Error(`${name}: no end in 20 s: ${text}`)));
+      });
+      assert.match(answer, new RegExp(`^HTTP/1\\.1 ${status} `), name);
+      assert.match(answer, /\r\nConnection: close\r\n/, name);
+    }
+  });
+
   it("keep-alive and concurrency: 40 requests over 8 connections, each answered with its own echo", async () => {
     const a = agent({ agent: { keepAlive: true, maxSockets: 8 } });
     try {
