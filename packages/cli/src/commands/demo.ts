@@ -298,7 +298,7 @@ export async function demo(argv: readonly string[], ctx: DemoContext): Promise<n
       }
     }
     ctx.err(
-      `donjon demo: stopped the Keep and the Steward, removed the temporary directory (${((Date.now() - started) / 1000).toFixed(1)} s)\n`,
+      `donjon demo: stopped what it started and removed its temporary directory (${((Date.now() - started) / 1000).toFixed(1)} s)\n`,
     );
   }
 }
