@@ -111,6 +111,19 @@ describe("Keep claims", () => {
     );
   });
 
+  it("OIDs are read in dotted form whatever their first arcs (X.690 §8.19.4)", () => {
+    const der = cert(
+      exts(
+        ext(Uint8Array.of(0x06, 0x01, 0x00), seq()),
+        ext(Uint8Array.of(0x06, 0x02, 0x28, 0x05), seq()),
+      ),
+    );
+    assert.deepEqual(
+      certificateExtensions(der).map((e) => e.oid),
+      ["0.0", "1.0.5"],
+    );
+  });
+
   it("a certificate without the extension, or without extensions, has no claims", () => {
     assert.equal(decodeKeepClaims(cert(exts(BC_EXT))), null);
     assert.equal(decodeKeepClaims(cert()), null);
@@ -128,6 +141,9 @@ describe("Keep claims", () => {
     ],
     ["an indefinite length", Uint8Array.of(0x0c, 0x80, 0x7b, 0x7d, 0, 0), "claims.der"],
     ["empty", new Uint8Array(0), "claims.der"],
+    ["a multi-byte tag", Uint8Array.of(0x1f, 0x0c, 0x01, 0x7b), "claims.der"],
+    ["a five-octet length", Uint8Array.of(0x0c, 0x85, 0, 0, 0, 0, 1, 0x7b), "claims.der"],
+    ["a truncated length", Uint8Array.of(0x0c, 0x82, 0x01), "claims.der"],
     ["invalid UTF-8", utf8(Uint8Array.of(0x7b, 0xff, 0x7d)), "claims.utf8"],
     ["not JSON", utf8("{v:1}"), "claims.json"],
     ["a JSON array", utf8("[1]"), "claims.json"],
@@ -225,6 +241,14 @@ describe("Keep claims", () => {
       "claims.version",
     ],
   ];
+  certs.push(
+    [
+      "a tbsCertificate that is not a SEQUENCE",
+      seq(tlv(0x31, []), seq(), tlv(0x03, [0])),
+      "claims.der",
+    ],
+    ["an empty OID", cert(exts(ext(Uint8Array.of(0x06, 0x00), seq()))), "claims.der"],
+  );
   for (const [name, der, code] of certs) {
     it(`refuses a certificate: ${name} → ${code}`, () => {
       assert.throws(() => decodeKeepClaims(der), isCode(code));

@@ -3,9 +3,11 @@
  * in-process (@donjon/steward's createCa / issueKeepCert): an accepted chain,
  * and a table of refusals, each with its code. The clock is pinned.
  */
+import "reflect-metadata";
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import type { Ca } from "@donjon/steward";
+import * as x509 from "@peculiar/x509";
 import {
   HOUR,
   type KeepCert,
@@ -30,6 +32,34 @@ before(async () => {
   [ca, other] = await Promise.all([steward(NOW), steward(NOW)]);
   snp = await keepCert(ca, { now: NOW });
 });
+
+const SIGN = { name: "ECDSA", hash: "SHA-384" } as const;
+
+/**
+ * A leaf in `ca`'s name signed by `signer` (default the CA's key), with the
+ * given extensions and no claims: the shapes issueKeepCert never makes.
+ */
+async function craft(
+  extensions: x509.Extension[],
+  signer: CryptoKey = ca.privateKey,
+): Promise<Uint8Array> {
+  const keys = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-384" }, true, [
+    "sign",
+    "verify",
+  ])) as CryptoKeyPair;
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: "01",
+    subject: "CN=crafted",
+    issuer: ca.cert.subject,
+    notBefore: new Date(NOW.getTime() - HOUR),
+    notAfter: new Date(NOW.getTime() + HOUR),
+    signingAlgorithm: SIGN,
+    publicKey: keys.publicKey,
+    signingKey: signer,
+    extensions,
+  });
+  return new Uint8Array(cert.rawData);
+}
 
 const base = (): VerifyKeepOptions => ({ stewardCa: ca.certPem, now: at(NOW) });
 
@@ -153,6 +183,32 @@ describe("verifyKeepCertificate", () => {
         ["client.chain", "client.claims"],
       ],
       [
+        "a leaf in the CA's name (no AKI) signed by another key",
+        async () => [[await craft([], other.privateKey)], {}],
+        ["client.chain", "client.claims"],
+      ],
+      [
+        "a leaf whose keyUsage lacks digitalSignature",
+        async () => [
+          [await craft([new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyEncipherment, true)])],
+          {},
+        ],
+        ["client.chain", "client.claims"],
+      ],
+      [
+        "a leaf for TLS clients only (extKeyUsage without serverAuth)",
+        async () => [
+          [await craft([new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth])])],
+          {},
+        ],
+        ["client.chain", "client.claims"],
+      ],
+      [
+        "a leaf with an unknown critical extension",
+        async () => [[await craft([new x509.Extension("1.2.3.4", true, Uint8Array.of(5, 0))])], {}],
+        ["client.chain", "client.claims"],
+      ],
+      [
         "the wrong workload",
         async () => [[snp.der], { workload: "d1".repeat(32) }],
         ["client.policy.workload"],
@@ -262,6 +318,15 @@ describe("verifyKeepCertificate", () => {
       const v = verifyKeepCertificate(chain, { ...base(), ...o });
       assert.equal(v.ok, false);
       assert.deepEqual(failed(v), codes);
+      // The message names what was wrong (leaf constraints are listed together).
+      if (name.includes("keyUsage lacks"))
+        assert.match(JSON.stringify(v.checks), /keyUsage lacks digitalSignature/);
+      if (name.includes("serverAuth"))
+        assert.match(JSON.stringify(v.checks), /extKeyUsage lacks serverAuth/);
+      if (name.includes("critical"))
+        assert.match(JSON.stringify(v.checks), /unknown critical extension 1\.2\.3\.4/);
+      if (name.includes("another key"))
+        assert.match(JSON.stringify(v.checks), /signature does not verify with its key/);
       for (const c of v.checks.filter((x) => !x.ok)) {
         assert.ok(c.expected && c.actual && c.remedy, `${c.id} has expected, actual and remedy`);
       }
@@ -276,6 +341,11 @@ describe("verifyKeepCertificate", () => {
     ["policy.tees naming an unknown TEE", { policy: { tees: ["kvm"] } }],
     ["policy.workloads with a short identity", { policy: { workloads: ["ab"] } }],
     ["policy.tcbStatuses unknown", { policy: { tcbStatuses: ["fine"] } }],
+    [
+      "policy.allowSoftware not a boolean",
+      { policy: { allowSoftware: "yes" as unknown as boolean } },
+    ],
+    ["now not a function", { now: NOW as unknown as () => Date }],
   ];
   for (const [name, o] of badOptions) {
     it(`refuses options: ${name} → client.options`, () => {
