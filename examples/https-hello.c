@@ -5,8 +5,14 @@
  * prot = "tls"). TLS ends inside the Keep, so the workload reads and writes
  * plain HTTP on each accepted connection; the host relays TLS records only.
  *
- *   $ donjon run --config examples/https-hello.toml examples/https-hello.wasm
- *   $ curl --cacert steward/ca.pem https://127.0.0.1:8443/
+ *   $ npm run demo            (all of the below, in a few seconds)
+ *   $ donjon run --config examples/https-hello.toml --steward https://127.0.0.1:8443 \
+ *                --steward-ca steward/ca.pem examples/https-hello.wasm
+ *   donjon: fd 3 "web" listening on https://127.0.0.1:PORT (TLS ends inside the Keep)
+ *   $ curl --cacert steward/ca.pem https://localhost:PORT/
+ *
+ * (the Steward's policy allows this host's sandbox key and gives the Keep
+ * certificate san = ["localhost"], the name curl checks).
  *
  * Routes:
  *   GET /              a short page saying who answers
