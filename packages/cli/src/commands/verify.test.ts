@@ -381,6 +381,18 @@ describe("donjon verify", () => {
     );
   });
 
+  it("a peer that does not speak TLS → exit 2, no TLS peer", async () => {
+    const plain = net
+      .createServer((s) => s.end("HTTP/1.1 400 Bad Request\r\n\r\n"))
+      .listen(0, "127.0.0.1");
+    await once(plain, "listening");
+    const port = (plain.address() as AddressInfo).port;
+    const r = await donjon(["verify", `https://127.0.0.1:${port}`, "--steward-ca", caFile]);
+    plain.close();
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /: no TLS peer: .*TLS handshake failed.*\[client\.tls\]/);
+  });
+
   it("unreachable: a peer that never completes the handshake → exit 2 after --timeout", async () => {
     const silent = net.createServer(() => {}).listen(0, "127.0.0.1");
     await once(silent, "listening");

@@ -150,7 +150,8 @@ export async function verify(argv: readonly string[], ctx: VerifyContext): Promi
     peer = await fetchPeerChain(url, { timeoutMs });
   } catch (e) {
     if (e instanceof ClientError) {
-      ctx.err(`donjon: ${url}: unreachable: ${e.message} [${e.code}]\n`);
+      const what = e.code === "client.tls" ? "no TLS peer" : "unreachable";
+      ctx.err(`donjon: ${url}: ${what}: ${e.message} [${e.code}]\n`);
       return 2;
     }
     throw e;
