@@ -158,6 +158,7 @@ describe("keepAgent", () => {
       () => keepAgent({ stewardCa: ca.certPem, workload: "xyz" }),
       code("client.options"),
     );
+    assert.throws(() => keepAgent({ stewardCa: ca.certPem, timeoutMs: 0 }), code("client.options"));
   });
 });
 

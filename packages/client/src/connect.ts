@@ -81,6 +81,7 @@ export async function connectKeep(
 export function keepAgent(options: KeepAgentOptions): https.Agent {
   const trust = stewardTrust(options.stewardCa);
   resolveOptions(options);
+  checkTimeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   const agent = new https.Agent({ ...options.agent, maxCachedSessions: 0 });
   // The Agent calls createConnection(options, callback) and waits for the
   // callback when nothing is returned (node:_http_agent createSocket).
@@ -185,12 +186,7 @@ async function verifiedConnect(
 
 /** tls.connect, resolved at 'secureConnect'; every failure a ClientError. */
 function handshake(opts: tls.ConnectionOptions, timeoutMs: number): Promise<tls.TLSSocket> {
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-    throw new ClientError(
-      "client.options",
-      `timeoutMs: expected a positive number, got ${timeoutMs}`,
-    );
-  }
+  checkTimeout(timeoutMs);
   const where = `${opts.host}:${opts.port}`;
   return new Promise((resolve, reject) => {
     const socket = tls.connect(opts);
@@ -216,6 +212,15 @@ function handshake(opts: tls.ConnectionOptions, timeoutMs: number): Promise<tls.
     };
     socket.once("error", onError);
   });
+}
+
+function checkTimeout(timeoutMs: number): void {
+  if (typeof timeoutMs !== "number" || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    throw new ClientError(
+      "client.options",
+      `timeoutMs: expected a positive number, got ${timeoutMs}`,
+    );
+  }
 }
 
 const EXPIRY_ERRORS = new Set(["CERT_HAS_EXPIRED", "CERT_NOT_YET_VALID"]);
