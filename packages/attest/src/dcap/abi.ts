@@ -156,7 +156,7 @@ export interface ParseDcapQuoteOptions {
   allowTrailing?: boolean;
 }
 
-/** Where a read failed: the code and what was being read. */
+/** A cursor over one length-delimited record of the quote: every read is checked against the record, not just the buffer. */
 class Reader {
   readonly bytes: Uint8Array;
   readonly view: DataView;
