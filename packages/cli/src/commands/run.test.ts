@@ -528,7 +528,7 @@ time = "1m"
       assert.equal(n.status, 1);
       assert.equal(
         n.stderr,
-        `donjon: ${net}:2: "files[0].kind" = "listen" needs networking, which donjon run does not support yet\n`,
+        `donjon: ${net}:2: fd 0 is stdin; "listen" entries start at fd 3 (the 4th [[files]] entry)\n`,
       );
 
       const missing = await donjon(["run", "--config", "nope.toml", `${FIXTURES}/env_args.wasm`]);
@@ -639,6 +639,71 @@ describe("donjon run --steward: mistakes are refused before any Keep starts", {
       );
     });
   }
+});
+
+describe("donjon run: sockets ([[files]] listen / connect)", { concurrency: true }, () => {
+  const config = (port: number): string => {
+    const file = path.join(tempDir(), "Donjon.toml");
+    fs.writeFileSync(
+      file,
+      `[[files]]\nkind = "stdin"\n[[files]]\nkind = "stdout"\n[[files]]\nkind = "stderr"\n[[files]]\nkind = "listen"\nname = "web"\naddr = "127.0.0.1"\nport = ${port}\n`,
+    );
+    return file;
+  };
+
+  test("backend nil has no Keep to end TLS in: refused before anything runs", async () => {
+    const file = config(0);
+    const r = await runDonjon(["run", "--backend", "nil", "--config", file, "examples/hello.wasm"]);
+    assert.deepEqual(
+      { status: r.status, stdout: r.stdout, stderr: r.stderr },
+      {
+        status: 2,
+        stdout: "",
+        stderr: `donjon: note: backend nil: the workload runs in this process, with no isolation and no evidence\ndonjon: ${file}: [[files]] "listen" sockets need a Keep (TLS ends inside it, with its key); backend nil has none — use --backend sandbox (or snp, tdx, sgx)\n`,
+      },
+    );
+  });
+
+  test("a port in use: the listen entry is named, nothing starts, exit 1", async () => {
+    const net = await import("node:net");
+    const busy = net.createServer();
+    await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
+    const port = (busy.address() as { port: number }).port;
+    try {
+      const file = config(port);
+      const r = await runDonjon([
+        "run",
+        "--backend",
+        "sandbox",
+        "--config",
+        file,
+        "examples/hello.wasm",
+      ]);
+      assert.equal(r.status, 1);
+      assert.equal(r.stdout, "", "the workload never ran");
+      assert.match(r.stderr, new RegExp(`fd 3 "web".*127\\.0\\.0\\.1:${port}.*EADDRINUSE`));
+    } finally {
+      busy.close();
+    }
+  });
+
+  test("port 0: the address bound is printed, and the workload runs with its socket", async () => {
+    // hello.wasm never accepts: it prints and exits, and the listener closes with the run.
+    const r = await runDonjon([
+      "run",
+      "--backend",
+      "sandbox",
+      "--config",
+      config(0),
+      "examples/hello.wasm",
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^Hello from Donjon!/);
+    assert.match(
+      r.stderr,
+      /^donjon: fd 3 "web" listening on https:\/\/127\.0\.0\.1:\d+ \(TLS ends inside the Keep\)\n/,
+    );
+  });
 });
 
 test("the committed fixtures are what their .wat sources assemble to", {
