@@ -117,6 +117,7 @@ describe("the CA", () => {
       lifetimeMs: 86_400_000,
       san: [
         { type: "dns", value: "app.example" },
+        { type: "ip", value: "127.0.0.1" },
         { type: "uri", value: "spiffe://example/keep" },
       ],
       now: NOW,
@@ -139,7 +140,12 @@ describe("the CA", () => {
     const san = c.getExtension(x509.SubjectAlternativeNameExtension)!;
     assert.deepEqual(
       san.names.items.map((n) => n.value),
-      ["app.example", "spiffe://example/keep"],
+      ["app.example", "127.0.0.1", "spiffe://example/keep"],
+    );
+    // An IP address is an iPAddress name (what TLS clients check an address against), not a DNS name.
+    assert.deepEqual(
+      san.names.items.map((n) => n.type),
+      ["dns", "ip", "url"],
     );
     // No SAN when the policy gives none.
     const bare = await issueKeepCert(ca, { spki, claims: CLAIMS, lifetimeMs: 1000, now: NOW });

@@ -92,7 +92,7 @@ async function csrFor(wrapper: Uint8Array, keys: CryptoKeyPair = keep): Promise<
 
 function sandboxPolicy(extra = ""): StewardPolicy {
   return parsePolicy(
-    `[sandbox]\nallow = true\nhost_keys = ['''${pem(host.spki)}''']\nsan = ["keep.example.com", "spiffe://example.com/keep"]\n${extra}`,
+    `[sandbox]\nallow = true\nhost_keys = ['''${pem(host.spki)}''']\nsan = ["keep.example.com", "::1", "spiffe://example.com/keep"]\n${extra}`,
     "policy.toml",
   );
 }
@@ -129,6 +129,7 @@ describe("decide: sandbox Keeps", () => {
     assert.equal(d.claims.lifetimeMs, 24 * 3600_000);
     assert.deepEqual(d.claims.san, [
       { type: "dns", value: "keep.example.com" },
+      { type: "ip", value: "::1" },
       { type: "uri", value: "spiffe://example.com/keep" },
     ]);
     assert.equal(d.claims.evidenceFormat, "cmw");

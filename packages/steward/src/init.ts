@@ -49,7 +49,7 @@ lifetime = "24h"         # 1m to 30d
 # denied_measurements = ["<96 hex digits>"]   # always refused
 # min_tcb = { bootloader = 3, tee = 0, snp = 8, microcode = 115 }
 # workload_identities = ["<64 hex digits>"]   # allow-list; empty: any workload
-# san = ["keep.example.com"]                  # DNS names or URIs for the certificate
+# san = ["keep.example.com", "127.0.0.1"]     # DNS names, IP addresses or URIs for the certificate
 
 # Intel TDX and SGX: verified once DCAP collateral support lands; until then
 # their evidence is refused as evidence.unsupported whatever this says.

@@ -10,7 +10,7 @@
  * measurements = ["<96 hex>"]              # runtime measurement allow-list (SHA-384)
  * workload_identities = ["<64 hex>"]
  * lifetime = "1h"
- * san = ["keep.example.com", "spiffe://example.com/keep"]
+ * san = ["keep.example.com", "127.0.0.1", "spiffe://example.com/keep"]
  *
  * [snp]
  * measurements = ["<96 hex>"]
@@ -23,8 +23,8 @@
  * `denied_measurements` (hex; absent or empty = not checked), `debug` (bool,
  * not in `[sandbox]`: a sandbox is software, there is nothing to debug-enable),
  * `workload_identities` (hex, 32 bytes; absent or empty = any), `lifetime`
- * (`"24h"`, `"90m"`, `"1d12h"`; 1 minute to 30 days), `san` (DNS names and
- * URIs for the leaf certificate). `[snp]` adds `min_tcb` (SPLs of
+ * (`"24h"`, `"90m"`, `"1d12h"`; 1 minute to 30 days), `san` (DNS names, IP
+ * addresses and URIs for the leaf certificate). `[snp]` adds `min_tcb` (SPLs of
  * REPORTED_TCB); `[sandbox]` adds `host_keys`, the host sandbox public keys
  * whose evidence is believed (none → no sandbox evidence verifies). TDX and SGX
  * have no `min_tcb`: their TCB is judged from Intel's collateral (issue 7).
@@ -36,12 +36,13 @@
  * Generic code: files are read through the injected `readFile` (for
  * `host_keys` given as paths); this module imports nothing from `node:*`.
  */
+import { isIP } from "node:net";
 import { parse, TomlError } from "smol-toml";
 import { StewardError } from "./error.ts";
 
 /** A subjectAltName entry for the leaf. */
 export interface SanEntry {
-  type: "dns" | "uri";
+  type: "dns" | "ip" | "uri";
   value: string;
 }
 
@@ -258,8 +259,10 @@ function san(ctx: Ctx, s: Section, t: Record<string, unknown>): SanEntry[] {
   const v = t.san;
   if (v === undefined) return [];
   if (!Array.isArray(v))
-    bad(ctx, s, "san", `expected an array of DNS names and URIs, got ${show(v)}`);
+    bad(ctx, s, "san", `expected an array of DNS names, IP addresses and URIs, got ${show(v)}`);
   return v.map((x, i) => {
+    // An IP address first: an IPv6 address has colons, like a URI.
+    if (typeof x === "string" && isIP(x) !== 0) return { type: "ip", value: x };
     if (typeof x === "string" && x.includes(":")) {
       // A URI (RFC 5280 §4.2.1.6: absolute, with a scheme).
       if (URL.canParse(x) && /^[a-z][a-z0-9+.-]*:/i.test(x)) return { type: "uri", value: x };
@@ -270,7 +273,7 @@ function san(ctx: Ctx, s: Section, t: Record<string, unknown>): SanEntry[] {
       ctx,
       s,
       "san",
-      `[${i}]: expected a DNS name (no wildcard) or an absolute URI, got ${show(x)}`,
+      `[${i}]: expected a DNS name (no wildcard), an IP address or an absolute URI, got ${show(x)}`,
     );
   });
 }
