@@ -248,11 +248,12 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
           ? new Promise<void>((resolve) => drainWaiters.push(resolve))
           : Promise.resolve(),
       onAccepted: (fd, stream) => {
-        if (net === null) {
+        // Not read yet: checked once it is. Read with no sockets: net is null, a violation.
+        if (netPlan === null) {
           early.push({ fd, stream });
           return true;
         }
-        if (!net.isListener(fd)) return false;
+        if (net === null || !net.isListener(fd)) return false;
         net.accepted(fd, stream);
         return true;
       },
@@ -271,14 +272,15 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
      * meanwhile against them.
      */
     const readNet = async (): Promise<void> => {
-      netPlan = await netPlanOf(config);
-      if (netPlan.entries.length === 0) {
+      // netPlan is set only once net is: onAccepted tells "not read yet" by it.
+      const plan = await netPlanOf(config);
+      if (plan.entries.length === 0) {
         net = null;
       } else {
-        const pins = netPlan.entries.some((e) => e.kind === "listen" && e.clientWorkload !== null);
+        const pins = plan.entries.some((e) => e.kind === "listen" && e.clientWorkload !== null);
         const pin = pins ? (await import("./peer_pin.ts")).pinRefusal : null;
         net = new KeepNet({
-          plan: netPlan,
+          plan,
           channel: netCh!,
           note,
           peerCheck: (s, e) =>
@@ -287,6 +289,7 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
               : pin(s.getPeerX509Certificate()?.raw, e.clientWorkload),
         });
       }
+      netPlan = plan;
       const waiting = early;
       early = [];
       for (const a of waiting) {

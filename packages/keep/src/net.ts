@@ -150,7 +150,8 @@ export class KeepNet {
     }
     const tls = this.#tlsModule!;
     const e = l.entry;
-    // With a client CA, OpenSSL refuses a client without a certificate from it during the handshake.
+    // With a client CA, OpenSSL refuses a client without a certificate during the handshake;
+    // whether the certificate chains to the CA is checked at "secure" (below).
     const s = new tls.TLSSocket(raw, {
       isServer: true,
       secureContext: l.context!,
@@ -174,6 +175,26 @@ export class KeepNet {
     s.once("secure", () => {
       clearTimeout(timer);
       s.removeListener("error", fail);
+      // A bare server TLSSocket (no tls.Server) does not act on the chain's
+      // verification: Node's OpenSSL verify callback accepts every chain and
+      // only tls.Server reads the verdict (`_handle.verifyError()`, in its
+      // onServerSocketSecure) — without this, a client certificate from any
+      // CA was served. Read the same verdict; fail closed if it is not there.
+      if (e.clientCa !== null) {
+        const handle = (s as unknown as { _handle?: { verifyError?(): Error | null } })._handle;
+        const err =
+          typeof handle?.verifyError === "function"
+            ? handle.verifyError()
+            : new Error("cannot read the client certificate's verification");
+        if (err !== null) {
+          fail(
+            new Error(
+              `client certificate not accepted: ${(err as { code?: string }).code ?? err.message}`,
+            ),
+          );
+          return;
+        }
+      }
       const why = this.#o.peerCheck?.(s, e) ?? null;
       if (why !== null) {
         this.#o.note?.(`fd ${fd} "${e.name}": a client was refused: ${why}`);
@@ -187,7 +208,10 @@ export class KeepNet {
   /** A connected stream of a `connect` entry; returns its handle. */
   connection(s: Duplex): number {
     this.#all.add(s);
-    return this.#track(s).h;
+    const c = this.#track(s);
+    // Open from the start: the workload never accepts it (without this, every call on it was EBADF).
+    this.#conns.set(c.h, c);
+    return c.h;
   }
 
   #queue(l: Listener, s: Duplex): void {
