@@ -100,6 +100,8 @@ export interface FakeIntelCollateralOptions {
     serialNumber?: string;
     subject?: string;
     signedBy?: "root" | "other";
+    /** The signing key's curve (Intel's is P-256; P-384 makes a certificate that cannot have signed the JSON). */
+    curve?: "P-256" | "P-384";
   };
   /** The root CA CRL: revoked serials (hex), window, signer. */
   rootCrl?: {
@@ -107,12 +109,15 @@ export interface FakeIntelCollateralOptions {
     thisUpdate?: Date;
     nextUpdate?: Date;
     signedBy?: "root" | "other";
+    /** The issuer name written in the CRL (default the root's subject). */
+    issuer?: string;
   };
   /** The PCK (Platform CA) CRL: revoked serials (hex; the fake PCK is 03, the fake PCK CA 02), window, signer. */
   pckCrl?: {
     revoked?: readonly string[];
     thisUpdate?: Date;
-    nextUpdate?: Date;
+    /** null: no nextUpdate. */
+    nextUpdate?: Date | null;
     signedBy?: "pckCa" | "other";
   };
   /** Sign the JSON with a key no certificate holds. */
@@ -211,7 +216,13 @@ export async function fakeIntelCollateral(
   const pckCa = new x509.X509Certificate(intel.pckCa as Uint8Array<ArrayBuffer>);
   const rootKey = await privateKey(KEYS.INTEL_ROOT_KEY);
   const otherKey = await privateKey(KEYS.INTEL_OTHER_KEY);
-  const tcb = await signingKey();
+  const tcb =
+    options.signing?.curve === "P-384"
+      ? ((await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-384" }, true, [
+          "sign",
+          "verify",
+        ])) as CryptoKeyPair)
+      : await signingKey();
 
   const s = options.signing ?? {};
   const signing = await x509.X509CertificateGenerator.create({
@@ -337,7 +348,7 @@ export async function fakeIntelCollateral(
 
   const rc = options.rootCrl ?? {};
   const rootCrl = await x509.X509CrlGenerator.create({
-    issuer: root.subject,
+    issuer: rc.issuer ?? root.subject,
     thisUpdate: rc.thisUpdate ?? new Date(now.getTime() - 30 * DAY),
     nextUpdate: rc.nextUpdate ?? new Date(now.getTime() + 300 * DAY),
     entries: (rc.revoked ?? []).map((serialNumber) => ({
@@ -351,7 +362,8 @@ export async function fakeIntelCollateral(
   const pckCrl = await x509.X509CrlGenerator.create({
     issuer: pckCa.subject,
     thisUpdate: pc.thisUpdate ?? new Date(now.getTime() - DAY),
-    nextUpdate: pc.nextUpdate ?? new Date(now.getTime() + 29 * DAY),
+    nextUpdate:
+      pc.nextUpdate === null ? undefined : (pc.nextUpdate ?? new Date(now.getTime() + 29 * DAY)),
     entries: (pc.revoked ?? []).map((serialNumber) => ({
       serialNumber,
       revocationDate: new Date(now.getTime() - 2 * DAY),

@@ -317,7 +317,28 @@ describe("fake collateral: every failure", () => {
       { verify: { pckCaKind: "processor" } },
       [["dcap.collateral.pck_crl.issuer", "dcap.collateral.crl_issuer"]],
     ],
-    ["CRLs required and absent", { verify: { requireCrl: true } }, []],
+    ["CRLs required and present", { verify: { requireCrl: true } }, []],
+    [
+      "a TCB signing certificate without a CN",
+      { collateral: { signing: { subject: "O=Intel Corporation, C=US" } } },
+      [
+        ["dcap.collateral.tcb_info.chain", "dcap.collateral.chain"],
+        ["dcap.collateral.qe_identity.chain", "dcap.collateral.chain"],
+      ],
+    ],
+    [
+      "a TCB signing certificate with a P-384 key (cannot have signed the JSON)",
+      { collateral: { signing: { curve: "P-384" }, jsonSignedBy: "other" } },
+      [
+        ["dcap.collateral.tcb_info.signature", "dcap.collateral.signature"],
+        ["dcap.collateral.qe_identity.signature", "dcap.collateral.signature"],
+      ],
+    ],
+    [
+      "a PCK CRL without nextUpdate",
+      { collateral: { pckCrl: { nextUpdate: null } } },
+      [["dcap.collateral.pck_crl.fresh", "dcap.collateral.crl_stale"]],
+    ],
   ];
   for (const [name, c, want] of cases) {
     it(name, async () => {
@@ -392,6 +413,27 @@ describe("fake collateral: every failure", () => {
       [["dcap.collateral.qe_identity.chain", "dcap.collateral.chain"]],
     ],
     [
+      "the QE Identity under the TCB Info issuer chain (no chain of its own)",
+      { qeIdentityIssuerChain: null },
+      {},
+      [],
+    ],
+    [
+      "a TCB signing chain whose leaf another CA issued (the PCK certificate)",
+      { tcbInfoIssuerChain: "pckLeaf" as never },
+      {},
+      [
+        ["dcap.collateral.tcb_info.chain", "dcap.collateral.chain"],
+        ["dcap.collateral.tcb_info.signature", "dcap.collateral.signature"],
+      ],
+    ],
+    [
+      "an unparsable PCK CRL issuer candidate",
+      { pckCrlIssuerChain: [Uint8Array.of(1, 2, 3)] },
+      { pckCa: null },
+      [["dcap.collateral.pck_crl.issuer", "dcap.collateral.crl_issuer"]],
+    ],
+    [
       "no PCK CRL issuer anywhere",
       { pckCrlIssuerChain: null },
       { pckCa: null },
@@ -419,13 +461,15 @@ describe("fake collateral: every failure", () => {
       const c = { ...base.fake.collateral } as DcapCollateral;
       for (const [k, v] of Object.entries(patch)) {
         (c as unknown as Record<string, unknown>)[k] =
-          v === "root"
-            ? k.endsWith("Crl")
-              ? base.fake.collateral.rootCaCrl
-              : [base.fake.root]
-            : v === "pck"
-              ? base.fake.collateral.pckCrl
-              : v;
+          v === "pckLeaf"
+            ? [base.quote.pckChain[0]!]
+            : v === "root"
+              ? k.endsWith("Crl")
+                ? base.fake.collateral.rootCaCrl
+                : [base.fake.root]
+              : v === "pck"
+                ? base.fake.collateral.pckCrl
+                : v;
       }
       const v = createDcapCollateralVerifier({ root: base.fake.root });
       const r = await v.verify(c, { now: base.fake.now, pckCa: base.quote.pckChain[1]!, ...opts });
@@ -507,7 +551,60 @@ describe("fake collateral: every failure", () => {
     );
   });
 
+  it("a root CA CRL whose issuer has no CN", async () => {
+    const r = await runFake({ collateral: { rootCrl: { issuer: "O=Nobody" } } });
+    assert.deepEqual(failures(r.verified.checks), [
+      ["dcap.collateral.root_ca_crl.issuer", "dcap.collateral.crl_issuer"],
+    ]);
+    assert.equal(parseDcapCrl(r.fake.collateral.rootCaCrl).issuerCn, "");
+  });
+
+  it("a signed TCB Info without a required member is still refused (signature is not structure)", async () => {
+    const r = await runFake({ collateral: { tcbInfo: { fields: { tcbType: undefined } } } });
+    assert.deepEqual(failures(r.verified.checks), [
+      ["dcap.collateral.tcb_info.parse", "dcap.collateral.field"],
+    ]);
+  });
+
+  it("a cached CRL is not mistaken for another with the same length and signature", async () => {
+    const base = await runFake();
+    const v = createDcapCollateralVerifier({ root: base.fake.root });
+    const ok = await v.verify(base.fake.collateral, {
+      now: base.fake.now,
+      pckCa: base.quote.pckChain[1]!,
+    });
+    assert.ok(ok.ok);
+    // Same length, same last 32 bytes (the signature), one byte of the thisUpdate digits changed.
+    const twin = base.fake.collateral.pckCrl.slice();
+    const at = new TextDecoder("latin1").decode(twin).search(/\d{12}Z/);
+    twin[at + 11] = twin[at + 11] === 0x30 ? 0x31 : 0x30;
+    const r = await v.verify(
+      { ...base.fake.collateral, pckCrl: twin },
+      { now: base.fake.now, pckCa: base.quote.pckChain[1]! },
+    );
+    assert.deepEqual(failures(r.checks), [
+      ["dcap.collateral.pck_crl.signature", "dcap.collateral.crl_signature"],
+    ]);
+  });
+
+  it("a verifier with one cache entry per kind still verifies several collaterals", async () => {
+    const a = await runFake();
+    const b = await runFake({ tee: "tdx" });
+    const v = createDcapCollateralVerifier({ root: a.fake.root, cacheSize: 1 });
+    for (const r of [a, b, a])
+      assert.ok(
+        (await v.verify(r.fake.collateral, { now: r.fake.now, pckCa: r.quote.pckChain[1]! })).ok,
+      );
+  });
+
   it("a root that is not a certificate is refused at creation", () => {
+    const pem = new TextDecoder().decode(
+      vectorFile(DCAP_VECTORS[1]!, "derived/tcb_info_issuer_chain.pem").data,
+    );
+    assert.throws(
+      () => createDcapCollateralVerifier({ root: pem }),
+      /one PEM CERTIFICATE block, got 2/,
+    );
     assert.throws(() => createDcapCollateralVerifier({ root: Uint8Array.of(1, 2, 3) }), {
       code: "dcap.collateral.chain",
     });
@@ -540,6 +637,9 @@ function edit(body: string, member: string, f: (o: Record<string, unknown>) => v
   f(o[member]!);
   return JSON.stringify(o);
 }
+
+/** A signature of the right form (what it signs does not matter to the parser). */
+const SIG = "00".repeat(64);
 
 describe("parseTcbInfo", () => {
   it("reads v3 SGX, v3 TDX and v2 as written", () => {
@@ -592,6 +692,31 @@ describe("parseTcbInfo", () => {
       /deeper/,
     ],
     ["a bare word", '{"tcbInfo":nope}', "dcap.collateral.json", /expected a JSON value/],
+    [
+      "tcbInfo true",
+      `{"tcbInfo":true,"signature":"${SIG}"}`,
+      "dcap.collateral.field",
+      /TCB Info\.tcbInfo: expected an object, got boolean true/,
+    ],
+    [
+      "tcbInfo false",
+      `{"tcbInfo":false,"signature":"${SIG}"}`,
+      "dcap.collateral.field",
+      /got boolean false/,
+    ],
+    ["tcbInfo null", `{"tcbInfo":null,"signature":"${SIG}"}`, "dcap.collateral.field", /got null/],
+    [
+      "tcbInfo an array",
+      `{"tcbInfo":[],"signature":"${SIG}"}`,
+      "dcap.collateral.field",
+      /got an array/,
+    ],
+    [
+      "tcbInfo an empty object",
+      `{"tcbInfo":{},"signature":"${SIG}"}`,
+      "dcap.collateral.version",
+      /got absent/,
+    ],
     [
       "no signature",
       edit(sgxTcb, T, () => {}).replace(/,"signature":"[0-9a-f]+"/, ""),
@@ -919,6 +1044,7 @@ describe("parseDcapCrl", () => {
       `-----BEGIN X509 CRL-----\n${b64}\n-----END X509 CRL-----\n`,
       new TextEncoder().encode(`-----BEGIN X509 CRL-----\n${b64}\n-----END X509 CRL-----\n`),
       Array.from(der, (b) => b.toString(16).padStart(2, "0")).join(""),
+      `-----BEGIN CRL-----\n${b64}\n-----END CRL-----\n`,
     ]) {
       const c = parseDcapCrl(input);
       assert.equal(c.issuerCn, "Intel SGX Root CA");

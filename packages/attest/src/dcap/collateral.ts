@@ -859,7 +859,6 @@ export function createDcapCollateralVerifier(
   const tcbInfos = new Lru<string, TcbInfo | EvidenceError>(size);
   const qeIdentities = new Lru<string, QeIdentity | EvidenceError>(size);
   const crls = new Lru<string, DcapCrl | EvidenceError>(size);
-  const sigs = new Lru<string, boolean>(size * 4);
 
   function certKey(der: Uint8Array): string {
     // Certificates end in their signature: length + last 32 bytes pick the entry, a byte compare confirms it.
@@ -884,61 +883,65 @@ export function createDcapCollateralVerifier(
     return c.key;
   }
 
+  /**
+   * Signature outcomes, keyed by the objects involved: parsed certificates,
+   * CRLs, TCB Info and QE Identity are cached objects confirmed byte for byte,
+   * so the same object means the same bytes — a key made of a digest prefix
+   * could be fooled by a twin with the same tail.
+   */
+  const sigs = new WeakMap<object, WeakMap<Cert, boolean>>();
+  async function memo(subject: object, signer: Cert, f: () => Promise<boolean>): Promise<boolean> {
+    let bySigner = sigs.get(subject);
+    if (!bySigner) {
+      bySigner = new WeakMap();
+      sigs.set(subject, bySigner);
+    }
+    const hit = bySigner.get(signer);
+    if (hit !== undefined) return hit;
+    const ok = await f();
+    bySigner.set(signer, ok);
+    return ok;
+  }
+
   /** Whether `child` is signed by `issuer` (subject/issuer names and the signature). */
   async function signedBy(child: Cert, issuer: Cert): Promise<boolean> {
     if (child.x509.issuer !== issuer.x509.subject) return false;
-    const k = `c:${certKey(child.der)}<${certKey(issuer.der)}`;
-    const hit = sigs.get(k);
-    if (hit !== undefined) return hit;
-    let ok: boolean;
-    try {
-      ok = await child.x509.verify({ publicKey: issuer.x509, signatureOnly: true }, crypto);
-    } catch {
-      ok = false;
-    }
-    sigs.set(k, ok);
-    return ok;
+    return memo(child, issuer, async () => {
+      try {
+        return await child.x509.verify({ publicKey: issuer.x509, signatureOnly: true }, crypto);
+        /* node:coverage ignore next 4 */
+      } catch {
+        // The library throws on a signature it cannot convert; that is a failed signature.
+        return false;
+      }
+    });
   }
 
-  /** Outcomes per parsed item (cached items are the same object) and signer. */
-  const jsonSigs = new WeakMap<TcbInfo | QeIdentity, Map<string, boolean>>();
-
   async function jsonSignedBy(item: TcbInfo | QeIdentity, signer: Cert): Promise<boolean> {
-    let bySigner = jsonSigs.get(item);
-    if (!bySigner) {
-      bySigner = new Map();
-      jsonSigs.set(item, bySigner);
-    }
-    const k = certKey(signer.der);
-    const hit = bySigner.get(k);
-    if (hit !== undefined) return hit;
-    let ok: boolean;
-    try {
-      ok = await crypto.subtle.verify(
-        { name: "ECDSA", hash: "SHA-256" },
-        await ecKey(signer),
-        item.signature as Uint8Array<ArrayBuffer>,
-        new TextEncoder().encode(item.signedText),
-      );
-    } catch {
-      ok = false; // a signer without a P-256 key cannot have signed it
-    }
-    bySigner.set(k, ok);
-    return ok;
+    return memo(item, signer, async () => {
+      try {
+        return await crypto.subtle.verify(
+          { name: "ECDSA", hash: "SHA-256" },
+          await ecKey(signer),
+          item.signature as Uint8Array<ArrayBuffer>,
+          new TextEncoder().encode(item.signedText),
+        );
+      } catch {
+        return false; // a signer without a P-256 key cannot have signed it
+      }
+    });
   }
 
   async function crlSignedBy(crl: DcapCrl, issuer: Cert): Promise<boolean> {
-    const k = `r:${certKey(crl.der)}<${certKey(issuer.der)}`;
-    const hit = sigs.get(k);
-    if (hit !== undefined) return hit;
-    let ok: boolean;
-    try {
-      ok = await crl.x509.verify({ publicKey: await ecKey(issuer) }, crypto);
-    } catch {
-      ok = false;
-    }
-    sigs.set(k, ok);
-    return ok;
+    return memo(crl, issuer, async () => {
+      try {
+        return await crl.x509.verify({ publicKey: await ecKey(issuer) }, crypto);
+        /* node:coverage ignore next 4 */
+      } catch {
+        // An issuer (the pinned root or a PCK CA it signed) without a P-256 key: a failed signature.
+        return false;
+      }
+    });
   }
 
   function cachedParse<T>(cache: Lru<string, T | EvidenceError>, key: string, parse: () => T): T {
@@ -1369,6 +1372,7 @@ function window(id: string, what: string, issueDate: Date, nextUpdate: Date, now
   return pass(id);
 }
 
+/** Every decoder here throws Errors. */
 function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  return (e as Error).message;
 }

@@ -345,15 +345,74 @@ describe("offlineCollateral: files recognised by content", () => {
       {
         name: "root only",
         data: new TextEncoder().encode(
-          text(sgx, "derived/tcb_info_issuer_chain.pem")
+          `${text(sgx, "derived/tcb_info_issuer_chain.pem")
             .split("-----END CERTIFICATE-----")[1]!
-            .trim() + "\n-----END CERTIFICATE-----\n",
+            .trim()}\n-----END CERTIFICATE-----\n`,
         ),
       },
     ]);
     assert.deepEqual(c.rootCaCrl, der);
     assert.equal(c.pckCrl, null);
     assert.equal(c.qeIdentity, null);
+  });
+
+  it("a bundle with only some members leaves the others null", () => {
+    const full = JSON.parse(text(sgx, "../phala-v3-00a067110000/sgx_quote_collateral.json"));
+    const c = offlineCollateral([
+      new TextEncoder().encode(
+        JSON.stringify({ tcb_info: full.tcb_info, tcb_info_signature: full.tcb_info_signature }),
+      ),
+    ]);
+    assert.ok(c.tcbInfo);
+    assert.equal(c.qeIdentity, null);
+    assert.equal(c.tcbInfoIssuerChain, null);
+    assert.equal(c.rootCaCrl, null);
+  });
+
+  it("a CRL without nextUpdate is cached for maxAgeMs", async () => {
+    const r = await runFake({ collateral: { pckCrl: { nextUpdate: null } } });
+    const url = `${INTEL_PCS_URL}/sgx/certification/v4/pckcrl?ca=platform&encoding=der`;
+    const { fetch, asked } = fakeFetch({
+      [url]: { body: r.fake.collateral.pckCrl, headers: { "SGX-PCK-CRL-Issuer-Chain": "" } },
+    });
+    let t = 0;
+    const client = createPcsClient({ fetch, now: () => new Date(t), maxAgeMs: 10 });
+    await assert.rejects(
+      client.pckCrl("platform"),
+      /PEM: a BEGIN line without a matching END line|issuer chain/,
+    );
+    const pem = r.fake.collateral.pckCrlIssuerChain
+      .map(
+        (d) =>
+          `-----BEGIN CERTIFICATE-----\n${btoa(String.fromCharCode(...d))}\n-----END CERTIFICATE-----\n`,
+      )
+      .join("");
+    const ok = fakeFetch({
+      [url]: { body: r.fake.collateral.pckCrl, headers: { "SGX-PCK-CRL-Issuer-Chain": enc(pem) } },
+    });
+    const c2 = createPcsClient({ fetch: ok.fetch, now: () => new Date(t), maxAgeMs: 10 });
+    await c2.pckCrl("platform");
+    t = 5;
+    await c2.pckCrl("platform");
+    t = 11;
+    await c2.pckCrl("platform");
+    assert.equal(ok.asked.length, 2);
+    assert.equal(asked.length, 1);
+  });
+
+  it("a chain whose leaf has no CN, a CRL whose issuer has no CN", async () => {
+    const r = await runFake({
+      collateral: {
+        signing: { subject: "O=Intel Corporation, C=US" },
+        rootCrl: { issuer: "O=Nobody" },
+      },
+    });
+    const pem = `-----BEGIN CERTIFICATE-----\n${btoa(String.fromCharCode(...r.fake.tcbSigning))}\n-----END CERTIFICATE-----\n`;
+    assert.throws(() => offlineCollateral([new TextEncoder().encode(pem)]), /leaf is ""/);
+    assert.throws(
+      () => offlineCollateral([r.fake.collateral.rootCaCrl]),
+      /issued by "O=Nobody", not by an Intel SGX CA/,
+    );
   });
 
   it("fake collateral files round-trip", async () => {

@@ -16,7 +16,7 @@
  * until their nextUpdate (at most `maxAgeMs`).
  */
 import { fromHex, toHex } from "../_bytes.ts";
-import { CollateralError, EvidenceError, OptionsError } from "../error.ts";
+import { CollateralError, OptionsError } from "../error.ts";
 import { DecodeError, decodePem, looksLikePem, parseCertificate } from "../snp/_amdcerts.ts";
 import { parseDcapCrl, parseQeIdentity, parseTcbInfo } from "./collateral.ts";
 import type { DcapCollateral } from "./types.ts";
@@ -232,17 +232,9 @@ export function createPcsClient(options: PcsClientOptions): PcsClient {
     return b;
   }
 
-  function chainHeader(
-    res: Response,
-    url: string,
-    names: readonly string[],
-    required: boolean,
-  ): Uint8Array[] {
+  function chainHeader(res: Response, url: string, names: readonly string[]): Uint8Array[] {
     const value = names.map((n) => res.headers.get(n)).find((v) => v !== null) ?? null;
-    if (value === null) {
-      if (!required) return [];
-      throw bad(url, `no ${names.join(" or ")} header (the issuer chain)`);
-    }
+    if (value === null) throw bad(url, `no ${names.join(" or ")} header (the issuer chain)`);
     let pem: string;
     try {
       pem = decodeURIComponent(value);
@@ -264,7 +256,7 @@ export function createPcsClient(options: PcsClientOptions): PcsClient {
     check: (parsed: P) => string | null,
   ) {
     const res = await get(url, what);
-    const issuerChain = chainHeader(res, url, header, true);
+    const issuerChain = chainHeader(res, url, header);
     let text: string;
     try {
       text = new TextDecoder("utf-8", { fatal: true }).decode(await body(res, url, what));
@@ -290,7 +282,7 @@ export function createPcsClient(options: PcsClientOptions): PcsClient {
     issuerCn: (cn: string) => boolean,
   ) {
     const res = await get(url, what);
-    const issuerChain = header ? chainHeader(res, url, [header], true) : [];
+    const issuerChain = header ? chainHeader(res, url, [header]) : [];
     const raw = await body(res, url, what);
     let parsed: ReturnType<typeof parseDcapCrl>;
     try {
@@ -436,11 +428,10 @@ function put<K extends Slot>(
 }
 
 function same(a: unknown, b: unknown): boolean {
-  if (typeof a === "string" || typeof b === "string") return a === b;
   if (a instanceof Uint8Array && b instanceof Uint8Array) return toHex(a) === toHex(b);
   if (Array.isArray(a) && Array.isArray(b))
     return a.length === b.length && a.every((x, i) => same(x, b[i]));
-  return false;
+  return a === b;
 }
 
 function addFile(out: DcapCollateral, data: Uint8Array): void {

@@ -63,7 +63,6 @@ describe("real vectors: status and advisory IDs at the documented time", () => {
 
 // ── fakes: what the real vectors cannot show ───────────────────────────────
 
-const SGX = [12, 12, 3, 3, 255, 255, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 const HIGHER = [13, 12, 3, 3, 255, 255, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
 describe("every TCB status, from the matched level", () => {
@@ -271,6 +270,38 @@ describe("TD 1.5 relaunch advised (QVL checkForRelaunch)", () => {
       assert.equal(r.tcb!.evaluation!.relaunchAdvised, advised);
     });
   }
+  it("no relaunch advice when the SGX side is out of date, or the module is not what is out of date", async () => {
+    const td15 = (t: TdReportBody): TdReportBody => ({
+      ...t,
+      kind: "td15",
+      teeTcbSvn2: tdx(8, 1),
+      mrServiceTd: new Uint8Array(48),
+    });
+    const sgxOld = await runFake({
+      ...moduleOutOfDate,
+      collateral: {
+        tcbInfo: { ...moduleOutOfDate.collateral.tcbInfo, levels: [{ status: "OutOfDate" }] },
+      },
+      td: td15,
+    });
+    assert.equal(sgxOld.tcb!.evaluation!.status, "OutOfDate");
+    assert.equal(sgxOld.tcb!.evaluation!.relaunchAdvised, false);
+    // The SGX side matches the newest level; only the TDX components fall to an OutOfDate level, the module is fine.
+    const platformOld = await runFake({
+      tee: "tdx",
+      collateral: {
+        tcbInfo: {
+          levels: [
+            { tdx: [6, 1, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] },
+            { status: "OutOfDate" },
+          ],
+        },
+      },
+      td: td15,
+    });
+    assert.equal(platformOld.tcb!.evaluation!.status, "OutOfDate");
+    assert.equal(platformOld.tcb!.evaluation!.relaunchAdvised, false);
+  });
   it("an unknown TEE_TCB_SVN_2 module version is a TDX module mismatch", async () => {
     const r = await runFake({
       ...moduleOutOfDate,

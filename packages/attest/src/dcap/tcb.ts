@@ -257,14 +257,14 @@ export function evaluateTcb(input: EvaluateTcbInput): TcbResult {
 
 /** TcbLevelCheck.cpp isCpuSvnHigherOrEqual and the PCESVN test: every SGX SVN ≥ the level's. */
 function sgxAtLeast(pck: PckExtensions, l: TcbLevel): boolean {
-  for (let i = 0; i < 16; i++) if ((pck.tcbComponents[i] ?? 0) < l.sgxComponents[i]!) return false;
+  for (let i = 0; i < 16; i++) if (pck.tcbComponents[i]! < l.sgxComponents[i]!) return false;
   return pck.pceSvn >= l.pceSvn;
 }
 
 /** TcbLevelCheck.cpp isTdxTcbHigherOrEqual: from index 2 when TEE_TCB_SVN[1] > 0 (bytes 0–1 are the module's). */
 function tdxAtLeast(teeTcbSvn: Uint8Array, l: TcbLevel): boolean {
-  const comps = l.tdxComponents;
-  if (!comps) return false;
+  // Only called for TDX TCB Info, whose every level has tdxtcbcomponents (parseTcbInfo).
+  const comps = l.tdxComponents!;
   for (let i = teeTcbSvn[1]! > 0 ? 2 : 0; i < 16; i++) if (teeTcbSvn[i]! < comps[i]!) return false;
   return true;
 }
