@@ -22,29 +22,33 @@ after(() => fs.rmSync(TMP, { recursive: true, force: true }));
 const BWRAP = fs.existsSync("/usr/bin/bwrap") ? "/usr/bin/bwrap" : null;
 const PAGE_LINE = "This is examples/https-hello: a WebAssembly workload serving HTTP/1.1.";
 
-/** One HTTPS request over a fresh TLS connection; the peer's certificate and what came back. */
+/** What one request saw: the decrypted answer, the peer's key (DER SPKI), the TLS version. */
+interface Reply {
+  text: string;
+  spki: Buffer;
+  protocol: string;
+}
+
+/** One HTTPS request over a fresh TLS connection. */
 function request(port: number, target: string) {
-  return new Promise<{ text: string; cert: tls.PeerCertificate; spki: Buffer; protocol: string }>(
-    (resolve, reject) => {
-      // The Keep's certificate is self-signed (no Steward): the test checks its key instead.
-      const t = tls.connect({ host: "127.0.0.1", port, rejectUnauthorized: false });
-      const got: Buffer[] = [];
-      t.once("secureConnect", () =>
-        t.write(`GET ${target} HTTP/1.1\r\nHost: keep\r\nConnection: close\r\n\r\n`),
-      );
-      t.on("data", (b: Buffer) => got.push(b));
-      t.once("error", reject);
-      t.once("end", () => {
-        const x = t.getPeerX509Certificate()!;
-        resolve({
-          text: Buffer.concat(got).toString(),
-          cert: t.getPeerCertificate(),
-          spki: x.publicKey.export({ type: "spki", format: "der" }),
-          protocol: String(t.getProtocol()),
-        });
+  return new Promise<Reply>((resolve, reject) => {
+    // The Keep's certificate is self-signed (no Steward): the test checks its key instead.
+    const t = tls.connect({ host: "127.0.0.1", port, rejectUnauthorized: false });
+    const got: Buffer[] = [];
+    t.once("secureConnect", () =>
+      t.write(`GET ${target} HTTP/1.1\r\nHost: keep\r\nConnection: close\r\n\r\n`),
+    );
+    t.on("data", (b: Buffer) => got.push(b));
+    t.once("error", reject);
+    t.once("end", () => {
+      const x = t.getPeerX509Certificate()!;
+      resolve({
+        text: Buffer.concat(got).toString(),
+        spki: x.publicKey.export({ type: "spki", format: "der" }),
+        protocol: String(t.getProtocol()),
       });
-    },
-  );
+    });
+  });
 }
 
 describe("runKeep: https-hello in a sandbox Keep, over real TCP", { timeout: 90_000 }, () => {
@@ -62,7 +66,7 @@ describe("runKeep: https-hello in a sandbox Keep, over real TCP", { timeout: 90_
     const tapped: Record<"keep" | "host", Buffer[]> = { keep: [], host: [] };
     let evidence: Uint8Array | null = null;
     const secret = `secret-${randomBytes(12).toString("hex")}`;
-    let clients!: Promise<Awaited<ReturnType<typeof request>>[]>;
+    let clients!: Promise<[Reply, Reply]>;
     const stderr: Buffer[] = [];
     const result = await runKeep({
       backend: "sandbox",
