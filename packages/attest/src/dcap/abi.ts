@@ -534,7 +534,8 @@ function parsePckChainPem(r: Reader): Uint8Array[] {
   const out: Uint8Array[] = [];
   let pos = 0;
   const skipSpace = () => {
-    while (pos < text.length && /\s/.test(text[pos]!)) pos++;
+    // Only tab, LF, CR and space passed the byte check above.
+    while (pos < text.length && text.charCodeAt(pos) <= 0x20) pos++;
   };
   skipSpace();
   while (pos < text.length) {
@@ -552,7 +553,9 @@ function parsePckChainPem(r: Reader): Uint8Array[] {
         `got certificate ${out.length + 1} whose body is not base64 (${b64.length} characters)`,
       );
     }
-    const der = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const bin = atob(b64);
+    const der = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) der[i] = bin.charCodeAt(i);
     const why = derSequenceProblem(der);
     if (why !== null)
       throw bad(`got certificate ${out.length + 1} that is not one DER SEQUENCE (${why})`);

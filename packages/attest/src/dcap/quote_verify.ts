@@ -149,6 +149,28 @@ interface Cert {
   key?: Promise<CryptoKey>;
   /** Decoded SGX extensions (PCK certificates), or the error that decoding raised. */
   pck?: PckExtensions | EvidenceError;
+  /** The names and window, read once: the library's getters re-derive them on every call. */
+  subject: string;
+  issuer: string;
+  /** Normalised (see `normalizeSerial`). */
+  serial: string;
+  notBefore: number;
+  notAfter: number;
+  /** The role check's outcome (null: passed), computed on first use. */
+  role?: string | null;
+}
+
+/** A parsed CRL with what the checks read, derived once. */
+interface Crl {
+  /** Unique per verifier, like `Cert.id`. */
+  id: number;
+  der: Uint8Array;
+  x509: X509Crl;
+  issuer: string;
+  thisUpdate: Date;
+  nextUpdate: Date | undefined;
+  /** Revoked serial numbers (normalised hex) → revocation date. */
+  revoked: Map<string, Date>;
 }
 
 /** The pinned root, parsed, with whether it is a self-signed CA. */
@@ -167,6 +189,9 @@ class Lru<V> {
   }
   get(key: string): V | undefined {
     return this.#map.get(key);
+  }
+  delete(key: string): void {
+    this.#map.delete(key);
   }
   set(key: string, value: V): void {
     if (this.#max <= 0) return;
@@ -189,10 +214,10 @@ class Verifier implements DcapQuoteVerifier {
   readonly #crypto: Crypto;
   readonly #rootInput: DcapCertificateInput;
   readonly #certs: Lru<Cert>;
-  readonly #crls: Lru<X509Crl>;
+  readonly #crls: Lru<Crl>;
   readonly #sigs: Lru<boolean>;
-  /** Ids of parsed CRLs, for signature cache keys (see `Cert.id`). */
-  readonly #crlIds = new WeakMap<X509Crl, number>();
+  /** Imported attestation keys by their 64 bytes (hex): a platform's QE keeps its key across quotes. */
+  readonly #attestationKeys: Lru<Promise<CryptoKey>>;
   #nextId = 0;
   #root: Promise<Root> | undefined;
 
@@ -203,11 +228,40 @@ class Verifier implements DcapQuoteVerifier {
     this.#certs = new Lru(size);
     this.#crls = new Lru(size);
     this.#sigs = new Lru(size);
+    this.#attestationKeys = new Lru(size);
   }
 
   async verify(quote: DcapQuote, options: DcapQuoteVerifyOptions): Promise<DcapQuoteVerifyResult> {
     const { now } = options;
     const checks: Check[] = [];
+
+    // The chain as the quote carries it, leaf first; what cannot be parsed is reported in (d).
+    const parsed: (Cert | null)[] = [];
+    const unparsable: Check[] = [];
+    for (const [i, role] of ROLES.entries()) {
+      const der = quote.pckChain[i];
+      try {
+        if (der === undefined) throw new Error("absent from the quote");
+        parsed.push(this.#cert(der));
+      } catch (e) {
+        parsed.push(null);
+        unparsable.push(
+          fail(`dcap.verify.certificate.${role}`, "dcap.verify.certificate", {
+            expected: `the ${ROLE_NAMES[role]} (certificate ${i + 1} of the PCK chain) as X.509 DER`,
+            actual: `unparsable (${errorText(e)})`,
+          }),
+        );
+      }
+    }
+    const [leaf, ca, quoteRoot] = parsed as [Cert | null, Cert | null, Cert | null];
+
+    // The per-quote cryptography (two ECDSA verifies, one SHA-256) runs
+    // concurrently: a warm verifier waits for the slowest, not for the sum.
+    const perQuote = Promise.all([
+      this.#quoteSignature(quote),
+      this.#qeBinding(quote),
+      this.#qeReportSignature(quote, leaf),
+    ]);
 
     // (a) The QE is Intel's: only its reports and PCK chains are defined here.
     const vendor = toHex(quote.header.qeVendorId);
@@ -220,11 +274,11 @@ class Verifier implements DcapQuoteVerifier {
           }),
     );
 
-    // (b) The attestation key signed header ‖ body, as received.
-    checks.push(await this.#quoteSignature(quote));
-
-    // (c) The QE bound the attestation key: REPORT_DATA = SHA-256(key ‖ auth data) ‖ 0^32.
-    checks.push(await this.#qeBinding(quote));
+    // (b) The attestation key signed header ‖ body, as received; (c) the QE
+    // bound the attestation key: REPORT_DATA = SHA-256(key ‖ auth data) ‖ 0^32;
+    // (g) below, the PCK key signed the QE report.
+    const [quoteSignature, binding, qeReportSignature] = await perQuote;
+    checks.push(quoteSignature, binding);
 
     // (d) The PCK chain: leaf ← PCK CA ← pinned root.
     const root = await this.#pinnedRoot();
@@ -236,23 +290,7 @@ class Verifier implements DcapQuoteVerifier {
             actual: root.problem,
           }),
     );
-    const parsed: (Cert | null)[] = [];
-    for (const [i, role] of ROLES.entries()) {
-      const der = quote.pckChain[i];
-      try {
-        if (der === undefined) throw new Error("absent from the quote");
-        parsed.push(await this.#cert(der));
-      } catch (e) {
-        parsed.push(null);
-        checks.push(
-          fail(`dcap.verify.certificate.${role}`, "dcap.verify.certificate", {
-            expected: `the ${ROLE_NAMES[role]} (certificate ${i + 1} of the PCK chain) as X.509 DER`,
-            actual: `unparsable (${errorText(e)})`,
-          }),
-        );
-      }
-    }
-    const [leaf, ca, quoteRoot] = parsed as [Cert | null, Cert | null, Cert | null];
+    for (const c of unparsable) checks.push(c);
 
     // The quote's root must be the pinned one byte for byte; it is never used itself.
     if (quoteRoot) {
@@ -275,13 +313,13 @@ class Verifier implements DcapQuoteVerifier {
       const ok = await this.#link(leaf, ca);
       checks.push(ok ? pass("dcap.verify.chain.pck") : this.#linkFailure("pck", leaf, ca));
     }
-    if (ca) checks.push(roleCheck("pck_ca", ca.x509));
-    if (leaf) checks.push(roleCheck("pck", leaf.x509));
+    if (ca) checks.push(roleCheck("pck_ca", ca));
+    if (leaf) checks.push(roleCheck("pck", leaf));
 
     // (e) Validity at `now`: the leaf, the PCK CA and the pinned root.
-    if (leaf) checks.push(validity("pck", leaf.x509, now));
-    if (ca) checks.push(validity("pck_ca", ca.x509, now));
-    checks.push(validity("root", root.cert.x509, now));
+    if (leaf) checks.push(validity("pck", leaf, now));
+    if (ca) checks.push(validity("pck_ca", ca, now));
+    checks.push(validity("root", root.cert, now));
 
     // (f) The PCK certificate's SGX extensions (FMSPC, TCB, … for the collateral side).
     let pck: PckExtensions | null = null;
@@ -303,7 +341,7 @@ class Verifier implements DcapQuoteVerifier {
     }
 
     // (g) The QE report was signed by the PCK key.
-    checks.push(await this.#qeReportSignature(quote, leaf));
+    checks.push(qeReportSignature);
 
     // (h) Revocation: the root CA CRL speaks for the PCK CA, the PCK CRL for the leaf.
     if (options.checkRevocation !== false) {
@@ -317,12 +355,20 @@ class Verifier implements DcapQuoteVerifier {
     const id = "dcap.verify.quote_signature";
     const region = `header ‖ body (bytes 0–${quote.signedBytes.length - 1})`;
     let key: CryptoKey;
+    const name = toHex(quote.attestationKey);
     try {
-      const point = new Uint8Array(65);
-      point[0] = 0x04; // uncompressed SEC1 point
-      point.set(quote.attestationKey, 1);
-      key = await this.#crypto.subtle.importKey("raw", point, P256, false, ["verify"]);
+      let imported = this.#attestationKeys.get(name);
+      if (imported === undefined) {
+        const point = new Uint8Array(65);
+        point[0] = 0x04; // uncompressed SEC1 point
+        point.set(quote.attestationKey, 1);
+        imported = this.#crypto.subtle.importKey("raw", point, P256, false, ["verify"]);
+        this.#attestationKeys.set(name, imported);
+      }
+      key = await imported;
     } catch (e) {
+      // Not kept: a key that failed to import is reported again next time.
+      this.#attestationKeys.delete(name);
       return fail(id, "dcap.verify.quote_signature", {
         expected: `an ECDSA P-256 signature over ${region} by the attestation key`,
         actual: `the attestation key ${toHex(quote.attestationKey)} is not a P-256 point (${errorText(e)})`,
@@ -391,7 +437,7 @@ class Verifier implements DcapQuoteVerifier {
 
   /** Whether `child` names `issuer` as its issuer and `issuer`'s key signed it. */
   async #link(child: Cert, issuer: Cert): Promise<boolean> {
-    return child.x509.issuer === issuer.x509.subject && (await this.#signedBy(child, issuer));
+    return child.issuer === issuer.subject && (await this.#signedBy(child, issuer));
   }
 
   #linkFailure(role: Role, child: Cert, issuer: Cert): Check {
@@ -450,7 +496,7 @@ class Verifier implements DcapQuoteVerifier {
         });
         continue;
       }
-      let crl: X509Crl;
+      let crl: Crl;
       try {
         crl = await this.#crl(s.input);
       } catch (e) {
@@ -471,7 +517,7 @@ class Verifier implements DcapQuoteVerifier {
         );
         continue;
       }
-      if (crl.issuer !== s.issuer.x509.subject) {
+      if (crl.issuer !== s.issuer.subject) {
         out.push(
           fail(`${id}.issuer`, "dcap.collateral.crl_issuer", {
             expected: `${s.label} issued by "${s.issuer.x509.subject}"`,
@@ -492,12 +538,12 @@ class Verifier implements DcapQuoteVerifier {
       );
       out.push(crlFreshness(`${id}.fresh`, crl, options.now));
       if (!signed || s.subject === null) continue;
-      const entry = crl.findRevoked(s.subject.x509);
+      const revokedOn = crl.revoked.get(s.subject.serial);
       out.push(
-        entry
+        revokedOn
           ? fail(`dcap.verify.revoked.${s.subjectRole}`, "dcap.collateral.revoked", {
               expected: `the ${ROLE_NAMES[s.subjectRole]} (serial ${s.subject.x509.serialNumber}) not revoked by ${s.label}`,
-              actual: `revoked on ${iso(entry.revocationDate)}`,
+              actual: `revoked on ${iso(revokedOn)}`,
             })
           : pass(`dcap.verify.revoked.${s.subjectRole}`),
       );
@@ -509,7 +555,7 @@ class Verifier implements DcapQuoteVerifier {
 
   #pinnedRoot(): Promise<Root> {
     this.#root ??= (async () => {
-      const cert = await this.#cert(derOf(this.#rootInput));
+      const cert = this.#cert(derOf(this.#rootInput));
       let problem: string | null = null;
       const bc = cert.x509.getExtension(BasicConstraintsExtension);
       if (cert.x509.subject !== cert.x509.issuer) {
@@ -524,14 +570,24 @@ class Verifier implements DcapQuoteVerifier {
     return this.#root;
   }
 
-  async #cert(der: Uint8Array): Promise<Cert> {
+  #cert(der: Uint8Array): Cert {
     // Certificates end in a signature, so length + last 32 bytes picks the
     // candidate without a digest, and a full byte compare confirms it.
     const tail = `${der.length}:${toHex(der.subarray(der.length - 32))}`;
     const hit = this.#certs.get(tail);
     if (hit && bytesEqual(hit.der, der)) return hit;
     const own = der.slice(); // the caller may reuse its buffer; the cache keeps its own bytes
-    const cert: Cert = { id: this.#nextId++, der: own, x509: new X509Certificate(own) };
+    const x509 = new X509Certificate(own);
+    const cert: Cert = {
+      id: this.#nextId++,
+      der: own,
+      x509,
+      subject: x509.subject,
+      issuer: x509.issuer,
+      serial: normalizeSerial(x509.serialNumber),
+      notBefore: x509.notBefore.getTime(),
+      notAfter: x509.notAfter.getTime(),
+    };
     this.#certs.set(tail, cert);
     return cert;
   }
@@ -545,13 +601,24 @@ class Verifier implements DcapQuoteVerifier {
     return cert.key;
   }
 
-  async #crl(input: DcapCrlInput): Promise<X509Crl> {
+  async #crl(input: DcapCrlInput): Promise<Crl> {
     const der = input instanceof X509Crl ? new Uint8Array(input.rawData) : derOf(input, "CRL");
     const tail = `${der.length}:${toHex(der.subarray(der.length - 32))}`;
     const hit = this.#crls.get(tail);
-    if (hit && bytesEqual(new Uint8Array(hit.rawData), der)) return hit;
-    const crl = new X509Crl(der.slice());
-    this.#crlIds.set(crl, this.#nextId++);
+    if (hit && bytesEqual(hit.der, der)) return hit;
+    const own = der.slice();
+    const x509 = new X509Crl(own);
+    const revoked = new Map<string, Date>();
+    for (const e of x509.entries) revoked.set(normalizeSerial(e.serialNumber), e.revocationDate);
+    const crl: Crl = {
+      id: this.#nextId++,
+      der: own,
+      x509,
+      issuer: x509.issuer,
+      thisUpdate: x509.thisUpdate,
+      nextUpdate: x509.nextUpdate,
+      revoked,
+    };
     this.#crls.set(tail, crl);
     return crl;
   }
@@ -576,15 +643,15 @@ class Verifier implements DcapQuoteVerifier {
     return ok;
   }
 
-  async #crlSignedBy(crl: X509Crl, issuer: Cert): Promise<boolean> {
-    const key = `crl:${this.#crlIds.get(crl)}<${issuer.id}`;
+  async #crlSignedBy(crl: Crl, issuer: Cert): Promise<boolean> {
+    const key = `crl:${crl.id}<${issuer.id}`;
     const hit = this.#sigs.get(key);
     if (hit !== undefined) return hit;
     let ok: boolean;
     try {
       // Import with the injected crypto ourselves: X509Crl.verify would use the global provider.
       const publicKey = await this.#key(issuer);
-      ok = await crl.verify({ publicKey }, this.#crypto);
+      ok = await crl.x509.verify({ publicKey }, this.#crypto);
     } catch {
       // An issuer key that cannot verify this CRL's algorithm: a failed signature.
       ok = false;
@@ -609,64 +676,69 @@ function fail(id: string, code: EvidenceCode, detail: { expected: string; actual
  * present), and the PCK certificate must not (RFC 5280 §4.2.1.9, §6.1.4). The
  * PCK CA's own pathLenConstraint is moot: only an end entity follows it.
  */
-function roleCheck(role: "pck_ca" | "pck", x: X509Certificate): Check {
+function roleCheck(role: "pck_ca" | "pck", cert: Cert): Check {
   const id = `dcap.verify.ca.${role}`;
-  const bc = x.getExtension(BasicConstraintsExtension);
-  const ku = x.getExtension(KeyUsagesExtension);
-  const subject = `"${x.subject}"`;
-  if (role === "pck") {
-    return bc?.ca
-      ? fail(id, "dcap.verify.ca", {
-          expected: "the PCK certificate an end entity (basicConstraints cA false or absent)",
-          actual: `${subject} has cA set`,
-        })
-      : pass(id);
-  }
-  let problem: string | null = null;
-  if (!bc?.ca) problem = "basicConstraints cA is not set";
-  else if (ku && (ku.usages & KeyUsageFlags.keyCertSign) === 0)
-    problem = "keyUsage lacks keyCertSign";
-  return problem === null
-    ? pass(id)
-    : fail(id, "dcap.verify.ca", {
-        expected: "the PCK CA a CA (basicConstraints cA, keyUsage keyCertSign)",
-        actual: `${subject}: ${problem}`,
-      });
+  cert.role ??= roleProblem(role, cert.x509);
+  if (cert.role === null) return pass(id);
+  return fail(id, "dcap.verify.ca", {
+    expected:
+      role === "pck"
+        ? "the PCK certificate an end entity (basicConstraints cA false or absent)"
+        : "the PCK CA a CA (basicConstraints cA, keyUsage keyCertSign)",
+    actual: `"${cert.subject}": ${cert.role}`,
+  });
 }
 
-function validity(role: Role, cert: X509Certificate, now: Date): Check {
+/** Why `x` cannot play `role`, or null when it can. */
+function roleProblem(role: "pck_ca" | "pck", x: X509Certificate): string | null {
+  const bc = x.getExtension(BasicConstraintsExtension);
+  if (role === "pck") return bc?.ca ? "has cA set" : null;
+  if (!bc?.ca) return "basicConstraints cA is not set";
+  const ku = x.getExtension(KeyUsagesExtension);
+  if (ku && (ku.usages & KeyUsageFlags.keyCertSign) === 0) return "keyUsage lacks keyCertSign";
+  return null;
+}
+
+function validity(role: Role, cert: Cert, now: Date): Check {
   const id = `dcap.verify.validity.${role}`;
   const t = now.getTime();
   const window = () =>
-    `${ROLE_NAMES[role]} "${cert.subject}" valid ${iso(cert.notBefore)} → ${iso(cert.notAfter)}`;
+    `${ROLE_NAMES[role]} "${cert.subject}" valid ${iso(new Date(cert.notBefore))} → ${iso(new Date(cert.notAfter))}`;
   // RFC 5280 §4.1.2.5: both bounds are inclusive.
-  if (t < cert.notBefore.getTime()) {
+  if (t < cert.notBefore) {
     return fail(id, "dcap.verify.not_yet_valid", {
       expected: `valid at ${iso(now)}`,
       actual: window(),
     });
   }
-  if (t > cert.notAfter.getTime()) {
+  if (t > cert.notAfter) {
     return fail(id, "dcap.verify.expired", { expected: `valid at ${iso(now)}`, actual: window() });
   }
   return pass(id);
 }
 
-function crlFreshness(id: string, crl: X509Crl, now: Date): Check {
-  const window = `thisUpdate ${iso(crl.thisUpdate)}, nextUpdate ${crl.nextUpdate ? iso(crl.nextUpdate) : "absent"}`;
+function crlFreshness(id: string, crl: Crl, now: Date): Check {
+  // Built only for a failure: this runs for every CRL of every quote.
+  const window = () =>
+    `thisUpdate ${iso(crl.thisUpdate)}, nextUpdate ${crl.nextUpdate ? iso(crl.nextUpdate) : "absent"}`;
   if (now.getTime() < crl.thisUpdate.getTime()) {
     return fail(id, "dcap.collateral.crl_not_yet_valid", {
       expected: `thisUpdate ≤ ${iso(now)}`,
-      actual: window,
+      actual: window(),
     });
   }
   if (!crl.nextUpdate || now.getTime() > crl.nextUpdate.getTime()) {
     return fail(id, "dcap.collateral.crl_stale", {
       expected: `nextUpdate ≥ ${iso(now)}`,
-      actual: window,
+      actual: window(),
     });
   }
   return pass(id);
+}
+
+/** A serial number as hex without leading zero bytes, lower-case: certificate and CRL spellings may differ. */
+function normalizeSerial(hex: string): string {
+  return hex.toLowerCase().replace(/^(00)+(?=.)/, "");
 }
 
 function decodePck(der: Uint8Array): PckExtensions | EvidenceError {
