@@ -746,6 +746,19 @@ describe("verifyDcapQuoteSignatures: a fake Intel hierarchy (root passed explici
     ]);
   });
 
+  it("a role outcome cached for a certificate as PCK CA is not reused when the same bytes come as the leaf", async () => {
+    const v = createDcapQuoteVerifier({ root: F.intel.root });
+    const q = parseDcapQuote(F.sgx);
+    assert.deepEqual(failed(await v.verify(q, F.opts)), []);
+    const r = await v.verify(
+      { ...q, pckChain: [F.intel.pckCa, F.intel.pckCa, F.intel.root] },
+      F.opts,
+    );
+    assert.equal(check(r, "dcap.verify.ca.pck").ok, false);
+    assert.match(check(r, "dcap.verify.ca.pck").actual!, /has cA set/);
+    assert.equal(check(r, "dcap.verify.ca.pck_ca").ok, true);
+  });
+
   it("a pinned root that is not a self-signed CA fails dcap.verify.root", async () => {
     const rootPublic = await crypto.subtle.importKey("spki", F.root.publicKey.rawData, P256, true, [
       "verify",

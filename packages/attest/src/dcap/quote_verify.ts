@@ -156,8 +156,8 @@ interface Cert {
   serial: string;
   notBefore: number;
   notAfter: number;
-  /** The role check's outcome (null: passed), computed on first use. */
-  role?: string | null;
+  /** The role checks' outcomes by role (null: passed), computed on first use: the same bytes may come as a leaf in one quote and as a CA in another. */
+  roles?: { pck?: string | null; pck_ca?: string | null };
 }
 
 /** A parsed CRL with what the checks read, derived once. */
@@ -678,14 +678,16 @@ function fail(id: string, code: EvidenceCode, detail: { expected: string; actual
  */
 function roleCheck(role: "pck_ca" | "pck", cert: Cert): Check {
   const id = `dcap.verify.ca.${role}`;
-  cert.role ??= roleProblem(role, cert.x509);
-  if (cert.role === null) return pass(id);
+  cert.roles ??= {};
+  cert.roles[role] ??= roleProblem(role, cert.x509);
+  const problem = cert.roles[role];
+  if (problem === null) return pass(id);
   return fail(id, "dcap.verify.ca", {
     expected:
       role === "pck"
         ? "the PCK certificate an end entity (basicConstraints cA false or absent)"
         : "the PCK CA a CA (basicConstraints cA, keyUsage keyCertSign)",
-    actual: `"${cert.subject}": ${cert.role}`,
+    actual: `"${cert.subject}": ${problem}`,
   });
 }
 
