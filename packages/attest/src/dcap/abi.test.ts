@@ -944,6 +944,22 @@ describe("parsePckExtensions", () => {
       /extnValue OCTET STRING/,
     ],
     [
+      "SGX extension whose critical flag is not a BOOLEAN",
+      pckDer({ extensions: [seq(oid(SGX), int(1), tlv(0x04, seq(...sgxEntries())))] }),
+      "dcap.pck.der",
+      /\[critical\]/,
+    ],
+    [
+      "SGX extension with a 2-byte critical BOOLEAN",
+      pckDer({
+        extensions: [
+          seq(oid(SGX), tlv(0x01, new Uint8Array([0xff, 0])), tlv(0x04, seq(...sgxEntries()))),
+        ],
+      }),
+      "dcap.pck.der",
+      /\[critical\]/,
+    ],
+    [
       "SGX extension with only its OID",
       pckDer({ extensions: [seq(oid(SGX))] }),
       "dcap.pck.der",

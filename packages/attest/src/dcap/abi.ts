@@ -754,7 +754,13 @@ export function parsePckExtensions(pckLeafDer: Uint8Array): PckExtensions {
       );
     }
     const value = parts[parts.length - 1];
-    if (parts.length < 2 || parts.length > 3 || value?.tag !== OCTET_STRING) {
+    const critical = parts.length === 3 ? parts[1] : undefined;
+    if (
+      parts.length < 2 ||
+      parts.length > 3 ||
+      value?.tag !== OCTET_STRING ||
+      (critical !== undefined && (critical.tag !== BOOLEAN || critical.end - critical.start !== 1))
+    ) {
       throw new EvidenceError(
         D,
         "expected the SGX extension as SEQUENCE { extnID, [critical], extnValue OCTET STRING }",
