@@ -625,6 +625,8 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
         close: () => {},
       }));
       const data = { output, stdin, net: netCh };
+      /** The workload's outcome arrived; the worker may exit before EXIT is sent. */
+      let settling = false;
       const w = options.startWorker
         ? options.startWorker(data)
         : new Worker(BOOT, { eval: true, workerData: data });
@@ -659,13 +661,15 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
         } else if (m.type === "done") {
           // What the workload wrote on its sockets goes out before EXIT.
           const outcome = m.outcome!;
+          settling = true;
           if (net === null) finish(outcome);
           else void net.settle(2000).then(() => finish(outcome));
         }
       });
       w.on("error", (e) => fail(e));
       w.on("exit", () => {
-        if (!done()) {
+        // After "done" the worker ends on its own, often while its sockets still flush.
+        if (!done() && !settling) {
           fail(new KeepError("keep.process", "the workload's worker exited without a result"));
         }
       });

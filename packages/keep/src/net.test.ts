@@ -16,6 +16,7 @@ import assert from "node:assert/strict";
 import { randomBytes, X509Certificate } from "node:crypto";
 import * as fs from "node:fs";
 import * as net from "node:net";
+import * as os from "node:os";
 import * as path from "node:path";
 import { type Duplex, duplexPair } from "node:stream";
 import { after, before, describe, it } from "node:test";
@@ -893,4 +894,68 @@ describe("Keep sockets: connect entries", () => {
       assert.equal(s.host.of(FRAME.STDOUT).length, 0);
     },
   );
+});
+
+describe("Keep sockets: the WASI socket calls through the bridge (sock_echo.wasm)", () => {
+  const SOCK_ECHO = wasm("test/wasm/sock_echo.wasm");
+  const DATA = fs.mkdtempSync(path.join(fs.realpathSync(os.tmpdir()), "donjon-net-test-"));
+  fs.writeFileSync(path.join(DATA, "greeting.txt"), "hi from the preopen\n");
+  after(() => fs.rmSync(DATA, { recursive: true, force: true }));
+
+  for (const prot of ["tls", "tcp"] as const) {
+    it(
+      `prot ${prot}: accept, accept4 NONBLOCK, peek, recv/read, send/write, poll, shutdown, then EAGAIN`,
+      T,
+      async () => {
+        const s = new Session({
+          wasm: SOCK_ECHO,
+          config: utf8.encode(
+            `${STDIO}[[files]]\nkind = "listen"\nname = "echo"\nprot = "${prot}"\nport = 0\n`,
+          ),
+          plan: {
+            args: ["sock_echo.wasm", "3"],
+            dirs: [{ guest: "/data", host: DATA, readonly: true }],
+          },
+        });
+        await s.evidence;
+        // One client at a time, each sending only after a pause: connection 2 must
+        // see EAGAIN from a nonblocking recv before its line arrives.
+        for (let k = 0; k < 3; k++) {
+          const raw = s.accept();
+          const sock: Duplex = prot === "tls" ? await tlsClient(raw) : raw;
+          const got: Buffer[] = [];
+          sock.on("data", (b: Buffer) => got.push(b));
+          const ended = new Promise<void>((r) => sock.once("end", r));
+          await new Promise((r) => setTimeout(r, 200));
+          sock.write(`line ${k}\n`);
+          await ended;
+          assert.equal(Buffer.concat(got).toString(), `hi from the preopen\nline ${k}\n`);
+          sock.end();
+        }
+        const report = await s.report;
+        assertEndedCleanly(s);
+        const out = s.host.text(FRAME.STDOUT);
+        assert.deepEqual(report, { ...report, kind: "exit", code: 0 }, out);
+        assert.match(out, /^done \d+ passed, 0 failed$/m);
+        assert.match(out, /^# FD_NAMES=stdin:stdout:stderr:echo$/m);
+      },
+    );
+  }
+});
+
+describe("Keep sockets: half-close", () => {
+  it("tcp: a client that half-closes after its request still gets the answer", T, async () => {
+    const s = httpsHello(
+      utf8.encode(`${STDIO}[[files]]\nkind = "listen"\nname = "web"\nprot = "tcp"\nport = 0\n`),
+    );
+    await s.evidence;
+    const c = s.accept();
+    const got: Buffer[] = [];
+    c.on("data", (b: Buffer) => got.push(b));
+    const ended = new Promise<void>((r) => c.once("end", r));
+    c.end("GET /echo?half HTTP/1.0\r\n\r\n");
+    await ended;
+    await s.close();
+    assert.match(Buffer.concat(got).toString(), /^HTTP\/1\.[01] 200 [\s\S]*half$/);
+  });
 });

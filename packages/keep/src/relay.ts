@@ -320,7 +320,9 @@ export class KeepSockets {
     return new Duplex({
       read: () => this.#credit(c),
       write: (chunk: Buffer, _enc, cb) => {
-        if (c.keepClosed || c.hostClosed || this.#ended) {
+        // Not c.hostClosed: the peer's FIN ends what the Keep reads, not what it
+        // sends (a client that half-closes after its request still gets the answer).
+        if (c.keepClosed || this.#ended) {
           cb(new KeepError("keep.relay", `connection ${c.id} is closed`));
           return;
         }
