@@ -14,7 +14,13 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
 import { KeepError } from "./error.ts";
-import { type KeepLaunchOptions, type KeepResult, type NetFile, runKeep } from "./host.ts";
+import {
+  ACCEPT_QUEUE,
+  type KeepLaunchOptions,
+  type KeepResult,
+  type NetFile,
+  runKeep,
+} from "./host.ts";
 import {
   encodeSocketData,
   FRAME,
@@ -194,6 +200,76 @@ describe("runKeep: listen entries", { timeout: 60_000 }, () => {
       [...rep.ids].sort((a, b) => a - b),
       Array.from({ length: n }, (_, i) => HOST_ID_BASE + i),
     );
+  });
+
+  it(`past MAX_SOCKETS relays and ACCEPT_QUEUE (${ACCEPT_QUEUE}) waiting, a new connection is closed at once`, async () => {
+    const served = MAX_SOCKETS + ACCEPT_QUEUE;
+    const n = served + 8;
+    const r = await session(
+      // The Keep holds its MAX_SOCKETS connections for 2 s: all the others
+      // arrive meanwhile, the queue fills, and the last 8 find it full.
+      { listen: [3], mode: "echo", exitAfter: served, holdUntil: MAX_SOCKETS, holdMs: 2000 },
+      [listen(3)],
+      (ports) =>
+        Promise.all(
+          Array.from(
+            { length: n },
+            (_, i) =>
+              new Promise<string>((resolve) => {
+                const got: Buffer[] = [];
+                const s = net.connect({ host: "127.0.0.1", port: ports.get(3)! }, () =>
+                  s.write(`ping ${i}`),
+                );
+                s.on("data", (b: Buffer) => {
+                  got.push(b);
+                  if (Buffer.concat(got).length === `ping ${i}`.length) s.end();
+                });
+                s.on("error", () => {}); // a dropped one may be reset: it sent bytes nobody read
+                s.on("close", () => resolve(Buffer.concat(got).toString()));
+              }),
+          ),
+        ),
+    );
+    const answered = r.value.filter((v) => v.startsWith("PING "));
+    assert.equal(answered.length, served);
+    assert.deepEqual(
+      r.value.filter((v) => !v.startsWith("PING ")),
+      Array(n - served).fill(""),
+    );
+    assert.equal(report(r.result).served, served);
+  });
+
+  it("a CONNECT that crosses ACCEPTEDs with MAX_SOCKETS open gets CONNECTED ok:false; the Keep is not killed", async () => {
+    const server = net.createServer((s) => s.on("error", () => {}));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const r = await session(
+        {
+          listen: [3],
+          mode: "echo",
+          exitAfter: MAX_SOCKETS,
+          holdUntil: MAX_SOCKETS,
+          // As if it sent CONNECT before the last ACCEPTED reached it.
+          connectAt: MAX_SOCKETS,
+          connect: { fd: 4, send: "" },
+        },
+        [listen(3), connectTo(4, port)],
+        (ports) =>
+          Promise.all(
+            Array.from({ length: MAX_SOCKETS }, (_, i) =>
+              talk(ports.get(3)!, `ping ${i}`, { endAfter: `ping ${i}`.length }),
+            ),
+          ),
+      );
+      assert.deepEqual(report(r.result).connect, {
+        ok: false,
+        error: `the host did not connect to 127.0.0.1:${port} (fd 4 "out4"): ${MAX_SOCKETS} connections are open (some accepted while the CONNECT was on its way)`,
+        received: "",
+      });
+    } finally {
+      server.close();
+    }
   });
 
   it("a response the Keep sends right before SOCKET_CLOSE arrives whole, to a client that reads slowly", async () => {
@@ -508,6 +584,28 @@ describe("runKeep: a Keep that breaks the network rules is killed", { timeout: 6
       message: /SOCKET_CREDIT \(0x0a\) for connection 3, which was never opened/,
     },
   ];
+  it(`CONNECT with MAX_SOCKETS (${MAX_SOCKETS}) of the Keep's own connections open`, async () => {
+    const server = net.createServer((s) => s.on("error", () => {}));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const frames = Array.from({ length: MAX_SOCKETS + 1 }, (_, i) =>
+        connect({ id: i + 1, purpose: "file", fd: 4 }),
+      );
+      const r = await session(
+        { listen: [], frames },
+        [listen(3), connectTo(4, port)],
+        async () => {},
+      );
+      assert.deepEqual(r.result, {
+        kind: "crash",
+        message: `the Keep broke the sallyport protocol: CONNECT with ${MAX_SOCKETS} connections of its own open already`,
+      });
+    } finally {
+      server.close();
+    }
+  });
+
   for (const c of cases) {
     it(c.name, async () => {
       const r = await session({ listen: [3, 5], frames: c.frames }, files, async () => {});

@@ -15,9 +15,12 @@
 //                      (while the peer is still sending)
 //   bigBytes:  N
 //   holdUntil: N       answer nothing until N connections are open at once (then all)
+//   holdMs:    N       with holdUntil: and N ms more
 //   exitAfter: N       EXIT once N accepted connections are finished (both sides closed)
 //   connect:   {fd, send}  at START: CONNECT {purpose "file", fd}, send `send`, collect
 //                      the answer until SOCKET_CLOSED, then SOCKET_CLOSE and EXIT
+//   connectAt: N       with `connect`: send its CONNECT when N accepted connections are
+//                      open rather than at START (and go on serving after the answer)
 //   frames:    [{type, json} | {type, hex}]  at START: send these frames as they are
 //
 // EXIT `{kind: "error", code: "test.net", message: JSON}` reports
@@ -72,6 +75,7 @@ let configLeft = -1;
 let maxOpen = 0;
 let served = 0;
 let holding = (plan.holdUntil ?? 0) > 0;
+let releasing = false;
 const held = [];
 const report = { ids: [], fds: [], connect: null, received: 0 };
 
@@ -100,10 +104,12 @@ const onStart = () => {
       f.json !== undefined ? json(f.type, f.json) : frame(f.type, Buffer.from(f.hex, "hex")),
     );
   }
-  if (plan.connect) {
-    conns.set(1, { credit: WINDOW, got: [], keepClosed: false, hostClosed: false, own: true });
-    channel.write(json(0x07, { id: 1, purpose: "file", fd: plan.connect.fd }));
-  }
+  if (plan.connect && plan.connectAt === undefined) openConnect();
+};
+
+const openConnect = () => {
+  conns.set(1, { credit: WINDOW, got: [], keepClosed: false, hostClosed: false, own: true });
+  channel.write(json(0x07, { id: 1, purpose: "file", fd: plan.connect.fd }));
 };
 
 const onFrame = (type, payload) => {
@@ -131,9 +137,13 @@ const onFrame = (type, payload) => {
     report.fds.push(a.fd);
     maxOpen = Math.max(maxOpen, conns.size);
     if (conns.size > MAX_SOCKETS) return violation(`${conns.size} connections open`);
-    if (holding && conns.size >= plan.holdUntil) {
-      holding = false;
-      for (const [id, bytes] of held.splice(0)) if (conns.has(id)) sendData(id, bytes);
+    if (plan.connectAt === conns.size && report.connect === null && !conns.has(1)) openConnect();
+    if (holding && conns.size >= plan.holdUntil && !releasing) {
+      releasing = true;
+      setTimeout(() => {
+        holding = false;
+        for (const [id, bytes] of held.splice(0)) if (conns.has(id)) sendData(id, bytes);
+      }, plan.holdMs ?? 0);
     }
     return;
   }
@@ -142,7 +152,8 @@ const onFrame = (type, payload) => {
     report.connect = { ok: c.ok, error: c.error ?? null, received: "" };
     if (!c.ok) {
       conns.delete(1);
-      return exit("test.net", JSON.stringify(report));
+      if (plan.exitAfter === undefined) exit("test.net", JSON.stringify(report));
+      return;
     }
     sendData(1, Buffer.from(plan.connect.send));
     return;
