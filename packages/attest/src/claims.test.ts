@@ -38,6 +38,23 @@ const SANDBOX: KeepCertClaims = {
   evidenceSha256: "56".repeat(32),
 };
 
+/** An Intel Keep: MRTD, Intel's TCB status, TEE_TCB_SVN. */
+const TDX: KeepCertClaims = {
+  tee: "tdx",
+  tier: "hardware",
+  measurement: "7d".repeat(48),
+  workload: "cd".repeat(32),
+  tcbStatus: "UpToDate",
+  tcb: "06010300000000000000000000000000",
+  evidenceSha256: "ef".repeat(32),
+};
+const SGX: KeepCertClaims = {
+  ...TDX,
+  tee: "sgx",
+  measurement: "e1".repeat(32),
+  tcbStatus: "SWHardeningNeeded",
+};
+
 const enc = (s: string) => new TextEncoder().encode(s);
 
 function tlv(tag: number, body: Uint8Array | number[]): Uint8Array {
@@ -94,7 +111,7 @@ const isCode = (code: string) => (e: unknown) => {
 
 describe("Keep claims", () => {
   it("round trip: encode, then decode from the value and from a certificate", () => {
-    for (const c of [CLAIMS, SANDBOX, { ...CLAIMS, workload: null }]) {
+    for (const c of [CLAIMS, SANDBOX, TDX, SGX, { ...CLAIMS, workload: null }]) {
       assert.deepEqual(decodeKeepClaimsValue(encodeKeepClaims(c)), c);
     }
     const der = cert(exts(BC_EXT, CLAIMS_EXT));
@@ -165,6 +182,27 @@ describe("Keep claims", () => {
     ["workload 31 bytes", utf8(json({ workload: "cd".repeat(31) })), "claims.field"],
     ["workload a number", utf8(json({ workload: 5 })), "claims.field"],
     ["tcb_status unknown", utf8(json({ tcb_status: "up-to-date" })), "claims.field"],
+    ["tcb_status Intel's, for snp", utf8(json({ tcb_status: "UpToDate" })), "claims.field"],
+    [
+      "tcb_status Revoked (never recorded)",
+      utf8(json({ tee: "tdx", tcb_status: "Revoked" })),
+      "claims.field",
+    ],
+    [
+      "tcb_status meets-minimum, for tdx",
+      utf8(json({ tee: "tdx", tcb_status: "meets-minimum" })),
+      "claims.field",
+    ],
+    [
+      "tcb_status none, for sgx",
+      utf8(json({ tee: "sgx", measurement: "e1".repeat(32), tcb_status: "none" })),
+      "claims.field",
+    ],
+    [
+      "tcb_status UpToDate, for sandbox",
+      utf8(json({ tee: "sandbox", tier: "software", tcb_status: "UpToDate" })),
+      "claims.field",
+    ],
     ["tcb empty", utf8(json({ tcb: "" })), "claims.field"],
     ["tcb an object", utf8(json({ tcb: {} })), "claims.field"],
     ["evidence_sha256 not hex", utf8(json({ evidence_sha256: "zz".repeat(32) })), "claims.field"],

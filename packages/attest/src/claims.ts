@@ -51,20 +51,47 @@ export const KEEP_CLAIMS_MAX_SIZE = 4096;
 /** The TEE types a Keep certificate can name. */
 export const KEEP_CLAIMS_TEES = ["sandbox", "snp", "tdx", "sgx"] as const;
 
-/** The TCB statuses a Keep certificate can record. */
-export const KEEP_CLAIMS_TCB_STATUSES = ["none", "meets-minimum", "not-checked"] as const;
+/**
+ * The TCB statuses a Keep certificate can record: `none` (sandbox),
+ * `meets-minimum` and `not-checked` (SEV-SNP, judged against the policy's
+ * minimum), and Intel's statuses as Intel PCS spells them (SGX and TDX, from
+ * TCB Info and QE Identity). `Revoked` is never recorded: a Steward refuses it.
+ */
+export const KEEP_CLAIMS_TCB_STATUSES = [
+  "none",
+  "meets-minimum",
+  "not-checked",
+  "UpToDate",
+  "SWHardeningNeeded",
+  "ConfigurationNeeded",
+  "ConfigurationAndSWHardeningNeeded",
+  "OutOfDate",
+  "OutOfDateConfigurationNeeded",
+] as const;
+
+/** Which TCB statuses each TEE can record: a status of another TEE's kind is malformed. */
+const TCB_STATUSES_OF: Readonly<Record<(typeof KEEP_CLAIMS_TEES)[number], readonly string[]>> = {
+  sandbox: ["none"],
+  snp: ["meets-minimum", "not-checked"],
+  tdx: KEEP_CLAIMS_TCB_STATUSES.slice(3),
+  sgx: KEEP_CLAIMS_TCB_STATUSES.slice(3),
+};
 
 /** What a Keep certificate records about the attested Keep. All byte strings are lowercase hex. */
 export interface KeepCertClaims {
-  /** TEE type: `sandbox`, `snp` (`tdx`, `sgx` later). */
+  /** TEE type: `sandbox`, `snp`, `tdx`, `sgx`. */
   tee: string;
   /** Trust tier: `hardware` (a TEE vouches) or `software` (the sandbox host's key vouches: no confidentiality from the host). */
   tier: "hardware" | "software";
-  /** The launch measurement (SNP MEASUREMENT, sandbox runtime measurement; TDX MRTD, SGX MRENCLAVE later). */
+  /** The launch measurement (SNP MEASUREMENT, sandbox runtime measurement, TDX MRTD, SGX MRENCLAVE). */
   measurement: string;
   /** The workload identity (SHA-256 of the canonical wasm and config digests); null when the evidence names none (Enarx). */
   workload: string | null;
-  /** How the TCB was judged: `none` (sandbox), `meets-minimum`, `not-checked` (SNP without `min_tcb`). */
+  /**
+   * How the TCB was judged: `none` (sandbox), `meets-minimum`, `not-checked`
+   * (SNP without `min_tcb`), or Intel's TCB status (SGX, TDX: `UpToDate`,
+   * `SWHardeningNeeded`, … — {@link KEEP_CLAIMS_TCB_STATUSES}).
+   */
   tcbStatus: string;
   /** The TCB the evidence reported (SNP REPORTED_TCB, 8 bytes); null when none (sandbox). */
   tcb: string | null;
@@ -263,6 +290,14 @@ export function decodeKeepClaimsValue(value: Uint8Array): KeepCertClaims {
   const want = claims.tee === "sandbox" ? "software" : "hardware";
   if (claims.tier !== want) {
     fail("claims.tier", `expected tier ${want} for tee ${claims.tee}, got ${claims.tier}`);
+  }
+  // Likewise the TCB status is of the TEE's kind: Intel's statuses only for SGX and TDX.
+  const statuses = TCB_STATUSES_OF[claims.tee as keyof typeof TCB_STATUSES_OF];
+  if (!statuses.includes(claims.tcbStatus)) {
+    fail(
+      "claims.field",
+      `expected Keep claims "tcb_status" for tee ${claims.tee} to be one of ${statuses.join(", ")}, got ${JSON.stringify(claims.tcbStatus)}`,
+    );
   }
   // Canonical form: exactly what encodeKeepClaims writes. This also refuses
   // duplicated member names (JSON.parse keeps the last one silently).

@@ -50,7 +50,22 @@ describe("steward.toml", () => {
       storage: "sqlite:/srv/steward/data/steward.db",
       adminTokens: [TOKEN],
       limits: { body: 1024 * 1024, bodyTimeoutMs: 2000 },
+      dcap: { pcsUrl: null, collateralDir: null },
     });
+  });
+
+  it("[dcap]: a PCS or PCCS URL and a collateral directory beside the file", () => {
+    const c = parseConfig(
+      `${FULL}[dcap]\npcs_url = "https://pccs.example:8081/sgx/certification/v4"\ncollateral_dir = "intel"\n`,
+      "/srv/steward/steward.toml",
+    );
+    assert.deepEqual(c.dcap, {
+      pcsUrl: "https://pccs.example:8081/sgx/certification/v4",
+      collateralDir: "/srv/steward/intel",
+    });
+    // A PCCS on this machine may speak plain HTTP.
+    const local = parseConfig(`${MINIMAL}[dcap]\npcs_url = "http://127.0.0.1:8081"\n`, "/s/x.toml");
+    assert.deepEqual(local.dcap, { pcsUrl: "http://127.0.0.1:8081", collateralDir: null });
   });
 
   it("defaults: loopback 8443, sqlite:steward.db beside the config, 256 KiB, 10 s, no admin", () => {
@@ -182,6 +197,36 @@ describe("steward.toml", () => {
       'ca = "x"\n',
       "steward.config",
       /ca: expected a table \[ca\], got a string/,
+    ],
+    [
+      "[dcap] unknown key",
+      `${FULL}[dcap]\npccs = "https://x"\n`,
+      "steward.config.unknown_key",
+      /:20: dcap\.pccs: unknown key \(expected one of pcs_url, collateral_dir\)/,
+    ],
+    [
+      "[dcap] pcs_url not a URL",
+      `${FULL}[dcap]\npcs_url = "api.trustedservices.intel.com"\n`,
+      "steward.config",
+      /:20: dcap\.pcs_url: expected an https:\/\/ base URL/,
+    ],
+    [
+      "[dcap] pcs_url with a query",
+      `${FULL}[dcap]\npcs_url = "https://pcs.example/?fmspc=1"\n`,
+      "steward.config",
+      /dcap\.pcs_url: expected an https:\/\/ base URL/,
+    ],
+    [
+      "[dcap] plain http off loopback",
+      `${FULL}[dcap]\npcs_url = "http://pccs.example:8081"\n`,
+      "steward.config",
+      /dcap\.pcs_url: plain http:\/\/ is allowed only for a PCCS on a loopback address/,
+    ],
+    [
+      "[dcap] collateral_dir empty",
+      `${FULL}[dcap]\ncollateral_dir = ""\n`,
+      "steward.config",
+      /dcap\.collateral_dir: expected a non-empty string/,
     ],
     [
       "path not a string",

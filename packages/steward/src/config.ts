@@ -19,6 +19,9 @@
  * [limits]
  * body = "256KiB"
  * body_timeout = "10s"
+ * [dcap]                           # Intel SGX and TDX collateral; none: their evidence is refused
+ * pcs_url = "https://api.trustedservices.intel.com"   # Intel PCS, or a PCCS base URL
+ * collateral_dir = "intel"         # and/or offline files (TCB Info, QE Identity, CRLs, chains)
  * ```
  */
 import * as path from "node:path";
@@ -49,6 +52,24 @@ export interface StewardConfig {
   /** Bearer tokens for `/api/v1/admin/*`; empty: the admin API refuses everyone. */
   adminTokens: string[];
   limits: StewardLimits;
+  /** Where Intel DCAP collateral comes from (SGX and TDX); both null: none, and such evidence is refused. */
+  dcap: StewardDcapConfig;
+}
+
+/** `[dcap]`: the sources of Intel DCAP collateral (TCB Info, QE Identity, CRLs). */
+export interface StewardDcapConfig {
+  /**
+   * Intel PCS or a PCCS base URL (`https://…`; `http://` only for a loopback
+   * PCCS), fetched with the Steward's injected fetch and cached until each
+   * answer's nextUpdate. Null: nothing is fetched.
+   */
+  pcsUrl: string | null;
+  /**
+   * A directory of collateral files read at boot (absolute): TCB Info and QE
+   * Identity JSON, CRLs, PEM chains, recognised by content; looked at before
+   * the PCS. Null: none.
+   */
+  collateralDir: string | null;
 }
 
 /** Request limits. */
@@ -79,6 +100,7 @@ const SCHEMA: Readonly<Record<string, readonly string[] | null>> = {
   ca: ["cert", "key"],
   admin: ["tokens"],
   limits: ["body", "body_timeout"],
+  dcap: ["pcs_url", "collateral_dir"],
 };
 
 /**
@@ -237,6 +259,31 @@ export function parseConfig(text: string, file: string): StewardConfig {
     bodyTimeoutMs = n as number;
   }
 
+  const dcapTable = table("dcap");
+  const pcsUrl = str("dcap.pcs_url", dcapTable.pcs_url, false) ?? null;
+  if (pcsUrl !== null) {
+    let u: URL | null = null;
+    try {
+      u = new URL(pcsUrl);
+    } catch {}
+    if (!u || (u.protocol !== "https:" && u.protocol !== "http:") || u.search || u.hash) {
+      fail(
+        "dcap.pcs_url",
+        `expected an https:// base URL such as "https://api.trustedservices.intel.com" (Intel PCS) or a PCCS's, got ${JSON.stringify(pcsUrl)}`,
+      );
+    }
+    // Collateral is signed, but its absence or staleness is not: an attacker on the path
+    // could withhold CRLs. Plain HTTP only for a PCCS on this machine.
+    if (u!.protocol === "http:" && !isLoopback(u!.hostname.replace(/^\[|\]$/g, ""))) {
+      fail(
+        "dcap.pcs_url",
+        `plain http:// is allowed only for a PCCS on a loopback address, got ${JSON.stringify(pcsUrl)}; use https://`,
+      );
+    }
+  }
+  const dirText = str("dcap.collateral_dir", dcapTable.collateral_dir, false);
+  const collateralDir = dirText === undefined ? null : path.resolve(dir, dirText);
+
   return {
     file: abs,
     listen,
@@ -246,6 +293,7 @@ export function parseConfig(text: string, file: string): StewardConfig {
     storage,
     adminTokens,
     limits: { body, bodyTimeoutMs },
+    dcap: { pcsUrl, collateralDir },
   };
 }
 

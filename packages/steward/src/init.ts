@@ -51,17 +51,25 @@ lifetime = "24h"         # 1m to 30d
 # workload_identities = ["<64 hex digits>"]   # allow-list; empty: any workload
 # san = ["keep.example.com", "127.0.0.1"]     # DNS names, IP addresses or URIs for the certificate
 
-# Intel TDX and SGX: verified once DCAP collateral support lands; until then
-# their evidence is refused as evidence.unsupported whatever this says.
+# Intel TDX and SGX. Quotes are verified against Intel's pinned SGX Root CA
+# with Intel's collateral (TCB Info, QE Identity, CRLs), which steward.toml's
+# [dcap] section provides (pcs_url and/or collateral_dir); without it their
+# evidence is refused as config.dcap whatever this says.
 [tdx]
 allow = true
-debug = false
+debug = false            # TDATTRIBUTES.DEBUG: the host can read the TD
 lifetime = "24h"
+tcb_statuses = ["UpToDate"]   # Intel TCB statuses accepted; also SWHardeningNeeded,
+                              # ConfigurationNeeded, ConfigurationAndSWHardeningNeeded,
+                              # OutOfDate, OutOfDateConfigurationNeeded (never Revoked)
+# measurements = ["<96 hex digits>"]          # MRTD allow-list; empty: any
 
 [sgx]
 allow = true
-debug = false
+debug = false            # ATTRIBUTES.DEBUG: the host can read the enclave
 lifetime = "24h"
+tcb_statuses = ["UpToDate"]
+# measurements = ["<64 hex digits>"]          # MRENCLAVE allow-list; empty: any
 `;
 
 /** Options of {@link initSteward}. */
@@ -152,5 +160,11 @@ tokens = ["${token}"]
 [limits]
 body = "256KiB"          # largest request body
 body_timeout = "10s"     # longest a request body may take to arrive
+
+# Intel SGX and TDX collateral (TCB Info, QE Identity, CRLs). Without a source,
+# SGX and TDX evidence is refused (config.dcap).
+# [dcap]
+# pcs_url = "https://api.trustedservices.intel.com"   # Intel PCS, or your PCCS
+# collateral_dir = "intel"                            # offline files, read at start
 `;
 }

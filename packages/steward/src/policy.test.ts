@@ -42,6 +42,8 @@ describe("defaultPolicy: safe", () => {
       assert.deepEqual(s.workloadIdentities, []);
     }
     assert.deepEqual(p.snp.minTcb, {});
+    assert.deepEqual(p.tdx.tcbStatuses, ["UpToDate"]);
+    assert.deepEqual(p.sgx.tcbStatuses, ["UpToDate"]);
     assert.deepEqual(parsePolicy("", "empty.toml"), p);
   });
 });
@@ -67,6 +69,8 @@ describe("parsePolicy: the example with every key (test/fixtures/policy.toml)", 
     assert.equal(p.snp.lifetimeMs, 7 * 86_400_000);
     assert.equal(p.tdx.allow, false);
     assert.equal(p.sgx.allow, false);
+    assert.deepEqual(p.tdx.tcbStatuses, ["UpToDate"]);
+    assert.deepEqual(p.sgx.tcbStatuses, ["UpToDate", "SWHardeningNeeded"]);
   });
   test("host_keys as PEM text inline", () => {
     const q = parsePolicy(`[sandbox]\nhost_keys = ['''${hostPem}''']`, "p.toml");
@@ -108,6 +112,31 @@ describe("parsePolicy: every mistake is an error naming the key and its line", (
       "min_tcb in [tdx]",
       "[tdx]\nmin_tcb = { snp = 1 }",
       /:2: unknown key "tdx\.min_tcb" \(TDX and SGX TCB/,
+    ],
+    [
+      "tcb_statuses in [snp]",
+      '[snp]\ntcb_statuses = ["UpToDate"]',
+      /:2: unknown key "snp\.tcb_statuses"/,
+    ],
+    [
+      "tcb_statuses empty",
+      "[tdx]\ntcb_statuses = []",
+      /:2: tdx\.tcb_statuses: expected a non-empty array of Intel TCB statuses/,
+    ],
+    [
+      "tcb_statuses a string",
+      '[sgx]\ntcb_statuses = "UpToDate"',
+      /sgx\.tcb_statuses: expected a non-empty array/,
+    ],
+    [
+      "tcb_statuses Revoked",
+      '[tdx]\ntcb_statuses = ["UpToDate", "Revoked"]',
+      /tdx\.tcb_statuses: \[1\]: expected one of UpToDate, .*got "Revoked" \(a revoked TCB is never accepted\)/,
+    ],
+    [
+      "tcb_statuses in another spelling",
+      '[sgx]\ntcb_statuses = ["up-to-date"]',
+      /sgx\.tcb_statuses: \[0\]: expected one of UpToDate/,
     ],
     ["a section that is not a table", "snp = 1", /snp: expected a table/],
     [

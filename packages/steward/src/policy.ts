@@ -17,6 +17,16 @@
  * denied_measurements = ["<96 hex>"]
  * debug = false
  * min_tcb = { bootloader = 3, tee = 0, snp = 8, microcode = 115 }
+ *
+ * [tdx]                     # Intel TDX: needs [dcap] collateral in steward.toml
+ * measurements = ["<96 hex>"]              # MRTD allow-list
+ * debug = false                            # TDATTRIBUTES.DEBUG
+ * tcb_statuses = ["UpToDate"]              # Intel TCB statuses accepted
+ *
+ * [sgx]                     # Intel SGX: needs [dcap] collateral in steward.toml
+ * measurements = ["<64 hex>"]              # MRENCLAVE allow-list
+ * debug = false                            # ATTRIBUTES.DEBUG
+ * tcb_statuses = ["UpToDate", "SWHardeningNeeded"]
  * ```
  *
  * Keys of every section: `allow` (bool), `measurements` and
@@ -27,11 +37,16 @@
  * addresses and URIs for the leaf certificate). `[snp]` adds `min_tcb` (SPLs of
  * REPORTED_TCB); `[sandbox]` adds `host_keys`, the host sandbox public keys
  * whose evidence is believed (none → no sandbox evidence verifies). TDX and SGX
- * have no `min_tcb`: their TCB is judged from Intel's collateral (issue 7).
+ * have no `min_tcb`: their TCB is judged from Intel's collateral (TCB Info and
+ * QE Identity, from steward.toml `[dcap]`), and `tcb_statuses` lists the Intel
+ * TCB statuses accepted (default `["UpToDate"]`; any of `UpToDate`,
+ * `SWHardeningNeeded`, `ConfigurationNeeded`, `ConfigurationAndSWHardeningNeeded`,
+ * `OutOfDate`, `OutOfDateConfigurationNeeded` — `Revoked` never). Their
+ * `measurements` are MRTD (TDX, 48 bytes) and MRENCLAVE (SGX, 32 bytes).
  *
  * The safe default ({@link defaultPolicy}, also what an empty file means):
  * hardware only (`[sandbox] allow = false`), debug refused everywhere, any
- * measurement, 24-hour certificates without SAN.
+ * measurement, Intel TCB UpToDate only, 24-hour certificates without SAN.
  *
  * Generic code: files are read through the injected `readFile` (for
  * `host_keys` given as paths); this module imports nothing from `node:*`.
@@ -77,6 +92,25 @@ export interface SnpTeePolicy extends TeePolicy {
   minTcb: SnpMinTcb;
 }
 
+/** Intel's TCB statuses a policy may accept (`Revoked` is never accepted). */
+export const INTEL_TCB_STATUSES = [
+  "UpToDate",
+  "SWHardeningNeeded",
+  "ConfigurationNeeded",
+  "ConfigurationAndSWHardeningNeeded",
+  "OutOfDate",
+  "OutOfDateConfigurationNeeded",
+] as const;
+
+/** An Intel TCB status a policy may accept. */
+export type IntelTcbStatus = (typeof INTEL_TCB_STATUSES)[number];
+
+/** The `[tdx]` and `[sgx]` sections. */
+export interface IntelTeePolicy extends TeePolicy {
+  /** The TCB statuses accepted (from TCB Info and QE Identity). Default `["UpToDate"]`. */
+  tcbStatuses: IntelTcbStatus[];
+}
+
 /** The `[sandbox]` section. */
 export interface SandboxTeePolicy extends TeePolicy {
   /** DER SubjectPublicKeyInfo (ECDSA P-384) of every trusted host sandbox key. */
@@ -87,8 +121,8 @@ export interface SandboxTeePolicy extends TeePolicy {
 export interface StewardPolicy {
   sandbox: SandboxTeePolicy;
   snp: SnpTeePolicy;
-  tdx: TeePolicy;
-  sgx: TeePolicy;
+  tdx: IntelTeePolicy;
+  sgx: IntelTeePolicy;
 }
 
 /** Options of {@link parsePolicy}. */
@@ -124,8 +158,8 @@ const COMMON_KEYS = [
 const KEYS: Record<Section, readonly string[]> = {
   sandbox: [...COMMON_KEYS, "host_keys"],
   snp: [...COMMON_KEYS, "debug", "min_tcb"],
-  tdx: [...COMMON_KEYS, "debug"],
-  sgx: [...COMMON_KEYS, "debug"],
+  tdx: [...COMMON_KEYS, "debug", "tcb_statuses"],
+  sgx: [...COMMON_KEYS, "debug", "tcb_statuses"],
 };
 const TCB_KEYS = ["bootloader", "tee", "snp", "microcode"] as const;
 
@@ -195,13 +229,17 @@ export function parsePolicy(
     lifetimeMs: lifetime(ctx, s, t),
     san: san(ctx, s, t),
   });
+  const intel = (s: "tdx" | "sgx"): IntelTeePolicy => {
+    const t = section(s);
+    return { ...common(s, t, true), tcbStatuses: tcbStatuses(ctx, s, t) };
+  };
   const sb = section("sandbox");
   const snp = section("snp");
   return {
     sandbox: { ...common("sandbox", sb, false), hostKeys: hostKeys(ctx, sb) },
     snp: { ...common("snp", snp, true), minTcb: minTcb(ctx, snp) },
-    tdx: common("tdx", section("tdx"), true),
-    sgx: common("sgx", section("sgx"), true),
+    tdx: intel("tdx"),
+    sgx: intel("sgx"),
   };
 }
 
@@ -304,6 +342,32 @@ function minTcb(ctx: Ctx, t: Record<string, unknown>): SnpMinTcb {
     out[k as keyof SnpMinTcb] = n;
   }
   return out;
+}
+
+function tcbStatuses(ctx: Ctx, s: "tdx" | "sgx", t: Record<string, unknown>): IntelTcbStatus[] {
+  const v = t.tcb_statuses;
+  if (v === undefined) return ["UpToDate"];
+  const known = INTEL_TCB_STATUSES as readonly unknown[];
+  if (!Array.isArray(v) || v.length === 0) {
+    bad(
+      ctx,
+      s,
+      "tcb_statuses",
+      `expected a non-empty array of Intel TCB statuses (${INTEL_TCB_STATUSES.join(", ")}), got ${show(v)}`,
+    );
+  }
+  return v.map((x, i) => {
+    if (!known.includes(x)) {
+      const why = x === "Revoked" ? " (a revoked TCB is never accepted)" : "";
+      bad(
+        ctx,
+        s,
+        "tcb_statuses",
+        `[${i}]: expected one of ${INTEL_TCB_STATUSES.join(", ")}, got ${show(x)}${why}`,
+      );
+    }
+    return x as IntelTcbStatus;
+  });
 }
 
 function hostKeys(ctx: Ctx, t: Record<string, unknown>): Uint8Array[] {
