@@ -361,6 +361,59 @@ describe("Keep sockets: https-hello over a relayed listen socket", () => {
     },
   );
 
+  it(
+    "8 MiB down one connection arrives whole; a client that vanishes mid-answer harms nobody",
+    T,
+    async () => {
+      const s = httpsHello();
+      await s.evidence;
+      const n = 8 * 1024 * 1024;
+      const t = await tlsClient(s.accept());
+      const r = await exchange(t, get(`/bytes?n=${n}`));
+      const body = r.text.slice(r.text.indexOf("\r\n\r\n") + 4);
+      assert.equal(body.length, n);
+      assert.equal(body, "0123456789abcdef".repeat(n / 16));
+      // A client that goes away after the first bytes of a large answer.
+      const gone = await tlsClient(s.accept());
+      await new Promise<void>((resolve) => {
+        gone.once("data", () => {
+          gone.destroy();
+          resolve();
+        });
+        gone.write(get(`/bytes?n=${n}`));
+      });
+      const after = await exchange(await tlsClient(s.accept()), get("/"));
+      assert.ok(after.text.includes(PAGE_LINE), after.text);
+      assert.equal(await s.close(), null);
+      assertEndedCleanly(s);
+    },
+  );
+
+  it(
+    `more connections over time than MAX_SOCKETS (${MAX_SOCKETS}): closed ones are freed`,
+    T,
+    async () => {
+      const s = httpsHello();
+      await s.evidence;
+      const total = MAX_SOCKETS + 40;
+      let served = 0;
+      // Ten at a time, each closed by the server (Connection: close) before the next.
+      await Promise.all(
+        Array.from({ length: 10 }, async (_, lane) => {
+          for (let i = lane; i < total; i += 10) {
+            const r = await exchange(await tlsClient(s.accept()), get(`/echo?n${i}`));
+            assert.ok(r.text.endsWith(`n${i}`), r.text);
+            served++;
+          }
+        }),
+      );
+      assert.equal(served, total);
+      assert.equal(s.exit(), null, JSON.stringify(s.exit()));
+      assert.equal(await s.close(), null);
+      assertEndedCleanly(s);
+    },
+  );
+
   it("a time limit ends a workload blocked in accept (EXIT limit time)", T, async () => {
     const s = httpsHello(HTTPS_HELLO_TOML, { timeoutMs: 800 });
     const report = await s.report;
@@ -751,9 +804,9 @@ describe("Keep sockets: connect entries", () => {
     return (server.address() as net.AddressInfo).port;
   }
 
-  const connectToml = (port: number, roots: string[], pin?: string) =>
+  const connectToml = (port: number, roots: string[], pin?: string, host = "localhost") =>
     utf8.encode(
-      `${STDIO}[[files]]\nkind = "connect"\nname = "api"\nhost = "localhost"\nport = ${port}\n${pin ? `peer_workload = "${pin}"\n` : ""}` +
+      `${STDIO}[[files]]\nkind = "connect"\nname = "api"\nhost = "${host}"\nport = ${port}\n${pin ? `peer_workload = "${pin}"\n` : ""}` +
         `[trust]\nroots = ${JSON.stringify(roots)}\npublic = false\n`,
     );
 
@@ -826,6 +879,18 @@ describe("Keep sockets: connect entries", () => {
         ),
     },
     {
+      // The host relays to the server it chose; the Keep checks the name it asked for.
+      name: "a trusted server whose certificate names another host",
+      make: async () => ({
+        toml: (p) => connectToml(p, [A.ca.certPem], undefined, "api.example"),
+        server: await A.server(),
+      }),
+      message: (p) =>
+        new RegExp(
+          `^TLS to fd 3 "api" \\(api\\.example:${p}\\) failed: Hostname/IP does not match certificate's altnames`,
+        ),
+    },
+    {
       name: "public roots off and no [trust] roots",
       make: async () => ({ toml: (p) => connectToml(p, []), server: await A.server() }),
       message: (p) => new RegExp(`^TLS to fd 3 "api" \\(localhost:${p}\\) failed: `),
@@ -862,6 +927,8 @@ describe("Keep sockets: connect entries", () => {
       assert.equal(s.exit()?.code, "keep.net.connect");
       assert.match(s.exit()?.message as string, row.message(port));
       assert.equal(s.host.of(FRAME.STDOUT).length, 0);
+      // sock_client would have said why on stderr had it run with a dead fd 3.
+      assert.equal(s.host.of(FRAME.STDERR).length, 0, s.host.text(FRAME.STDERR));
     });
   }
 
@@ -879,6 +946,25 @@ describe("Keep sockets: connect entries", () => {
     },
   );
 
+  it("the host never answers CONNECT → keep.net.connect after connectTimeoutMs", T, async () => {
+    const s = new Session(
+      {
+        wasm: SOCK_CLIENT,
+        config: connectToml(443, [A.ca.certPem]),
+        plan: { args: ["sock_client"] },
+      },
+      { connectTimeoutMs: 300 },
+    );
+    s.onConnect = () => {};
+    const report = await s.report;
+    assertEndedCleanly(s);
+    assert.deepEqual(report, {
+      kind: "error",
+      code: "keep.net.connect",
+      message: 'fd 3 "api" (localhost:443) did not connect within 0.3 s',
+    });
+  });
+
   it(
     "the host answers CONNECTED ok:false → keep.net.connect naming the fd and the host's reason",
     T,
@@ -892,6 +978,8 @@ describe("Keep sockets: connect entries", () => {
         message: 'cannot open fd 3 "api" (localhost:1): ECONNREFUSED',
       });
       assert.equal(s.host.of(FRAME.STDOUT).length, 0);
+      // sock_client would have said why on stderr had it run with a dead fd 3.
+      assert.equal(s.host.of(FRAME.STDERR).length, 0, s.host.text(FRAME.STDERR));
     },
   );
 });
