@@ -533,9 +533,9 @@ describe("fake collateral: every failure", () => {
     });
     assert.ok(failures(later.checks).some(([, code]) => code === "dcap.collateral.expired"));
     // A cached parse failure is reported again.
-    const bad = { ...base.fake.collateral, tcbInfo: "{" };
     for (let i = 0; i < 2; i++) {
-      const r = await v.verify(bad, { now: base.fake.now });
+      // A new collateral object each time: the parse cache, not the per-object plan, answers the second.
+      const r = await v.verify({ ...base.fake.collateral, tcbInfo: "{" }, { now: base.fake.now });
       assert.deepEqual(failures(r.checks).slice(0, 1), [
         ["dcap.collateral.tcb_info.parse", "dcap.collateral.json"],
       ]);
@@ -585,6 +585,57 @@ describe("fake collateral: every failure", () => {
     assert.deepEqual(failures(r.checks), [
       ["dcap.collateral.pck_crl.signature", "dcap.collateral.crl_signature"],
     ]);
+    // The same twin at an odd offset (compared byte by byte).
+    const odd = new Uint8Array(twin.length + 1);
+    odd.set(twin, 1);
+    const r2 = await v.verify(
+      { ...base.fake.collateral, pckCrl: odd.subarray(1) },
+      { now: base.fake.now, pckCa: base.quote.pckChain[1]! },
+    );
+    assert.deepEqual(failures(r2.checks), [
+      ["dcap.collateral.pck_crl.signature", "dcap.collateral.crl_signature"],
+    ]);
+  });
+
+  it("buffers at any offset (subarrays of a larger buffer) verify the same", async () => {
+    const base = await runFake();
+    const at1 = (b: Uint8Array) => {
+      const big = new Uint8Array(b.length + 1);
+      big.set(b, 1);
+      return big.subarray(1);
+    };
+    const c = base.fake.collateral;
+    const v = createDcapCollateralVerifier({ root: base.fake.root });
+    for (let i = 0; i < 2; i++) {
+      const r = await v.verify(
+        {
+          ...c,
+          rootCaCrl: at1(c.rootCaCrl),
+          pckCrl: at1(c.pckCrl),
+          tcbInfoIssuerChain: c.tcbInfoIssuerChain.map(at1),
+        },
+        { now: base.fake.now, pckCa: at1(base.quote.pckChain[1]!) },
+      );
+      assert.deepEqual(failures(r.checks), []);
+    }
+  });
+
+  it("many option sets for one collateral object: each verdict follows its own options", async () => {
+    const base = await runFake();
+    const v = createDcapCollateralVerifier({ root: base.fake.root });
+    const c = { ...base.fake.collateral, pckCrl: null };
+    for (let round = 0; round < 2; round++) {
+      for (const requireCrl of [false, true]) {
+        for (const url of ["a", "b", "c"]) {
+          const r = await v.verify(c, {
+            now: base.fake.now,
+            requireCrl,
+            fetchHint: { tcbInfoUrl: url },
+          });
+          assert.equal(r.ok, !requireCrl);
+        }
+      }
+    }
   });
 
   it("a verifier with one cache entry per kind still verifies several collaterals", async () => {
@@ -656,6 +707,9 @@ describe("parseTcbInfo", () => {
       ["TDX_03", "TDX_01"],
     );
     assert.equal(t.tcbLevels[0]!.tdxComponents!.length, 16);
+    // Escapes inside strings are JSON, and the signed text keeps them as written.
+    const escaped = sgxTcb.replace('{"svn":11}', '{"svn":11,"category":"a\\u0041\\n\\"b\\/"}');
+    assert.ok(parseTcbInfo(escaped).signedText.includes('"category":"a\\u0041\\n\\"b\\/"'));
     const v2 = parseTcbInfo(v2Tcb);
     assert.equal(v2.version, 2);
     assert.equal(v2.id, "SGX");

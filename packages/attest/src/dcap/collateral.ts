@@ -22,7 +22,7 @@
  * outcomes so that warm collateral costs no crypto; validity windows are
  * judged at every call's `now`.
  */
-import { bytesEqual, fromHex, toHex } from "../_bytes.ts";
+import { fromHex, toHex } from "../_bytes.ts";
 import { X509Certificate, X509Crl } from "../_x509.ts";
 import { CODES, type EvidenceCode } from "../codes.ts";
 import { EvidenceError } from "../error.ts";
@@ -285,12 +285,14 @@ function parseTopObject(
     if (r.at !== text.length) r.fail("trailing characters after the JSON object");
     return { value, spans };
   } catch (e) {
-    if (e instanceof JsonSyntax) {
-      throw new EvidenceError("dcap.collateral.json", `${what}: invalid JSON: ${e.message}`, {
+    // Only JsonSyntax is thrown in here (the depth bound keeps the stack small).
+    throw new EvidenceError(
+      "dcap.collateral.json",
+      `${what}: invalid JSON: ${(e as Error).message}`,
+      {
         cause: e,
-      });
-    }
-    throw e;
+      },
+    );
   }
 }
 
@@ -771,9 +773,13 @@ export interface DcapCollateralResult {
   ok: boolean;
   /** Every check that ran, in order. */
   checks: Check[];
-  /** The TCB Info, when it parsed and its signature and signing chain verified (its window may still have failed). */
+  /**
+   * The TCB Info, when it parsed, its signature verified and its signing chain
+   * holds (signed by the pinned root, named Intel SGX TCB Signing, not revoked).
+   * Validity windows are judged in `checks`: a non-null value does not mean current.
+   */
   tcbInfo: TcbInfo | null;
-  /** The QE Identity, when it parsed and its signature and signing chain verified. */
+  /** The QE Identity, on the same terms as `tcbInfo`. */
   qeIdentity: QeIdentity | null;
   /** The root CA CRL, when it parsed and its signature verified by the pinned root. */
   rootCaCrl: DcapCrl | null;
@@ -799,10 +805,62 @@ export interface DcapCollateralVerifier {
   ): Check[];
 }
 
+/** A check, or one judged at the verification time (validity windows, CRL freshness). */
+type Step = Check | ((now: Date) => Check);
+
+/** What a verification found that does not depend on the time. */
+interface Plan {
+  steps: Step[];
+  tcbInfo: TcbInfo | null;
+  qeIdentity: QeIdentity | null;
+  rootCaCrl: DcapCrl | null;
+  pckCrl: DcapCrl | null;
+}
+
+/** A parsed certificate and the fields verification reads, read once (the X.509 getters re-parse). */
 interface Cert {
   der: Uint8Array;
   x509: X509Certificate;
+  subject: string;
+  issuer: string;
+  cn: string;
+  /** Normalized (see normalizeSerial). */
+  serial: string;
+  notBefore: number;
+  notAfter: number;
   key?: Promise<CryptoKey>;
+}
+
+/**
+ * Whether two byte arrays are equal, 4 bytes at a time when both are aligned:
+ * every warm verification confirms its cached certificates and CRLs this way.
+ */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  const n = a.length;
+  if (n !== b.length) return false;
+  let i = 0;
+  if (a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0) {
+    const wa = new Uint32Array(a.buffer, a.byteOffset, n >>> 2);
+    const wb = new Uint32Array(b.buffer, b.byteOffset, n >>> 2);
+    for (let w = 0; w < wa.length; w++) if (wa[w] !== wb[w]) return false;
+    i = wa.length * 4;
+  }
+  for (; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function makeCert(der: Uint8Array): Cert {
+  const x509 = parseCertificate(der);
+  return {
+    der,
+    x509,
+    subject: x509.subject,
+    issuer: x509.issuer,
+    cn: x509.subjectName.getField("CN")[0] ?? "",
+    serial: normalizeSerial(x509.serialNumber),
+    notBefore: x509.notBefore.getTime(),
+    notAfter: x509.notAfter.getTime(),
+  };
 }
 
 /** A bounded map that drops its oldest entry when full. */
@@ -846,8 +904,7 @@ export function createDcapCollateralVerifier(
   const size = options.cacheSize ?? 64;
   let root: Cert;
   try {
-    const der = certDer(options.root ?? INTEL_SGX_ROOT_CA);
-    root = { der, x509: parseCertificate(der) };
+    root = makeCert(certDer(options.root ?? INTEL_SGX_ROOT_CA));
   } catch (e) {
     throw new EvidenceError(
       "dcap.collateral.chain",
@@ -868,9 +925,8 @@ export function createDcapCollateralVerifier(
   function cert(der: Uint8Array): Cert {
     const k = certKey(der);
     const hit = certs.get(k);
-    if (hit && bytesEqual(hit.der, der)) return hit;
-    const own = der.slice();
-    const c: Cert = { der: own, x509: parseCertificate(own) };
+    if (hit && sameBytes(hit.der, der)) return hit;
+    const c = makeCert(der.slice());
     certs.set(k, c);
     return c;
   }
@@ -905,7 +961,7 @@ export function createDcapCollateralVerifier(
 
   /** Whether `child` is signed by `issuer` (subject/issuer names and the signature). */
   async function signedBy(child: Cert, issuer: Cert): Promise<boolean> {
-    if (child.x509.issuer !== issuer.x509.subject) return false;
+    if (child.issuer !== issuer.subject) return false;
     return memo(child, issuer, async () => {
       try {
         return await child.x509.verify({ publicKey: issuer.x509, signatureOnly: true }, crypto);
@@ -962,25 +1018,24 @@ export function createDcapCollateralVerifier(
     // The CRL's own bytes are the key: a CRL ends in its signature, so the tail tells CRLs apart.
     const key = `${der.length}:${toHex(der.subarray(der.length - 32))}`;
     const hit = crls.get(key);
-    if (hit && !(hit instanceof EvidenceError) && !bytesEqual(hit.der, der))
+    if (hit && !(hit instanceof EvidenceError) && !sameBytes(hit.der, der))
       return parseDcapCrl(der.slice());
     return cachedParse(crls, key, () => parseDcapCrl(der.slice()));
   }
 
-  /** The TCB signing chain: its leaf signed by the pinned root, named Intel SGX TCB Signing, windows at now, not revoked. */
+  /** The TCB signing chain: its leaf signed by the pinned root, named Intel SGX TCB Signing, not revoked; windows at `now` later. */
   async function signingChain(
     what: string,
     prefix: string,
     chain: Uint8Array[],
-    now: Date,
     rootCrl: DcapCrl | null,
-    checks: Check[],
+    checks: Step[],
   ): Promise<Cert | null> {
     let leaf: Cert;
     try {
       const parsed = chain.map(cert);
       // The leaf is the first certificate that is not the root; a chain of the root alone has none.
-      const found = parsed.find((c) => !bytesEqual(c.der, root.der));
+      const found = parsed.find((c) => !sameBytes(c.der, root.der));
       if (!found) {
         checks.push(
           fail(`${prefix}.chain`, "dcap.collateral.chain", {
@@ -1000,20 +1055,22 @@ export function createDcapCollateralVerifier(
       );
       return null;
     }
-    const cn = leaf.x509.subjectName.getField("CN")[0] ?? "";
+    const cn = leaf.cn;
     const byRoot = await signedBy(leaf, root);
     checks.push(
       byRoot && cn === INTEL_TCB_SIGNING_CN
         ? pass(`${prefix}.chain`)
         : fail(`${prefix}.chain`, "dcap.collateral.chain", {
-            expected: `"${INTEL_TCB_SIGNING_CN}" signed by the pinned "${root.x509.subject}"`,
-            actual: `"${leaf.x509.subject}" issued by "${leaf.x509.issuer}"${byRoot ? "" : ", not signed by the pinned root"}`,
+            expected: `"${INTEL_TCB_SIGNING_CN}" signed by the pinned "${root.subject}"`,
+            actual: `"${leaf.subject}" issued by "${leaf.issuer}"${byRoot ? "" : ", not signed by the pinned root"}`,
           }),
     );
-    checks.push(validity(`${prefix}.chain.validity`, "TCB signing certificate", leaf.x509, now));
-    checks.push(validity(`${prefix}.chain.root_validity`, "Intel SGX Root CA", root.x509, now));
+    checks.push((now) =>
+      validity(`${prefix}.chain.validity`, "TCB signing certificate", leaf, now),
+    );
+    checks.push((now) => validity(`${prefix}.chain.root_validity`, "Intel SGX Root CA", root, now));
     if (rootCrl) {
-      const at = rootCrl.revoked.get(normalizeSerial(leaf.x509.serialNumber));
+      const at = rootCrl.revoked.get(leaf.serial);
       checks.push(
         at
           ? fail(`${prefix}.chain.revoked`, "dcap.collateral.revoked", {
@@ -1033,9 +1090,8 @@ export function createDcapCollateralVerifier(
     chain: Uint8Array[] | null,
     parse: (body: string) => T,
     cache: Lru<string, T | EvidenceError>,
-    now: Date,
     rootCrl: DcapCrl | null,
-    checks: Check[],
+    checks: Step[],
   ): Promise<T | null> {
     let item: T;
     try {
@@ -1060,8 +1116,14 @@ export function createDcapCollateralVerifier(
       );
       return null;
     }
-    const signer = await signingChain(what, prefix, chain, now, rootCrl, checks);
-    const chainOk = checks.every((c) => !c.id.startsWith(`${prefix}.chain`) || c.ok);
+    const before = checks.length;
+    const signer = await signingChain(what, prefix, chain, rootCrl, checks);
+    // Whether the chain holds, windows aside (they are judged at each call's time).
+    let chainOk = true;
+    for (let i = before; i < checks.length; i++) {
+      const s = checks[i]!;
+      if (typeof s !== "function" && !s.ok) chainOk = false;
+    }
     let sigOk = false;
     if (signer) {
       sigOk = await jsonSignedBy(item, signer);
@@ -1069,12 +1131,12 @@ export function createDcapCollateralVerifier(
         sigOk
           ? pass(`${prefix}.signature`)
           : fail(`${prefix}.signature`, "dcap.collateral.signature", {
-              expected: `ECDSA P-256/SHA-256 signature over the exact ${what} JSON by "${signer.x509.subject}"`,
+              expected: `ECDSA P-256/SHA-256 signature over the exact ${what} JSON by "${signer.subject}"`,
               actual: "the signature does not verify",
             }),
       );
     }
-    checks.push(window(`${prefix}.validity`, what, item.issueDate, item.nextUpdate, now));
+    checks.push((now) => window(`${prefix}.validity`, what, item.issueDate, item.nextUpdate, now));
     return signer && sigOk && chainOk ? item : null;
   }
 
@@ -1083,8 +1145,7 @@ export function createDcapCollateralVerifier(
     what: string,
     input: Uint8Array,
     issuers: (crl: DcapCrl) => Promise<{ cert: Cert | null; expected: string; actual: string }>,
-    now: Date,
-    checks: Check[],
+    checks: Step[],
   ): Promise<DcapCrl | null> {
     let crl: DcapCrl;
     try {
@@ -1109,28 +1170,11 @@ export function createDcapCollateralVerifier(
       signed
         ? pass(`${prefix}.signature`)
         : fail(`${prefix}.signature`, "dcap.collateral.crl_signature", {
-            expected: `the ${what} signed (ECDSA P-256/SHA-256) by "${issuer.cert.x509.subject}"`,
+            expected: `the ${what} signed (ECDSA P-256/SHA-256) by "${issuer.cert.subject}"`,
             actual: "the signature does not verify; revocation not checked",
           }),
     );
-    const span = `thisUpdate ${crl.thisUpdate.toISOString()}, nextUpdate ${crl.nextUpdate?.toISOString() ?? "absent"}`;
-    if (now.getTime() < crl.thisUpdate.getTime()) {
-      checks.push(
-        fail(`${prefix}.fresh`, "dcap.collateral.crl_not_yet_valid", {
-          expected: `the ${what}'s thisUpdate ≤ ${now.toISOString()}`,
-          actual: span,
-        }),
-      );
-    } else if (!crl.nextUpdate || now.getTime() > crl.nextUpdate.getTime()) {
-      checks.push(
-        fail(`${prefix}.fresh`, "dcap.collateral.crl_stale", {
-          expected: `the ${what}'s nextUpdate ≥ ${now.toISOString()}`,
-          actual: span,
-        }),
-      );
-    } else {
-      checks.push(pass(`${prefix}.fresh`));
-    }
+    checks.push((now) => crlFresh(`${prefix}.fresh`, what, crl, now));
     return signed ? crl : null;
   }
 
@@ -1146,125 +1190,173 @@ export function createDcapCollateralVerifier(
     };
   }
 
+  async function build(collateral: DcapCollateral, o: DcapCollateralVerifyOptions): Promise<Plan> {
+    const checks: Step[] = [];
+    const required = o.requireCrl === true;
+
+    // Root CA CRL first: it speaks for the TCB signing certificate and the PCK CA.
+    let rootCaCrl: DcapCrl | null = null;
+    if (collateral.rootCaCrl) {
+      rootCaCrl = await crlCheck(
+        "dcap.collateral.root_ca_crl",
+        "Intel SGX Root CA CRL",
+        collateral.rootCaCrl,
+        async (crl) => ({
+          cert: crl.issuer === root.subject ? root : null,
+          expected: `a CRL issued by the pinned "${root.subject}"`,
+          actual: `issued by "${crl.issuer}"`,
+        }),
+        checks,
+      );
+    } else {
+      checks.push(missingCrl("dcap.collateral.root_ca_crl", "Intel SGX Root CA CRL", required));
+    }
+
+    let tcbInfo: TcbInfo | null = null;
+    if (collateral.tcbInfo !== null) {
+      tcbInfo = await signedJson(
+        "TCB Info",
+        "dcap.collateral.tcb_info",
+        collateral.tcbInfo,
+        collateral.tcbInfoIssuerChain,
+        parseTcbInfo,
+        tcbInfos,
+        rootCaCrl,
+        checks,
+      );
+    } else if (o.allowMissingTcbInfo !== true) {
+      checks.push(
+        fail("dcap.collateral.tcb_info", "dcap.collateral.missing", {
+          expected: `TCB Info for the quote's FMSPC${o.fetchHint?.tcbInfoUrl ? ` (${o.fetchHint.tcbInfoUrl})` : ""}`,
+          actual: "no TCB Info in the collateral: the platform TCB cannot be judged",
+        }),
+      );
+    }
+
+    let qeIdentity: QeIdentity | null = null;
+    if (collateral.qeIdentity !== null) {
+      qeIdentity = await signedJson(
+        "QE Identity",
+        "dcap.collateral.qe_identity",
+        collateral.qeIdentity,
+        collateral.qeIdentityIssuerChain ?? collateral.tcbInfoIssuerChain,
+        parseQeIdentity,
+        qeIdentities,
+        rootCaCrl,
+        checks,
+      );
+    } else if (o.allowMissingQeIdentity !== true) {
+      checks.push(
+        fail("dcap.collateral.qe_identity", "dcap.collateral.missing", {
+          expected: `the QE Identity${o.fetchHint?.qeIdentityUrl ? ` (${o.fetchHint.qeIdentityUrl})` : ""}`,
+          actual: "no QE Identity in the collateral: the Quoting Enclave cannot be judged",
+        }),
+      );
+    }
+
+    let pckCrl: DcapCrl | null = null;
+    if (collateral.pckCrl) {
+      pckCrl = await crlCheck(
+        "dcap.collateral.pck_crl",
+        "PCK CRL",
+        collateral.pckCrl,
+        async (crl) => {
+          const want = o.pckCaKind ? INTEL_PCK_CA_CN[o.pckCaKind] : null;
+          const expected = `a CRL issued by ${want ? `"${want}"` : "an Intel SGX PCK Processor or Platform CA"}, itself signed by the pinned root`;
+          if (
+            want
+              ? crl.issuerCn !== want
+              : !Object.values(INTEL_PCK_CA_CN).includes(crl.issuerCn as never)
+          ) {
+            return { cert: null, expected, actual: `issued by "${crl.issuer}"` };
+          }
+          const candidates: Uint8Array[] = [
+            ...(collateral.pckCrlIssuerChain ?? []),
+            ...(o.pckCa ? [o.pckCa] : []),
+          ];
+          for (const der of candidates) {
+            let c: Cert;
+            try {
+              c = cert(der);
+            } catch {
+              continue; // an unparsable candidate cannot be the issuer
+            }
+            if (c.subject === crl.issuer && (await signedBy(c, root)))
+              return { cert: c, expected, actual: "" };
+          }
+          return {
+            cert: null,
+            expected,
+            actual: `no certificate "${crl.issuer}" signed by the pinned root among ${candidates.length} candidate(s) (the PCK CRL issuer chain, the quote's PCK CA)`,
+          };
+        },
+        checks,
+      );
+    } else {
+      checks.push(missingCrl("dcap.collateral.pck_crl", "PCK CRL", required));
+    }
+
+    return { steps: checks, tcbInfo, qeIdentity, rootCaCrl, pckCrl };
+  }
+
+  /**
+   * Everything but the time-dependent checks depends only on the collateral's
+   * bytes and the options, so a plan is kept per collateral object (its
+   * members compared by identity on every call: buffers are treated as
+   * immutable once passed) and only the windows are judged at each call.
+   */
+  const plans = new WeakMap<DcapCollateral, { key: unknown[]; plan: Promise<Plan> }[]>();
+  function planFor(collateral: DcapCollateral, o: DcapCollateralVerifyOptions): Promise<Plan> {
+    const key: unknown[] = [
+      collateral.tcbInfo,
+      collateral.qeIdentity,
+      collateral.rootCaCrl,
+      collateral.pckCrl,
+      ...[
+        collateral.tcbInfoIssuerChain,
+        collateral.qeIdentityIssuerChain,
+        collateral.pckCrlIssuerChain,
+      ].flatMap((c) => (c === null ? [null] : [c.length, ...c])),
+      o.pckCa ?? null,
+      o.pckCaKind ?? null,
+      o.requireCrl === true,
+      o.allowMissingTcbInfo === true,
+      o.allowMissingQeIdentity === true,
+      o.fetchHint?.tcbInfoUrl ?? null,
+      o.fetchHint?.qeIdentityUrl ?? null,
+    ];
+    let entries = plans.get(collateral);
+    if (!entries) {
+      entries = [];
+      if (size > 0) plans.set(collateral, entries);
+    }
+    const hit = entries.find(
+      (e) => e.key.length === key.length && e.key.every((k, i) => k === key[i]),
+    );
+    if (hit) return hit.plan;
+    const plan = build(collateral, o);
+    const entry = { key, plan };
+    entries.push(entry);
+    // A failure that is not a verdict (a bug, a crypto provider error) is not remembered.
+    const list = entries;
+    /* node:coverage ignore next */
+    plan.catch(() => list.splice(list.indexOf(entry) >>> 0, 1));
+    // A handful of option sets per collateral at most; the oldest goes first.
+    if (entries.length > 4) entries.shift();
+    return plan;
+  }
+
   return {
     async verify(collateral, o) {
-      const { now } = o;
-      const checks: Check[] = [];
-      const required = o.requireCrl === true;
-
-      // Root CA CRL first: it speaks for the TCB signing certificate and the PCK CA.
-      let rootCaCrl: DcapCrl | null = null;
-      if (collateral.rootCaCrl) {
-        rootCaCrl = await crlCheck(
-          "dcap.collateral.root_ca_crl",
-          "Intel SGX Root CA CRL",
-          collateral.rootCaCrl,
-          async (crl) => ({
-            cert: crl.issuer === root.x509.subject ? root : null,
-            expected: `a CRL issued by the pinned "${root.x509.subject}"`,
-            actual: `issued by "${crl.issuer}"`,
-          }),
-          now,
-          checks,
-        );
-      } else {
-        checks.push(missingCrl("dcap.collateral.root_ca_crl", "Intel SGX Root CA CRL", required));
-      }
-
-      let tcbInfo: TcbInfo | null = null;
-      if (collateral.tcbInfo !== null) {
-        tcbInfo = await signedJson(
-          "TCB Info",
-          "dcap.collateral.tcb_info",
-          collateral.tcbInfo,
-          collateral.tcbInfoIssuerChain,
-          parseTcbInfo,
-          tcbInfos,
-          now,
-          rootCaCrl,
-          checks,
-        );
-      } else if (o.allowMissingTcbInfo !== true) {
-        checks.push(
-          fail("dcap.collateral.tcb_info", "dcap.collateral.missing", {
-            expected: `TCB Info for the quote's FMSPC${o.fetchHint?.tcbInfoUrl ? ` (${o.fetchHint.tcbInfoUrl})` : ""}`,
-            actual: "no TCB Info in the collateral: the platform TCB cannot be judged",
-          }),
-        );
-      }
-
-      let qeIdentity: QeIdentity | null = null;
-      if (collateral.qeIdentity !== null) {
-        qeIdentity = await signedJson(
-          "QE Identity",
-          "dcap.collateral.qe_identity",
-          collateral.qeIdentity,
-          collateral.qeIdentityIssuerChain ?? collateral.tcbInfoIssuerChain,
-          parseQeIdentity,
-          qeIdentities,
-          now,
-          rootCaCrl,
-          checks,
-        );
-      } else if (o.allowMissingQeIdentity !== true) {
-        checks.push(
-          fail("dcap.collateral.qe_identity", "dcap.collateral.missing", {
-            expected: `the QE Identity${o.fetchHint?.qeIdentityUrl ? ` (${o.fetchHint.qeIdentityUrl})` : ""}`,
-            actual: "no QE Identity in the collateral: the Quoting Enclave cannot be judged",
-          }),
-        );
-      }
-
-      let pckCrl: DcapCrl | null = null;
-      if (collateral.pckCrl) {
-        pckCrl = await crlCheck(
-          "dcap.collateral.pck_crl",
-          "PCK CRL",
-          collateral.pckCrl,
-          async (crl) => {
-            const want = o.pckCaKind ? INTEL_PCK_CA_CN[o.pckCaKind] : null;
-            const expected = `a CRL issued by ${want ? `"${want}"` : "an Intel SGX PCK Processor or Platform CA"}, itself signed by the pinned root`;
-            if (
-              want
-                ? crl.issuerCn !== want
-                : !Object.values(INTEL_PCK_CA_CN).includes(crl.issuerCn as never)
-            ) {
-              return { cert: null, expected, actual: `issued by "${crl.issuer}"` };
-            }
-            const candidates: Uint8Array[] = [
-              ...(collateral.pckCrlIssuerChain ?? []),
-              ...(o.pckCa ? [o.pckCa] : []),
-            ];
-            for (const der of candidates) {
-              let c: Cert;
-              try {
-                c = cert(der);
-              } catch {
-                continue; // an unparsable candidate cannot be the issuer
-              }
-              if (c.x509.subject === crl.issuer && (await signedBy(c, root)))
-                return { cert: c, expected, actual: "" };
-            }
-            return {
-              cert: null,
-              expected,
-              actual: `no certificate "${crl.issuer}" signed by the pinned root among ${candidates.length} candidate(s) (the PCK CRL issuer chain, the quote's PCK CA)`,
-            };
-          },
-          now,
-          checks,
-        );
-      } else {
-        checks.push(missingCrl("dcap.collateral.pck_crl", "PCK CRL", required));
-      }
-
+      const plan = await planFor(collateral, o);
+      const checks = plan.steps.map((s) => (typeof s === "function" ? s(o.now) : s));
       return {
         ok: checks.every((c) => c.ok || c.severity === "warning"),
         checks,
-        tcbInfo,
-        qeIdentity,
-        rootCaCrl,
-        pckCrl,
+        tcbInfo: plan.tcbInfo,
+        qeIdentity: plan.qeIdentity,
+        rootCaCrl: plan.rootCaCrl,
+        pckCrl: plan.pckCrl,
       };
     },
 
@@ -1284,16 +1376,16 @@ export function createDcapCollateralVerifier(
           );
           return;
         }
-        if (c.x509.issuer !== crl.issuer) {
+        if (c.issuer !== crl.issuer) {
           out.push(
             fail(id, "dcap.collateral.crl_issuer", {
-              expected: `a CRL issued by "${c.x509.issuer}" (the ${role}'s issuer)`,
+              expected: `a CRL issued by "${c.issuer}" (the ${role}'s issuer)`,
               actual: `the CRL is issued by "${crl.issuer}"; revocation not checked`,
             }),
           );
           return;
         }
-        const at = crl.revoked.get(normalizeSerial(c.x509.serialNumber));
+        const at = crl.revoked.get(c.serial);
         out.push(
           at
             ? fail(id, "dcap.collateral.revoked", {
@@ -1338,17 +1430,18 @@ function fail(id: string, code: EvidenceCode, detail: { expected: string; actual
   };
 }
 
-function validity(id: string, what: string, cert: X509Certificate, now: Date): Check {
+function validity(id: string, what: string, cert: Cert, now: Date): Check {
   const t = now.getTime();
+  // Built only for a failure: this runs for every certificate of every verification.
   const span = () =>
-    `${what} "${cert.subject}" valid ${cert.notBefore.toISOString()} → ${cert.notAfter.toISOString()}`;
+    `${what} "${cert.subject}" valid ${new Date(cert.notBefore).toISOString()} → ${new Date(cert.notAfter).toISOString()}`;
   // RFC 5280 §4.1.2.5: both bounds are inclusive.
-  if (t < cert.notBefore.getTime())
+  if (t < cert.notBefore)
     return fail(id, "dcap.collateral.not_yet_valid", {
       expected: `valid at ${now.toISOString()}`,
       actual: span(),
     });
-  if (t > cert.notAfter.getTime())
+  if (t > cert.notAfter)
     return fail(id, "dcap.collateral.expired", {
       expected: `valid at ${now.toISOString()}`,
       actual: span(),
@@ -1356,18 +1449,34 @@ function validity(id: string, what: string, cert: X509Certificate, now: Date): C
   return pass(id);
 }
 
+function crlFresh(id: string, what: string, crl: DcapCrl, now: Date): Check {
+  const span = () =>
+    `thisUpdate ${crl.thisUpdate.toISOString()}, nextUpdate ${crl.nextUpdate?.toISOString() ?? "absent"}`;
+  if (now.getTime() < crl.thisUpdate.getTime())
+    return fail(id, "dcap.collateral.crl_not_yet_valid", {
+      expected: `the ${what}'s thisUpdate ≤ ${now.toISOString()}`,
+      actual: span(),
+    });
+  if (!crl.nextUpdate || now.getTime() > crl.nextUpdate.getTime())
+    return fail(id, "dcap.collateral.crl_stale", {
+      expected: `the ${what}'s nextUpdate ≥ ${now.toISOString()}`,
+      actual: span(),
+    });
+  return pass(id);
+}
+
 function window(id: string, what: string, issueDate: Date, nextUpdate: Date, now: Date): Check {
   const t = now.getTime();
-  const span = `issueDate ${issueDate.toISOString()}, nextUpdate ${nextUpdate.toISOString()}`;
+  const span = () => `issueDate ${issueDate.toISOString()}, nextUpdate ${nextUpdate.toISOString()}`;
   if (t < issueDate.getTime())
     return fail(id, "dcap.collateral.not_yet_valid", {
       expected: `the ${what} issued at or before ${now.toISOString()}`,
-      actual: span,
+      actual: span(),
     });
   if (t > nextUpdate.getTime())
     return fail(id, "dcap.collateral.expired", {
       expected: `the ${what} current at ${now.toISOString()} (nextUpdate not passed)`,
-      actual: span,
+      actual: span(),
     });
   return pass(id);
 }

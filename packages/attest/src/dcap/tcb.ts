@@ -31,7 +31,7 @@
  * The evaluation needs no crypto and does not judge policy (allowed statuses
  * are the validator's business); it reports every check that ran.
  */
-import { toHex } from "../_bytes.ts";
+import { bytesEqual, toHex } from "../_bytes.ts";
 import { CODES, type EvidenceCode } from "../codes.ts";
 import type { Check } from "../verdict.ts";
 import type { QeIdentity, TcbInfo, TcbLevel, TdxModuleIdentity } from "./collateral.ts";
@@ -363,10 +363,9 @@ function tdxModuleCheck(
     name = identity.id;
   }
   const problems: string[] = [];
-  if (toHex(td.mrSignerSeam) !== toHex(expected.mrSigner))
+  if (!bytesEqual(td.mrSignerSeam, expected.mrSigner))
     problems.push(`MRSIGNERSEAM ${toHex(td.mrSignerSeam)}, expected ${toHex(expected.mrSigner)}`);
-  const masked = (b: Uint8Array) => toHex(b.map((x, i) => x & expected.attributesMask[i]!));
-  if (masked(td.seamAttributes) !== masked(expected.attributes))
+  if (!maskedEqual(td.seamAttributes, expected.attributes, expected.attributesMask))
     problems.push(
       `SEAMATTRIBUTES ${toHex(td.seamAttributes)} & mask ${toHex(expected.attributesMask)} ≠ ${toHex(expected.attributes)}`,
     );
@@ -381,45 +380,44 @@ function tdxModuleCheck(
   };
 }
 
-/** EnclaveReportVerifier.cpp 4.1.2.9.5–8, in REPORT_BODY byte order. */
+/** (a & mask) = (b & mask), byte by byte (b is written already masked in Intel's JSON, but mask it anyway). */
+function maskedEqual(a: Uint8Array, b: Uint8Array, mask: Uint8Array): boolean {
+  // The lengths are the fields' (parseTcbInfo, parseQeIdentity and the quote parser check them).
+  for (let i = 0; i < mask.length; i++) if ((a[i]! & mask[i]!) !== (b[i]! & mask[i]!)) return false;
+  return true;
+}
+
+/** EnclaveReportVerifier.cpp 4.1.2.9.5–8, in REPORT_BODY byte order. Strings are built only for failures. */
 function qeReportChecks(id: QeIdentity, qe: SgxReportBody): Check[] {
   const misc = new Uint8Array(4);
   new DataView(misc.buffer).setUint32(0, qe.miscSelect >>> 0, true);
-  const and = (a: Uint8Array, m: Uint8Array) => a.map((x, i) => x & m[i]!);
-  const out: Check[] = [];
-  const one = (name: string, ok: boolean, expected: string, actual: string) =>
-    out.push(
-      ok
-        ? pass(`dcap.tcb.qe_identity.${name}`)
-        : fail(`dcap.tcb.qe_identity.${name}`, "dcap.tcb.qe_identity", { expected, actual }),
-    );
-  const maskedMisc = and(misc, id.miscselectMask);
-  one(
-    "miscselect",
-    toHex(maskedMisc) === toHex(id.miscselect),
-    `MISCSELECT & ${toHex(id.miscselectMask)} = ${toHex(id.miscselect)}`,
-    toHex(maskedMisc),
-  );
-  const maskedAttr = and(qe.attributes, id.attributesMask);
-  one(
-    "attributes",
-    toHex(maskedAttr) === toHex(id.attributes),
-    `ATTRIBUTES & ${toHex(id.attributesMask)} = ${toHex(id.attributes)}`,
-    toHex(maskedAttr),
-  );
-  one(
-    "mrsigner",
-    toHex(qe.mrSigner) === toHex(id.mrSigner),
-    `MRSIGNER ${toHex(id.mrSigner)}`,
-    toHex(qe.mrSigner),
-  );
-  one(
-    "isvprodid",
-    qe.isvProdId === id.isvProdId,
-    `ISVPRODID ${id.isvProdId}`,
-    String(qe.isvProdId),
-  );
-  return out;
+  const masked = (a: Uint8Array, m: Uint8Array) => toHex(a.map((x, i) => x & m[i]!));
+  const one = (
+    name: string,
+    ok: boolean,
+    detail: () => { expected: string; actual: string },
+  ): Check =>
+    ok
+      ? pass(`dcap.tcb.qe_identity.${name}`)
+      : fail(`dcap.tcb.qe_identity.${name}`, "dcap.tcb.qe_identity", detail());
+  return [
+    one("miscselect", maskedEqual(misc, id.miscselect, id.miscselectMask), () => ({
+      expected: `MISCSELECT & ${toHex(id.miscselectMask)} = ${toHex(id.miscselect)}`,
+      actual: masked(misc, id.miscselectMask),
+    })),
+    one("attributes", maskedEqual(qe.attributes, id.attributes, id.attributesMask), () => ({
+      expected: `ATTRIBUTES & ${toHex(id.attributesMask)} = ${toHex(id.attributes)}`,
+      actual: masked(qe.attributes, id.attributesMask),
+    })),
+    one("mrsigner", bytesEqual(qe.mrSigner, id.mrSigner), () => ({
+      expected: `MRSIGNER ${toHex(id.mrSigner)}`,
+      actual: toHex(qe.mrSigner),
+    })),
+    one("isvprodid", qe.isvProdId === id.isvProdId, () => ({
+      expected: `ISVPRODID ${id.isvProdId}`,
+      actual: String(qe.isvProdId),
+    })),
+  ];
 }
 
 function pass(id: string): Check {
