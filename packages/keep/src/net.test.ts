@@ -946,6 +946,32 @@ describe("Keep sockets: connect entries", () => {
     },
   );
 
+  it(
+    "prot tcp: plain bytes both ways (what the config chose), the reply reaches stdout",
+    T,
+    async () => {
+      const server = net.createServer((c) => {
+        let got = "";
+        c.on("data", (b: Buffer) => {
+          got += b.toString();
+          if (got.includes("\n")) c.end(`plain: ${got}`);
+        });
+        c.on("error", () => {});
+      });
+      servers.push(server);
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+      const port = (server.address() as net.AddressInfo).port;
+      const toml = utf8.encode(
+        `${STDIO}[[files]]\nkind = "connect"\nprot = "tcp"\nhost = "127.0.0.1"\nport = ${port}\n`,
+      );
+      const { s, report } = await runClient(toml, port);
+      assert.equal(report?.kind, "exit", JSON.stringify(report));
+      assert.equal(s.host.text(FRAME.STDOUT), "plain: ping\n", s.host.text(FRAME.STDERR));
+      // No TLS: the host relays the line as it is (this is what prot = "tls" prevents).
+      assert.ok(s.crossed().includes("ping\n"));
+    },
+  );
+
   it("the host never answers CONNECT → keep.net.connect after connectTimeoutMs", T, async () => {
     const s = new Session(
       {
