@@ -275,9 +275,16 @@ export async function runKeep(o: KeepLaunchOptions): Promise<KeepResult> {
     waiting.push({ file, tcp });
     wake();
   });
-  for (const { file, server } of listeners) {
-    const a = server.address() as net.AddressInfo;
-    o.onListening?.(file, { address: a.address, port: a.port });
+  try {
+    for (const { file, server } of listeners) {
+      const a = server.address() as net.AddressInfo;
+      o.onListening?.(file, { address: a.address, port: a.port });
+    }
+  } catch (e) {
+    // The caller's callback failed: nothing starts, nothing stays bound.
+    for (const { server } of listeners) server.close();
+    for (const { tcp } of waiting.splice(0)) tcp.destroy();
+    throw e;
   }
 
   return new Promise((resolve) => {
@@ -626,7 +633,7 @@ export async function runKeep(o: KeepLaunchOptions): Promise<KeepResult> {
           r !== undefined
             ? "before CONNECTED"
             : used
-              ? "which is finished (both sides closed it)"
+              ? "which is finished"
               : "which was never opened";
         broken(`${frameName(f.type)} for connection ${id}, ${why}`);
         return;

@@ -341,6 +341,27 @@ describe("runKeep: listen entries", { timeout: 60_000 }, () => {
     assert.ok(r.value > size / 2, `${size - r.value} of ${size} bytes left the client`);
   });
 
+  it("a Keep stopped by the time limit while a client does not read its flood: the run still ends", async () => {
+    let client: net.Socket | undefined;
+    const r = await session(
+      { listen: [3], mode: "flood", bigBytes: 64 * 1024 * 1024 },
+      [listen(3)],
+      async (ports) => {
+        // Reads nothing: the host's writes fill it and the host stops reading the channel.
+        client = net.connect({ host: "127.0.0.1", port: ports.get(3)! }, () => client!.write("go"));
+        client.pause();
+        client.on("error", () => {});
+      },
+      { limits: { memoryPages: 256, timeoutMs: 200, outputBytes: null } },
+    );
+    client?.destroy();
+    assert.deepEqual(r.result, {
+      kind: "limit",
+      limit: "time",
+      message: "time limit of 200 ms reached; the Keep was stopped by the host",
+    });
+  });
+
   it("tap sees every byte of the channel both ways: whole frames, the relayed bytes among them", async () => {
     const seen = { keep: [] as Buffer[], host: [] as Buffer[] };
     const r = await session(

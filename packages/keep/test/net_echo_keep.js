@@ -10,6 +10,7 @@
 //   mode:      "echo"  answer each SOCKET_RECV at once, uppercased; SOCKET_CLOSE on SOCKET_CLOSED
 //              "half"  collect until SOCKET_CLOSED, then answer it all uppercased and SOCKET_CLOSE
 //              "big"   on the first bytes, answer `bigBytes` bytes and SOCKET_CLOSE at once
+//              "flood" on the first bytes, send `bigBytes` bytes and never close
 //              "stall" credit nothing; EXIT `waitMs` after the first bytes, reporting `received`
 //              "refuse" on the first bytes, answer "413 too large\n" and SOCKET_CLOSE at once
 //                      (while the peer is still sending)
@@ -192,6 +193,9 @@ const onFrame = (type, payload) => {
       for (let i = 0; i < big.length; i++) big[i] = i % 251;
       sendData(id, big);
       close(id, c);
+    } else if (plan.mode === "flood" && !c.answered) {
+      c.answered = true;
+      sendData(id, Buffer.alloc(plan.bigBytes, 0x66));
     } else if (plan.mode === "refuse" && !c.answered) {
       c.answered = true;
       sendData(id, Buffer.from("413 too large\n"));
