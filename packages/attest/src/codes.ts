@@ -939,6 +939,109 @@ export const CODES = {
     remedy:
       "The TDX module is not Intel's or unknown to this TCB Info; fetch current TDX TCB Info or check the host's TDX module.",
   },
+  // ── DCAP policy (dcap/validate.ts) ────────────────────────────────────
+  "dcap.policy.tee": {
+    kind: "policy",
+    summary:
+      "The quote is from the other TEE than the policy wants (SGX for TDX or back), or the policy sets fields of the other TEE (MRENCLAVE for a TD, MRTD for an enclave).",
+    remedy:
+      "Use the policy written for this kind of evidence (tee, the SGX or TDX fields), or check where the quote came from.",
+  },
+  "dcap.policy.tcb_status": {
+    kind: "policy",
+    summary:
+      "The TCB status (platform, QE and TDX module merged) is not one the policy accepts; by default only UpToDate is.",
+    remedy:
+      "Update the platform (microcode, BIOS, TDX module) as the advisories say, or accept the status explicitly (allowedTcbStatuses, e.g. SWHardeningNeeded).",
+  },
+  "dcap.policy.tcb_not_checked": {
+    kind: "policy",
+    summary:
+      "The TCB status and advisories were not checked: the TCB was not evaluated (collateral missing and requireCollateral false, or the evaluation failed). A warning.",
+    remedy:
+      "Pass the TCB Info and QE Identity (--collateral FILE) or a PCS source so the TCB is judged; keep requireCollateral on outside tests.",
+  },
+  "dcap.policy.advisory": {
+    kind: "policy",
+    summary:
+      "The TCB evaluation names an Intel security advisory the policy does not list in allowedAdvisoryIds.",
+    remedy:
+      "Mitigate the advisory (update the platform) or add its ID to allowedAdvisoryIds once you judged it harmless for this workload.",
+  },
+  "dcap.policy.debug": {
+    kind: "policy",
+    summary:
+      "The enclave (SGX ATTRIBUTES.DEBUG) or the TD (TD_ATTRIBUTES.DEBUG) is a debug one: the host can read and change its memory.",
+    remedy:
+      "Build and launch a production enclave or TD (debug off), or allow debug (allowDebug) for test environments only.",
+  },
+  "dcap.policy.report_data": {
+    kind: "policy",
+    summary:
+      "REPORT_DATA is not the expected 64 bytes (the binding to the key or nonce does not hold).",
+    remedy:
+      "Check the enclave or TD put the expected binding (e.g. the hash of its key and nonce) into REPORT_DATA.",
+  },
+  "dcap.policy.mr_enclave": {
+    kind: "policy",
+    summary: "MRENCLAVE is not the expected value (or not in the allow-list).",
+    remedy: "Run the expected enclave build, or add its MRENCLAVE to the policy.",
+  },
+  "dcap.policy.mr_signer": {
+    kind: "policy",
+    summary:
+      "MRSIGNER (the enclave signer's key hash) is not the expected value (or not in the allow-list).",
+    remedy:
+      "Run an enclave signed by the expected key, or add the signer's MRSIGNER to the policy.",
+  },
+  "dcap.policy.isv_prod_id": {
+    kind: "policy",
+    summary: "ISVPRODID is not the product ID the policy expects.",
+    remedy: "Run the expected enclave product, or change isvProdId.",
+  },
+  "dcap.policy.isv_svn": {
+    kind: "policy",
+    summary: "ISVSVN is below the policy minimum.",
+    remedy: "Run a newer enclave build (higher ISVSVN), or lower minIsvSvn.",
+  },
+  "dcap.policy.misc_select": {
+    kind: "policy",
+    summary: "MISCSELECT under the policy mask differs from the expected value.",
+    remedy: "Build the enclave with the expected MISCSELECT, or change miscSelect (value, mask).",
+  },
+  "dcap.policy.mr_td": {
+    kind: "policy",
+    summary:
+      "MRTD (the TD's initial contents) is not the expected value (or not in the allow-list).",
+    remedy: "Launch the expected TD image (firmware), or add its MRTD to the policy.",
+  },
+  "dcap.policy.rtmr": {
+    kind: "policy",
+    summary:
+      "An RTMR (0–3: firmware, boot loader and kernel, OS, runtime measurements) is not the expected value (or not in the allow-list).",
+    remedy:
+      "Boot the expected firmware, kernel and command line, or update rtmr0–rtmr3 in the policy; the check id names the register.",
+  },
+  "dcap.policy.mr_config_id": {
+    kind: "policy",
+    summary: "MRCONFIGID is not the expected value (or not in the allow-list).",
+    remedy: "Launch the TD with the expected configuration ID, or change mrConfigId.",
+  },
+  "dcap.policy.mr_owner": {
+    kind: "policy",
+    summary: "MROWNER is not the expected value (or not in the allow-list).",
+    remedy: "Launch the TD with the expected owner ID, or change mrOwner.",
+  },
+  "dcap.policy.mr_owner_config": {
+    kind: "policy",
+    summary: "MROWNERCONFIG is not the expected value (or not in the allow-list).",
+    remedy: "Launch the TD with the expected owner configuration, or change mrOwnerConfig.",
+  },
+  "dcap.policy.xfam": {
+    kind: "policy",
+    summary: "XFAM (the TD's extended CPU features) is not the expected value.",
+    remedy: "Launch the TD with the expected CPU features, or change xfam.",
+  },
   // ── options ─────────────────────────────────────────────────────────────
   "options.invalid": {
     kind: "usage",
