@@ -51,6 +51,7 @@ function fakeFetch(routes: Record<string, Route | (() => Route) | Error>) {
 }
 
 const enc = (pem: string) => encodeURIComponent(pem);
+const noSleep = async () => {};
 
 /** Intel PCS answering for the Phala SGX (processor CA) and TDX (platform CA) vectors. */
 function pcsRoutes(base = INTEL_PCS_URL): Record<string, Route> {
@@ -116,7 +117,7 @@ describe("client against a fake Intel PCS", () => {
 
   it("fetches SGX collateral that verifies, and the vector's status follows", async () => {
     const { fetch, asked } = fakeFetch(pcsRoutes());
-    const client = createPcsClient({ fetch, now });
+    const client = createPcsClient({ fetch, now, sleep: noSleep });
     const c = await client.collateral("sgx", "00a067110000", "processor");
     assert.equal(asked.length, 4);
     const { quote, pck } = vectorQuote(sgx);
@@ -132,7 +133,7 @@ describe("client against a fake Intel PCS", () => {
 
   it("TDX TCB Info under the v3 header name, the platform CA's CRL", async () => {
     const { fetch } = fakeFetch(pcsRoutes());
-    const client = createPcsClient({ fetch, now });
+    const client = createPcsClient({ fetch, now, sleep: noSleep });
     const c = await client.collateral("tdx", "B0C06F000000", "platform");
     const r = await createDcapCollateralVerifier({ root: INTEL_ROOT_DER }).verify(c, {
       now: tdx.at,
@@ -255,7 +256,7 @@ describe("client against a fake Intel PCS", () => {
   for (const [name, route, code, message] of errors) {
     it(`TCB Info: ${name} → ${code}`, async () => {
       const { fetch } = fakeFetch({ [TCB]: route });
-      const client = createPcsClient({ fetch, now });
+      const client = createPcsClient({ fetch, now, sleep: noSleep });
       await assert.rejects(client.tcbInfo("sgx", "00a067110000"), (e: unknown) => {
         assert.ok(e instanceof CollateralError);
         assert.equal(e.code, code);
@@ -272,7 +273,7 @@ describe("client against a fake Intel PCS", () => {
       [`${INTEL_PCS_URL}/tdx/certification/v4/tcb?fmspc=00A067110000`]: r[TCB]!,
     });
     await assert.rejects(
-      createPcsClient({ fetch, now }).tcbInfo("tdx", "00A067110000"),
+      createPcsClient({ fetch, now, sleep: noSleep }).tcbInfo("tdx", "00A067110000"),
       /TCB Info id SGX/,
     );
   });
@@ -283,7 +284,7 @@ describe("client against a fake Intel PCS", () => {
       [`${INTEL_PCS_URL}/tdx/certification/v4/qe/identity`]:
         r[`${INTEL_PCS_URL}/sgx/certification/v4/qe/identity`]!,
     });
-    await assert.rejects(createPcsClient({ fetch, now }).qeIdentity("tdx"), {
+    await assert.rejects(createPcsClient({ fetch, now, sleep: noSleep }).qeIdentity("tdx"), {
       code: "dcap.pcs.bad_response",
     });
   });
@@ -295,9 +296,81 @@ describe("client against a fake Intel PCS", () => {
       [platform]: r[`${INTEL_PCS_URL}/sgx/certification/v4/pckcrl?ca=processor&encoding=der`]!,
       [INTEL_ROOT_CA_CRL_URL]: { body: Uint8Array.of(0x30, 0x00) },
     });
-    const client = createPcsClient({ fetch, now });
+    const client = createPcsClient({ fetch, now, sleep: noSleep });
     await assert.rejects(client.pckCrl("platform"), /issued by "CN=Intel SGX PCK Processor CA/);
     await assert.rejects(client.rootCaCrl(), { code: "dcap.pcs.bad_response" });
+  });
+
+  it("retries 429 and 503 (Retry-After seconds, else exponential backoff), then answers", async () => {
+    const r = pcsRoutes();
+    const QE = `${INTEL_PCS_URL}/sgx/certification/v4/qe/identity`;
+    const answers: Route[] = [
+      { status: 429, headers: { "retry-after": "3" } },
+      { status: 503 },
+      r[QE]!,
+    ];
+    const { fetch, asked } = fakeFetch({ [QE]: () => answers.shift()! });
+    const waits: number[] = [];
+    const client = createPcsClient({
+      fetch,
+      now,
+      sleep: async (ms) => void waits.push(ms),
+      baseDelayMs: 100,
+    });
+    const qe = await client.qeIdentity("sgx");
+    assert.match(qe.body, /"enclaveIdentity"/);
+    assert.equal(asked.length, 3);
+    assert.deepEqual(waits, [3000, 200]);
+  });
+
+  it("gives up after maxRetries, or at once when Retry-After asks for more than maxDelayMs", async () => {
+    const QE = `${INTEL_PCS_URL}/sgx/certification/v4/qe/identity`;
+    const always = fakeFetch({ [QE]: { status: 503 } });
+    await assert.rejects(
+      createPcsClient({ fetch: always.fetch, now, sleep: noSleep, maxRetries: 3 }).qeIdentity(
+        "sgx",
+      ),
+      (e: unknown) =>
+        e instanceof CollateralError &&
+        e.code === "dcap.pcs.http" &&
+        e.attempts === 4 &&
+        /4 times/.test(e.message),
+    );
+    const slow = fakeFetch({ [QE]: { status: 429, headers: { "retry-after": "120" } } });
+    await assert.rejects(
+      createPcsClient({ fetch: slow.fetch, now, sleep: noSleep }).qeIdentity("sgx"),
+      (e: unknown) =>
+        e instanceof CollateralError &&
+        e.code === "dcap.pcs.rate_limited" &&
+        /retry after 120 s/.test(e.message),
+    );
+    assert.equal(slow.asked.length, 1);
+    const down = fakeFetch({ [QE]: new Error("ECONNRESET") });
+    await assert.rejects(
+      createPcsClient({ fetch: down.fetch, now, sleep: noSleep }).qeIdentity("sgx"),
+      (e: unknown) =>
+        e instanceof CollateralError && e.code === "dcap.pcs.network" && e.attempts === 3,
+    );
+    // Aborted: no retry.
+    const ac = new AbortController();
+    ac.abort();
+    const aborted = fakeFetch({ [QE]: new Error("aborted") });
+    await assert.rejects(
+      createPcsClient({ fetch: aborted.fetch, now, sleep: noSleep, signal: ac.signal }).qeIdentity(
+        "sgx",
+      ),
+      (e: unknown) => e instanceof CollateralError && e.attempts === 1,
+    );
+  });
+
+  it("the default sleep really waits", async () => {
+    const QE = `${INTEL_PCS_URL}/sgx/certification/v4/qe/identity`;
+    const { fetch } = fakeFetch({ [QE]: { status: 503 } });
+    const t0 = performance.now();
+    await assert.rejects(
+      createPcsClient({ fetch, now, maxRetries: 1, baseDelayMs: 20 }).qeIdentity("sgx"),
+    );
+    assert.ok(performance.now() - t0 >= 15);
   });
 
   it("passes the abort signal to fetch", async () => {
@@ -307,9 +380,12 @@ describe("client against a fake Intel PCS", () => {
       seen = init?.signal ?? undefined;
       return new Response("x", { status: 503 });
     }) as typeof globalThis.fetch;
-    await assert.rejects(createPcsClient({ fetch, now, signal }).qeIdentity("sgx"), {
-      code: "dcap.pcs.http",
-    });
+    await assert.rejects(
+      createPcsClient({ fetch, now, signal, sleep: noSleep }).qeIdentity("sgx"),
+      {
+        code: "dcap.pcs.http",
+      },
+    );
     assert.equal(seen, signal);
   });
 });

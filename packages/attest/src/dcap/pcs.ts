@@ -13,11 +13,13 @@
  * Issuer chains arrive URL-encoded PEM in a response header. Bodies are
  * returned as received (the TCB Info signature is over its exact text);
  * nothing is verified here — `collateral.ts` does that. Answers are cached
- * until their nextUpdate (at most `maxAgeMs`).
+ * until their nextUpdate (at most `maxAgeMs`); a network failure, HTTP 429 or
+ * 503 is retried with backoff, honouring Retry-After (as the AMD KDS client).
  */
 import { fromHex, toHex } from "../_bytes.ts";
 import { CollateralError, OptionsError } from "../error.ts";
-import { DecodeError, decodePem, looksLikePem, parseCertificate } from "../snp/_amdcerts.ts";
+import { decodePem, looksLikePem, parseCertificate } from "../snp/_amdcerts.ts";
+import { parseRetryAfter } from "../snp/kds.ts";
 import { parseDcapCrl, parseQeIdentity, parseTcbInfo } from "./collateral.ts";
 import type { DcapCollateral } from "./types.ts";
 
@@ -79,6 +81,14 @@ export interface PcsClientOptions {
   rootCaCrlUrl?: string;
   /** Passed to every fetch. */
   signal?: AbortSignal;
+  /** Waits between retries. Default: a `setTimeout` promise. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Retries after a network failure, HTTP 429 or 503 (so `maxRetries + 1` requests at most). Default 2. */
+  maxRetries?: number;
+  /** First backoff delay (ms), doubled on every retry, when there is no Retry-After. Default 1000. */
+  baseDelayMs?: number;
+  /** Longest wait (ms); a Retry-After asking for more fails at once. Default 30000. */
+  maxDelayMs?: number;
 }
 
 /** The PCS client. */
@@ -160,6 +170,11 @@ export function createPcsClient(options: PcsClientOptions): PcsClient {
   const cache = options.cache ?? createMemoryPcsCache();
   const maxAge = options.maxAgeMs ?? DAY_MS;
   const now = options.now;
+  const sleep =
+    options.sleep ?? ((ms: number) => new Promise<void>((r) => globalThis.setTimeout(r, ms)));
+  const maxRetries = options.maxRetries ?? 2;
+  const baseDelayMs = options.baseDelayMs ?? 1000;
+  const maxDelayMs = options.maxDelayMs ?? 30_000;
   const inflight = new Map<string, Promise<PcsSignedBody | PcsCrl>>();
 
   async function cached<T extends PcsSignedBody | PcsCrl>(
@@ -187,30 +202,50 @@ export function createPcsClient(options: PcsClientOptions): PcsClient {
     return p;
   }
 
+  /** GET with retries after a network failure, HTTP 429 or 503 (Retry-After honoured, else exponential backoff). */
   async function get(url: string, what: string): Promise<Response> {
-    let res: Response;
-    try {
-      res = await options.fetch(url, options.signal ? { signal: options.signal } : undefined);
-    } catch (e) {
-      throw new CollateralError(
-        "dcap.pcs.network",
-        `could not reach ${url} for the ${what}: ${(e as Error).message}`,
-        { url, attempts: 1, cause: e },
-      );
+    for (let attempt = 1; ; attempt++) {
+      let res: Response;
+      try {
+        res = await options.fetch(url, options.signal ? { signal: options.signal } : undefined);
+      } catch (e) {
+        if (options.signal?.aborted || attempt > maxRetries) {
+          throw new CollateralError(
+            "dcap.pcs.network",
+            `could not reach ${url} for the ${what} after ${attempt} attempt(s): ${(e as Error).message}`,
+            { url, attempts: attempt, cause: e },
+          );
+        }
+        await sleep(backoff(attempt));
+        continue;
+      }
+      if (res.status === 200) return res;
+      await res.body?.cancel().catch(() => {});
+      const retryable = res.status === 429 || res.status === 503;
+      const code =
+        res.status === 404
+          ? "dcap.pcs.not_found"
+          : res.status === 429
+            ? "dcap.pcs.rate_limited"
+            : "dcap.pcs.http";
+      const retryAfter = retryable ? parseRetryAfter(res.headers.get("retry-after"), now()) : null;
+      if (!retryable || attempt > maxRetries || (retryAfter !== null && retryAfter > maxDelayMs)) {
+        const wait =
+          retryAfter !== null && retryAfter > maxDelayMs
+            ? `, asking to retry after ${Math.ceil(retryAfter / 1000)} s`
+            : "";
+        throw new CollateralError(
+          code,
+          `${url} answered HTTP ${res.status} for the ${what}${attempt > 1 ? ` ${attempt} times` : ""}${wait}`,
+          { url, status: res.status, attempts: attempt },
+        );
+      }
+      await sleep(retryAfter ?? backoff(attempt));
     }
-    if (res.status === 200) return res;
-    await res.body?.cancel().catch(() => {});
-    const code =
-      res.status === 404
-        ? "dcap.pcs.not_found"
-        : res.status === 429
-          ? "dcap.pcs.rate_limited"
-          : "dcap.pcs.http";
-    throw new CollateralError(code, `${url} answered HTTP ${res.status} for the ${what}`, {
-      url,
-      status: res.status,
-      attempts: 1,
-    });
+  }
+
+  function backoff(attempt: number): number {
+    return Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
   }
 
   function bad(url: string, message: string, cause?: unknown): CollateralError {
@@ -401,7 +436,6 @@ export function offlineCollateral(files: readonly DcapCollateralFile[]): DcapCol
     try {
       addFile(out, data);
     } catch (e) {
-      if (e instanceof CollateralError) throw e;
       throw new CollateralError(
         "dcap.collateral.malformed",
         `collateral file ${name}: ${(e as Error).message}`,
@@ -563,13 +597,8 @@ function addChain(out: DcapCollateral, certs: Uint8Array[]): void {
 
 /** The certificates (DER) of PEM text, in order; anything but CERTIFICATE blocks is an error. */
 function pemCertificates(data: Uint8Array): Uint8Array[] {
-  let blocks: ReturnType<typeof decodePem>;
-  try {
-    blocks = decodePem(data);
-  } catch (e) {
-    if (e instanceof DecodeError) throw new Error(e.message);
-    throw e;
-  }
+  // decodePem's DecodeError names the problem; the callers wrap it in their own code.
+  const blocks = decodePem(data);
   for (const b of blocks)
     if (b.label !== "CERTIFICATE") throw new Error(`a PEM ${b.label} block in a certificate chain`);
   return blocks.map((b) => b.der);
