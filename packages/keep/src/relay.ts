@@ -226,7 +226,11 @@ export class KeepSockets {
         `sallyport: ACCEPTED reuses or goes back to connection id ${o.id} (the last was ${this.#lastHostId}; host ids only grow)`,
       );
     }
-    if (this.#conns.size >= MAX_SOCKETS) {
+    // CONNECTs not yet answered do not count: the host may have sent this
+    // ACCEPTED before it read them (it answers those CONNECTED ok:false).
+    let open = 0;
+    for (const c of this.#conns.values()) if (c.state === "open") open++;
+    if (open >= MAX_SOCKETS) {
       throw new KeepError(
         "keep.sallyport.order",
         `sallyport: ACCEPTED with ${MAX_SOCKETS} connections open already`,
