@@ -134,6 +134,21 @@ describe("verifyKeepCertificate", () => {
     );
   });
 
+  it("a TDX Keep: Intel's TCB status is judged by tcbStatuses, and one short of UpToDate is said", async () => {
+    const tdx = await keepCert(ca, {
+      now: NOW,
+      claims: { ...SNP_CLAIMS, tee: "tdx", tcbStatus: "OutOfDate", tcb: "01".repeat(34) },
+    });
+    const v = verifyKeepCertificate([tdx.der], base());
+    assert.equal(v.ok, true, JSON.stringify(failed(v)));
+    assert.ok(v.notChecked.some((n) => /Intel's status is OutOfDate, not UpToDate/.test(n)));
+    const strict = verifyKeepCertificate([tdx.der], {
+      ...base(),
+      policy: { tcbStatuses: ["UpToDate"] },
+    });
+    assert.deepEqual(failed(strict), ["client.policy.tcb"]);
+  });
+
   it("host names: checked when the certificate lists some, unless ignoreHostname", async () => {
     const named = await keepCert(ca, {
       now: NOW,

@@ -58,7 +58,7 @@ export interface KeepPeerPolicy {
   measurements?: readonly string[];
   /** Workload identities accepted (64 hex digits). Default: any. */
   workloads?: readonly string[];
-  /** TCB statuses accepted (`meets-minimum`, `not-checked`, `none`). Default: any. */
+  /** TCB statuses accepted (`meets-minimum`, `not-checked`, `none`; Intel's `UpToDate`, `OutOfDate`…). Default: any. */
   tcbStatuses?: readonly string[];
 }
 
@@ -537,6 +537,11 @@ function policyChecks(
       "TCB: the Steward did not compare the TCB to a minimum (no min_tcb in its policy)",
     );
   if (c.tcbStatus === "none") notChecked.push("TCB: none (a sandbox has no hardware TCB)");
+  if ((c.tee === "tdx" || c.tee === "sgx") && c.tcbStatus !== "UpToDate") {
+    notChecked.push(
+      `TCB: Intel's status is ${c.tcbStatus}, not UpToDate (the Steward's policy accepted it)`,
+    );
+  }
 }
 
 function validity(

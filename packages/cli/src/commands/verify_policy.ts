@@ -11,7 +11,7 @@
  * allow_software = false            # accept the software tier (a sandbox Keep); default false
  * measurements = ["<hex>"]          # launch measurements accepted (32–64 bytes of hex each)
  * workloads = ["<64 hex>"]          # workload identities accepted (--workload adds one that must match)
- * tcb_statuses = ["meets-minimum"]  # TCB statuses accepted (meets-minimum, not-checked, none)
+ * tcb_statuses = ["meets-minimum"]  # TCB statuses accepted (meets-minimum, not-checked, none; Intel's UpToDate…)
  * ignore_hostname = false           # do not check the host against the certificate's names
  * ```
  */
