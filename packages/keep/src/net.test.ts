@@ -414,14 +414,38 @@ describe("Keep sockets: https-hello over a relayed listen socket", () => {
     },
   );
 
-  it("a time limit ends a workload blocked in accept (EXIT limit time)", T, async () => {
-    const s = httpsHello(HTTPS_HELLO_TOML, { timeoutMs: 800 });
-    const report = await s.report;
-    assert.equal(report?.kind, "limit");
-    assert.equal(report?.kind === "limit" && report.limit, "time");
-    assertEndedCleanly(s);
-    assert.deepEqual(s.exit(), JSON.parse(JSON.stringify(report)));
-  });
+  it(
+    "a connection ACCEPTED right after CONFIG (before the Keep read it) is served once it has",
+    T,
+    async () => {
+      const s = httpsHello();
+      // Queued behind START/MODULE/CONFIG: it reaches the Keep while it still proves itself.
+      const early = s.accept();
+      assert.equal(s.host.of(FRAME.EVIDENCE).length, 0);
+      const r = await exchange(await tlsClient(early), get("/echo?early"));
+      assert.ok(r.text.endsWith("early"), r.text);
+      assert.equal(await s.close(), null);
+      assertEndedCleanly(s);
+    },
+  );
+
+  it(
+    "a time limit ends a workload blocked in poll with clients connected (EXIT limit time)",
+    T,
+    async () => {
+      const s = httpsHello(HTTPS_HELLO_TOML, { timeoutMs: 800 });
+      // One client connected and idle, one mid-handshake: neither keeps the Keep alive.
+      await s.evidence;
+      const idle = await tlsClient(s.accept());
+      idle.on("error", () => {});
+      s.accept().write(Buffer.from([0x16, 0x03, 0x01]));
+      const report = await s.report;
+      assert.equal(report?.kind, "limit");
+      assert.equal(report?.kind === "limit" && report.limit, "time");
+      assertEndedCleanly(s);
+      assert.deepEqual(s.exit(), JSON.parse(JSON.stringify(report)));
+    },
+  );
 });
 
 describe("Keep sockets: /donjon/cert.pem and FD_COUNT / FD_NAMES", () => {
