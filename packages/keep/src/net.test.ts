@@ -108,7 +108,12 @@ class Session {
     };
     this.evidence = this.host.waitFor((f) => f.type === FRAME.EVIDENCE);
     this.host.onFrame((f) => {
-      if (f.type === FRAME.HELLO) this.send(...loadWorkload(w), ...afterLoad);
+      if (f.type !== FRAME.HELLO) return;
+      // afterLoad rides in the same write as the last CONFIG frame: the Keep decodes
+      // it before its config reading (async) can have finished.
+      const frames = loadWorkload(w);
+      if (afterLoad.length > 0) frames.push(Buffer.concat([frames.pop()!, ...afterLoad]));
+      this.send(...frames);
     });
     this.report = runAgent(channel, { ...OPTIONS, ...o });
   }
@@ -418,10 +423,13 @@ describe("Keep sockets: https-hello over a relayed listen socket", () => {
     "a connection ACCEPTED right after CONFIG (before the Keep read it) is served once it has",
     T,
     async () => {
-      const s = httpsHello();
-      // Queued behind START/MODULE/CONFIG: it reaches the Keep while it still proves itself.
-      const early = s.accept();
-      assert.equal(s.host.of(FRAME.EVIDENCE).length, 0);
+      const [early, hostEnd] = duplexPair();
+      const s = new Session(
+        { wasm: HTTPS_HELLO, config: HTTPS_HELLO_TOML, plan: { args: ["https-hello", "-q"] } },
+        {},
+        [encodeJsonFrame(FRAME.ACCEPTED, { id: HOST_ID_BASE, fd: 3 })],
+      );
+      s.relay(HOST_ID_BASE, hostEnd);
       const r = await exchange(await tlsClient(early), get("/echo?early"));
       assert.ok(r.text.endsWith("early"), r.text);
       assert.equal(await s.close(), null);
