@@ -6,8 +6,16 @@
  */
 import { encodeKeepEvidence, reportData, workloadIdentity } from "@donjon/attest";
 import { createSandboxEvidence } from "@donjon/keep";
-import { type FakeSnp, fakeSnp } from "@donjon/testkit";
+import {
+  type FakeIntel,
+  type FakeSnp,
+  fakeIntel,
+  fakeIntelCollateral,
+  fakeSnp,
+} from "@donjon/testkit";
 import { buildCsr } from "./csr.ts";
+import { type CollateralFileInput, createStewardDcapSource } from "./dcap.ts";
+import type { DecideContext } from "./decide.ts";
 import { encodeEvidenceExtension } from "./evidence_ext.ts";
 import { parsePolicy, type StewardPolicy } from "./policy.ts";
 
@@ -100,6 +108,70 @@ export async function snpCsr(): Promise<{ der: Uint8Array; identity: string; fak
   });
   const der = await buildCsr({ keys: keep.pair, evidence: encodeEvidenceExtension(wrapper) });
   return { der, identity: Buffer.from(identity).toString("hex"), fake };
+}
+
+/**
+ * A fake Intel TDX or SGX Keep's CSR (testkit's fake Intel hierarchy: pin
+ * `dcap.root`), and the Steward's DCAP context with fake collateral served
+ * from files as `[dcap] collateral_dir` would (UpToDate at `intel.now`).
+ */
+export async function intelCsr(
+  tee: "tdx" | "sgx",
+  o: { debug?: boolean } = {},
+): Promise<{
+  der: Uint8Array;
+  identity: string;
+  intel: FakeIntel;
+  dcap: NonNullable<DecideContext["dcap"]>;
+  /** The collateral as files (a collateral_dir's). */
+  files: CollateralFileInput[];
+  /** The collateral as Intel PCS serves it. */
+  collateral: Awaited<ReturnType<typeof fakeIntelCollateral>>["collateral"];
+}> {
+  const keep = await testKey();
+  const sha256 = async (s: string) =>
+    new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(s)));
+  const wasmDigest = await sha256("(module)");
+  const configDigest = await sha256("args = []");
+  const identity = await workloadIdentity(wasmDigest, configDigest);
+  const intel = await fakeIntel();
+  const fields = { reportData: await reportData(keep.spki, identity), debug: o.debug ?? false };
+  const evidence = tee === "tdx" ? await intel.tdxQuote(fields) : await intel.sgxQuote(fields);
+  const wrapper = encodeKeepEvidence({
+    tee,
+    evidence,
+    certs: [],
+    keepKey: keep.spki,
+    wasmDigest,
+    configDigest,
+  });
+  const der = await buildCsr({ keys: keep.pair, evidence: encodeEvidenceExtension(wrapper) });
+  const c = (await fakeIntelCollateral({ tee, now: intel.now })).collateral;
+  const pem = (ders: readonly Uint8Array[]) =>
+    new TextEncoder().encode(
+      ders
+        .map(
+          (d) =>
+            `-----BEGIN CERTIFICATE-----\n${Buffer.from(d).toString("base64")}\n-----END CERTIFICATE-----\n`,
+        )
+        .join(""),
+    );
+  const files: CollateralFileInput[] = [
+    { name: "tcb_info.json", data: new TextEncoder().encode(c.tcbInfo) },
+    { name: "qe_identity.json", data: new TextEncoder().encode(c.qeIdentity) },
+    { name: "tcb_chain.pem", data: pem(c.tcbInfoIssuerChain) },
+    { name: "root_ca.crl", data: c.rootCaCrl },
+    { name: "pck.crl", data: c.pckCrl },
+  ];
+  const source = createStewardDcapSource({ files })!;
+  return {
+    der,
+    identity: Buffer.from(identity).toString("hex"),
+    intel,
+    dcap: { source, root: intel.root },
+    files,
+    collateral: c,
+  };
 }
 
 /** A policy that admits sandbox Keeps signed by `host`, with a SAN and a 1-hour lifetime. */

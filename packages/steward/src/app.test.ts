@@ -10,6 +10,7 @@ import type { SnpRootSet } from "@donjon/attest";
 import Fastify, { type FastifyInstance } from "fastify";
 import pino from "pino";
 import {
+  intelCsr,
   sandboxCsr,
   sandboxPolicy,
   sandboxPolicyText,
@@ -21,7 +22,7 @@ import * as x509 from "./_x509.ts";
 import { authenticate, CHAIN_MEDIA_TYPE, ROUTES, stewardApp } from "./app.ts";
 import { type Ca, createCa, decodeKeepClaims } from "./ca.ts";
 import { buildCsr } from "./csr.ts";
-import { decide } from "./decide.ts";
+import { type DecideContext, decide } from "./decide.ts";
 import { encodeEvidenceExtension, OID_CMW } from "./evidence_ext.ts";
 import { createMetrics, type StewardMetrics } from "./metrics.ts";
 import { defaultPolicy, parsePolicy, type StewardPolicy } from "./policy.ts";
@@ -51,6 +52,7 @@ async function harness(
     tokens?: string[];
     now?: Date;
     snpRoots?: SnpRootSet[];
+    dcap?: DecideContext["dcap"];
   } = {},
 ): Promise<Harness> {
   const { ca } = await createCa({ now: NOW });
@@ -77,7 +79,11 @@ async function harness(
     },
     parsePolicy: (text) => parsePolicy(text, "(upload)"),
     decide: (csr, ctx) =>
-      decide(csr, options.snpRoots ? { ...ctx, snp: { roots: options.snpRoots } } : ctx),
+      decide(csr, {
+        ...ctx,
+        ...(options.snpRoots ? { snp: { roots: options.snpRoots } } : {}),
+        ...(options.dcap ? { dcap: options.dcap } : {}),
+      }),
     now: () => options.now ?? NOW,
     adminTokens: options.tokens ?? [TOKEN, TOKEN2],
     limits: { body: options.body ?? 256 * 1024, bodyTimeoutMs: options.bodyTimeoutMs ?? 300 },
@@ -229,6 +235,47 @@ describe("POST /api/v1/attest", () => {
       ["policy.measurement_denied"],
     );
   });
+
+  for (const tee of ["tdx", "sgx"] as const) {
+    it(`a fake ${tee.toUpperCase()} Keep: issued with Intel's TCB status in its certificate; refused when debug, or when the Steward has no collateral`, async () => {
+      const { der, identity, intel, dcap } = await intelCsr(tee);
+      const h = await harness({ now: intel.now, dcap });
+      await h.app.inject({
+        method: "POST",
+        url: "/api/v1/admin/policy",
+        headers: { ...admin(), "content-type": "application/toml" },
+        payload: "",
+      });
+      const res = await attest(h, der);
+      assert.equal(res.statusCode, 200, res.body);
+      const leaf = new x509.X509Certificate(res.body.split(/(?<=-----END CERTIFICATE-----\n)/)[0]!);
+      const claims = decodeKeepClaims(leaf)!;
+      assert.equal(claims.tee, tee);
+      assert.equal(claims.tier, "hardware");
+      assert.equal(claims.workload, identity);
+      assert.equal(claims.tcbStatus, "UpToDate");
+      assert.match(claims.tcb!, tee === "tdx" ? /^[0-9a-f]{68}$/ : /^[0-9a-f]{36}$/);
+      assert.match(claims.measurement, tee === "tdx" ? /^[0-9a-f]{96}$/ : /^[0-9a-f]{64}$/);
+      const decisions = await h.store.listDecisions({ limit: 1 });
+      assert.equal(decisions[0]!.tee, tee);
+      assert.equal(decisions[0]!.verdict, "issued");
+
+      const debug = await intelCsr(tee, { debug: true });
+      const refused = await attest(await harness({ now: intel.now, dcap: debug.dcap }), debug.der);
+      assert.equal(refused.statusCode, 403);
+      assert.deepEqual(
+        problemOf(refused).checks!.map((c) => c.code),
+        ["dcap.policy.debug"],
+      );
+
+      const unconfigured = await attest(await harness({ now: intel.now }), der);
+      assert.equal(unconfigured.statusCode, 403);
+      assert.deepEqual(
+        problemOf(unconfigured).checks!.map((c) => c.code),
+        ["config.dcap"],
+      );
+    });
+  }
 
   it("refuses a CSR whose key is not the one report_data binds, with a binding code", async () => {
     const h = await harness();

@@ -390,7 +390,7 @@ describe("decide: SEV-SNP Keeps (testkit fakes)", () => {
 
 // ── Enarx's extensions, TDX/SGX ──────────────────────────────────────────
 
-describe("decide: Enarx evidence and TEEs not verifiable yet", () => {
+describe("decide: Enarx evidence, and Intel evidence without collateral", () => {
   test("Enarx SNP evidence (VCEK + report, REPORT_DATA = SHA-384 of the CSR key) is issued, with no workload identity", async () => {
     const rd = new Uint8Array(64);
     rd.set(await sha("SHA-384", keep.spki));
@@ -426,7 +426,7 @@ describe("decide: Enarx evidence and TEEs not verifiable yet", () => {
   });
 
   for (const tee of ["tdx", "sgx"] as const) {
-    test(`${tee} evidence is refused until DCAP verification lands: evidence.unsupported`, async () => {
+    test(`${tee} evidence without a DCAP collateral source is refused: config.dcap (decide_dcap.test.ts has the rest)`, async () => {
       const w = encodeKeepEvidence({
         tee,
         evidence: new Uint8Array(1000).fill(3),
@@ -436,12 +436,13 @@ describe("decide: Enarx evidence and TEEs not verifiable yet", () => {
         configDigest,
       });
       const d = await decide(await csrFor(w), { policy: defaultPolicy(), now: NOW });
-      assert.deepEqual(codes(d), ["evidence.unsupported"]);
+      assert.deepEqual(codes(d), ["config.dcap"]);
+      if (d.verdict === "refuse") assert.match(d.checks[0]!.remedy, /\[dcap\] pcs_url/);
       const off = await decide(await csrFor(w), {
         policy: parsePolicy(`[${tee}]\nallow = false`, "p"),
         now: NOW,
       });
-      assert.deepEqual(codes(off), ["policy.tee", "evidence.unsupported"]);
+      assert.deepEqual(codes(off), ["policy.tee", "config.dcap"]);
     });
   }
 });

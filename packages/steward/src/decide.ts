@@ -10,18 +10,22 @@
  *    find the one evidence extension and decode it (`evidence_ext.ts`).
  *    Anything wrong here is **malformed** (400): the request cannot be judged.
  * 2. From here every check runs and every failure is collected (**refuse**, 403):
- *    - the TEE type is allowed by the policy (`policy.tee`); TDX and SGX
- *      evidence is refused as `evidence.unsupported` until DCAP verification
- *      lands (issue 7); Enarx KVM "evidence" proves nothing (`evidence.unattested`);
+ *    - the TEE type is allowed by the policy (`policy.tee`); Enarx KVM
+ *      "evidence" proves nothing (`evidence.unattested`); TDX and SGX evidence
+ *      needs a DCAP collateral source (steward.toml `[dcap]`), else `config.dcap`;
  *    - the wrapper's keep-key is the CSR's SubjectPublicKeyInfo, byte for byte (`binding.key`);
  *    - the evidence verifies with `@donjon/attest`: sandbox evidence against the
  *      policy's host keys, the software tier only when `[sandbox] allow = true`;
  *      SNP against the pinned AMD roots, with the wrapper's certificates as
- *      collateral candidates — never as trust anchors. The TEE-specific policy
- *      (measurement allow-list, debug, minimum TCB) is appraised there, under
- *      attest's codes (`snp.validate.*`, `sandbox.policy.*`);
+ *      collateral candidates — never as trust anchors; SGX and TDX quotes
+ *      against the pinned Intel SGX Root CA with Intel's collateral (TCB Info,
+ *      QE Identity, CRLs) from the configured source. The TEE-specific policy
+ *      (measurement allow-list, debug, minimum TCB, Intel TCB statuses) is
+ *      appraised there, under attest's codes (`snp.validate.*`,
+ *      `sandbox.policy.*`, `dcap.policy.*`);
  *    - report_data is recomputed (`checkKeepBinding`: `binding.report_data`,
- *      and `binding.workload_identity` for sandbox evidence);
+ *      and `binding.workload_identity` for sandbox evidence; Enarx's binding
+ *      for Enarx evidence);
  *    - the Steward's own policy: denied measurements (`policy.measurement_denied`)
  *      and allowed workload identities (`policy.workload_identity`).
  * 3. No failure: **issue**, with the claims the CA puts in the certificate.
@@ -35,12 +39,16 @@ import "reflect-metadata";
 
 import {
   AMD_SNP_ROOTS,
+  attestDcap,
   attestSandbox,
   attestSnp,
   type Check,
   CODES,
   checkKeepBinding,
   createSnpVerifier,
+  type DcapCollateralSource,
+  type DcapValidateOptions,
+  type DcapVerifier,
   type SnpCollateralSource,
   type SnpRootSet,
   type SnpVerifier,
@@ -52,7 +60,13 @@ import {
   type EvidenceExtension,
   type EvidenceFormat,
 } from "./evidence_ext.ts";
-import type { SanEntry, StewardPolicy, TeePolicy } from "./policy.ts";
+import type {
+  IntelTcbStatus,
+  IntelTeePolicy,
+  SanEntry,
+  StewardPolicy,
+  TeePolicy,
+} from "./policy.ts";
 import { type FailedCheck, MalformedRequestError } from "./problem.ts";
 
 /** The Steward's own check codes (attest's are in `@donjon/attest`'s `CODES`). */
@@ -76,15 +90,16 @@ export const CHECK_CODES = {
     remedy:
       "Request the certificate for the Keep key the evidence binds: the CSR and the wrapper must carry the same SubjectPublicKeyInfo.",
   },
-  "evidence.unsupported": {
+  "config.dcap": {
     meaning:
-      "The Steward cannot verify this kind of evidence yet (TDX and SGX DCAP quotes: issue 7).",
-    remedy: "Use a Keep on SEV-SNP, or a sandbox Keep where the policy allows the software tier.",
+      "The Steward has no source of Intel DCAP collateral (TCB Info, QE Identity, CRLs), so it cannot verify SGX or TDX quotes.",
+    remedy:
+      "Ask the Steward's operator to configure Intel collateral: [dcap] pcs_url (Intel PCS or a PCCS) or collateral_dir in steward.toml.",
   },
   "evidence.unattested": {
     meaning:
       "The request carries Enarx KVM evidence, which proves nothing: KVM has no attestation.",
-    remedy: "Run the Keep in a TEE (SEV-SNP) and send its evidence.",
+    remedy: "Run the Keep in a TEE (SEV-SNP, TDX, SGX) and send its evidence.",
   },
   "evidence.certificate": {
     meaning: "A certificate that came with the evidence is not a DER X.509 certificate.",
@@ -101,6 +116,14 @@ const REMEDY: Partial<Record<string, string>> = {
     "Run the Keep on a TEE backend (snp, tdx, sgx). The Steward's operator can allow the software tier with [sandbox] allow = true, for development only.",
   "sandbox.verify.untrusted_key":
     "Ask the Steward's operator to add this host's sandbox-key.pub.pem to [sandbox] host_keys, if the host is trusted.",
+  "dcap.policy.tcb_status":
+    "Update the platform (microcode, BIOS, TDX module) as the advisories say, or ask the Steward's operator to accept the status in [tdx] / [sgx] tcb_statuses.",
+  "dcap.policy.debug":
+    "Launch a production TD or enclave (debug off). The Steward's operator can allow debug with debug = true in [tdx] / [sgx], for test environments only.",
+  "dcap.policy.mr_td":
+    "Launch the expected TD image, or ask the Steward's operator to add its MRTD to [tdx] measurements.",
+  "dcap.policy.mr_enclave":
+    "Run the expected enclave build, or ask the Steward's operator to add its MRENCLAVE to [sgx] measurements.",
 };
 
 /** What {@link decide} needs besides the CSR. */
@@ -122,6 +145,17 @@ export interface DecideContext {
     /** Refuse when no CRL can be had. Default false (a warning). */
     requireCrl?: boolean;
   };
+  /** Intel SGX and TDX verification. Without `source`, such evidence is refused (`config.dcap`). */
+  dcap?: {
+    /** Where TCB Info, QE Identity and CRLs come from (`createStewardDcapSource`, or attest's `createPcsClient`). */
+    source?: DcapCollateralSource;
+    /** A verifier to reuse (its caches stay warm across decisions). Default: one per call. */
+    verifier?: DcapVerifier;
+    /** The trust anchor of a new verifier (DER). Default: attest's pinned Intel SGX Root CA. Ignored with `verifier`. */
+    root?: Uint8Array;
+    /** Refuse when a CRL (root CA or PCK) cannot be had. Default false (a warning). */
+    requireCrl?: boolean;
+  };
   /** Sandbox freshness. */
   sandbox?: {
     /** Oldest evidence accepted, ms. Default attest's (5 minutes). */
@@ -133,19 +167,24 @@ export interface DecideContext {
 
 /** What the certificate records about an issued Keep. */
 export interface IssueClaims {
-  tee: "sandbox" | "snp";
+  tee: "sandbox" | "snp" | "tdx" | "sgx";
   /** `software` for sandbox: nothing protects the Keep from its host. */
   tier: "software" | "hardware";
-  /** Hex: sandbox runtime measurement or SNP MEASUREMENT (48 bytes). */
+  /** Hex: sandbox runtime measurement or SNP MEASUREMENT (48 bytes), TDX MRTD (48), SGX MRENCLAVE (32). */
   measurement: string;
   /** Hex, 32 bytes; null for Enarx evidence (which names no workload). */
   workloadIdentity: string | null;
   /**
    * `none` (sandbox: no hardware TCB), `meets-minimum` (SNP with `min_tcb` set),
-   * `not-checked` (SNP without `min_tcb`).
+   * `not-checked` (SNP without `min_tcb`), or Intel's TCB status (SGX, TDX;
+   * one the policy's `tcb_statuses` accepts).
    */
-  tcbStatus: "none" | "meets-minimum" | "not-checked";
-  /** SNP REPORTED_TCB as its 8 raw bytes, hex; null for sandbox. */
+  tcbStatus: "none" | "meets-minimum" | "not-checked" | IntelTcbStatus;
+  /**
+   * Hex; null for sandbox. SNP: REPORTED_TCB (8 bytes). SGX: the PCK
+   * certificate's TCBm, CPUSVN ‖ PCESVN (u16 little-endian), 18 bytes. TDX:
+   * the same TCBm ‖ TEE_TCB_SVN, 34 bytes — what Intel's TCB level is chosen by.
+   */
   tcb: string | null;
   /** Hex SHA-256 of the evidence (the wrapper's JSON, or Enarx's extnValue). */
   evidenceHash: string;
@@ -237,12 +276,13 @@ export async function decide(csrDer: Uint8Array, ctx: DecideContext): Promise<De
   if (!tp.allow && ext.tee !== "sandbox") {
     checks.push(failed("policy.tee", `a TEE type the policy allows`, `${ext.tee} (not allowed)`));
   }
-  if (ext.tee === "tdx" || ext.tee === "sgx") {
+  const dcapSource = ctx.dcap?.source;
+  if ((ext.tee === "tdx" || ext.tee === "sgx") && dcapSource === undefined) {
     checks.push(
       failed(
-        "evidence.unsupported",
-        "sandbox or SEV-SNP evidence (TDX and SGX DCAP verification is not available yet)",
-        `${ext.tee === "tdx" ? "an Intel TDX" : "an Intel SGX"} quote (${ext.evidence.length} bytes)`,
+        "config.dcap",
+        "a Steward configured with Intel DCAP collateral ([dcap] pcs_url or collateral_dir in steward.toml)",
+        `${ext.tee === "tdx" ? "an Intel TDX" : "an Intel SGX"} quote (${ext.evidence.length} bytes), and no collateral source to verify it with`,
       ),
     );
     return refuse(null);
@@ -267,6 +307,7 @@ export async function decide(csrDer: Uint8Array, ctx: DecideContext): Promise<De
   let measurement: string | null = null;
   let evidenceIdentity: Uint8Array | undefined;
   let tcb: string | null = null;
+  let intelStatus: IntelTcbStatus | null = null;
   const warnings: Check[] = [];
   if (ext.tee === "sandbox") {
     const p = ctx.policy.sandbox;
@@ -289,6 +330,43 @@ export async function decide(csrDer: Uint8Array, ctx: DecideContext): Promise<De
       reportData = unhex(v.claims.report_data);
       measurement = v.claims.runtime_measurement;
       evidenceIdentity = unhex(v.claims.workload_identity);
+    }
+  } else if (ext.tee === "tdx" || ext.tee === "sgx") {
+    // The PCK chain is in the quote; certificates beside it are not needed (and never anchors).
+    const p: IntelTeePolicy = ctx.policy[ext.tee];
+    const policy: DcapValidateOptions = {
+      tee: ext.tee,
+      allowedTcbStatuses: p.tcbStatuses,
+      allowDebug: p.debug,
+      ...(p.measurements.length === 0
+        ? {}
+        : ext.tee === "tdx"
+          ? { mrTd: p.measurements }
+          : { mrEnclave: p.measurements }),
+    };
+    const v = await attestDcap(ext.evidence, {
+      now: ctx.now,
+      source: dcapSource!,
+      policy,
+      requireCrl: ctx.dcap?.requireCrl === true,
+      ...(ctx.dcap?.verifier
+        ? { verifier: ctx.dcap.verifier }
+        : { crypto, ...(ctx.dcap?.root ? { root: ctx.dcap.root } : {}) }),
+    });
+    checks.push(...v.checks);
+    warnings.push(...v.warnings);
+    const c = v.claims;
+    if (c) {
+      reportData = unhex(c.report_data);
+      measurement = c.tdx ? c.tdx.mr_td : c.sgx!.mr_enclave;
+      if (c.pck) {
+        const pce = c.pck.pce_svn;
+        const tcbm = `${c.pck.cpu_svn}${hex(Uint8Array.of(pce & 0xff, pce >> 8))}`;
+        tcb = c.tdx ? `${tcbm}${c.tdx.tee_tcb_svn}` : tcbm;
+      }
+      // Revoked and the non-statuses always fail a check, so an issued Keep has one of these.
+      const s = c.tcb.status;
+      if ((p.tcbStatuses as readonly string[]).includes(s)) intelStatus = s as IntelTcbStatus;
     }
   } else {
     const p = ctx.policy.snp;
@@ -329,15 +407,17 @@ export async function decide(csrDer: Uint8Array, ctx: DecideContext): Promise<De
       checks.push(...b.checks);
       identity = hex(b.workloadIdentity);
     } else {
-      // Enarx SNP: REPORT_DATA[0..48] = SHA-384(the CSR's SubjectPublicKeyInfo).
-      const want = await sha("SHA-384", spki, crypto);
+      // Enarx: REPORT_DATA[0..48] = SHA-384(the CSR's SubjectPublicKeyInfo) for SNP,
+      // REPORT_DATA[0..32] = SHA-256 of it for SGX (enarx/steward crates/attestation).
+      const alg = ext.tee === "sgx" ? "SHA-256" : "SHA-384";
+      const want = await sha(alg, spki, crypto);
       const got = reportData.subarray(0, want.length);
       if (!equal(want, got)) {
         checks.push({
           id: "binding.report_data",
           ok: false,
           code: "binding.report_data",
-          expected: `REPORT_DATA[0..48] = SHA-384 of the CSR's key: ${hex(want)}`,
+          expected: `REPORT_DATA[0..${want.length}] = ${alg} of the CSR's key: ${hex(want)}`,
           actual: hex(got),
           remedy: CODES["binding.report_data"].remedy,
         });
@@ -364,7 +444,11 @@ export async function decide(csrDer: Uint8Array, ctx: DecideContext): Promise<De
     );
   }
 
-  if (failures(checks).length > 0 || measurement === null) return refuse(identity);
+  // Belt and braces: a verdict without a measurement (or an Intel Keep without a status) is never issued.
+  const intel = ext.tee === "tdx" || ext.tee === "sgx";
+  if (failures(checks).length > 0 || measurement === null || (intel && intelStatus === null)) {
+    return refuse(identity);
+  }
   return {
     verdict: "issue",
     claims: {
@@ -375,9 +459,11 @@ export async function decide(csrDer: Uint8Array, ctx: DecideContext): Promise<De
       tcbStatus:
         ext.tee === "sandbox"
           ? "none"
-          : Object.keys(ctx.policy.snp.minTcb).length > 0
-            ? "meets-minimum"
-            : "not-checked",
+          : ext.tee === "snp"
+            ? Object.keys(ctx.policy.snp.minTcb).length > 0
+              ? "meets-minimum"
+              : "not-checked"
+            : intelStatus!,
       tcb,
       evidenceHash,
       spki,

@@ -16,6 +16,7 @@ export type StewardErrorCode =
   | "steward.ca.invalid"
   | "steward.init.exists"
   | "steward.policy"
+  | "steward.collateral"
   | "steward.listen";
 
 /** What each code means and how to fix it. */
@@ -59,6 +60,12 @@ export const STEWARD_ERRORS: Readonly<
     meaning: "The policy file named by steward.toml is unreadable or invalid.",
     remedy:
       "Fix the policy file (the message names the problem); the running policy stays in force on reload.",
+  },
+  "steward.collateral": {
+    meaning:
+      "A file in [dcap] collateral_dir is unreadable or not Intel DCAP collateral (TCB Info, QE Identity, a CRL, a PEM chain), or two files hold different items for the same platform.",
+    remedy:
+      "Remove or replace the file the message names (fetch current collateral from Intel PCS or your PCCS).",
   },
   "steward.listen": {
     meaning: "The Steward cannot listen on the address (in use, not permitted, unknown host).",

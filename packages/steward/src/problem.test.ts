@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { describe, test } from "node:test";
 import { CODES } from "@donjon/attest";
 import { CHECK_CODES } from "./decide.ts";
@@ -61,7 +63,23 @@ describe("code registries", () => {
     for (const [code, info] of Object.entries({ ...MALFORMED_CODES, ...CHECK_CODES })) {
       assert.ok(info.meaning.length > 10 && info.remedy.length > 10, code);
       assert.ok(!(code in CODES), `${code} is also an attest code`);
-      assert.match(code, /^(csr|evidence|policy|binding)\.[a-z_.]+$/);
+      assert.match(code, /^(csr|evidence|policy|binding|config)\.[a-z_.]+$/);
     }
+  });
+
+  test("docs/errors.md's @donjon/steward section lists CHECK_CODES, with the same texts", () => {
+    const doc = fs.readFileSync(path.join(import.meta.dirname, "../../../docs/errors.md"), "utf8");
+    const start = doc.indexOf("\n## @donjon/steward: refusals\n");
+    assert.ok(start >= 0, "docs/errors.md has a @donjon/steward section");
+    const end = doc.indexOf("\n## ", start + 1);
+    const rows = [
+      ...doc
+        .slice(start, end < 0 ? undefined : end)
+        .matchAll(/^\| `([^`]+)` \| (.+) \| (.+) \|$/gm),
+    ].map((m) => [m[1], m[2], m[3]]);
+    assert.deepEqual(
+      rows,
+      Object.entries(CHECK_CODES).map(([code, i]) => [code, i.meaning, i.remedy]),
+    );
   });
 });

@@ -11,7 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
 import * as tls from "node:tls";
-import { sandboxCsr, sandboxPolicyText, type TestKey, testKey } from "./_app_fixtures.ts";
+import { intelCsr, sandboxCsr, sandboxPolicyText, type TestKey, testKey } from "./_app_fixtures.ts";
 import * as x509 from "./_x509.ts";
 import { decodeKeepClaims } from "./ca.ts";
 import { StewardError } from "./error.ts";
@@ -285,6 +285,117 @@ describe("the Steward over HTTPS on loopback", () => {
       );
     } finally {
       blocker.close();
+    }
+  });
+
+  /** The config as plain HTTP on a free loopback port, with `extra` appended. */
+  const plainConfig = (name: string, extra: string): string => {
+    const text = fs
+      .readFileSync(config, "utf8")
+      .replace(/\[tls\]\ncert = [^\n]+\nkey = [^\n]+\n/, "")
+      .replace(/^listen = .*$/m, 'listen = "127.0.0.1:0"\nplain_http = true');
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, `${text}\n${extra}`, { mode: 0o600 });
+    return file;
+  };
+  const attestOver = (s: RunningSteward, der: Uint8Array) =>
+    request(`${s.url}/api/v1/attest`, {
+      method: "POST",
+      headers: { "content-type": "application/pkcs10" },
+      body: der,
+    });
+
+  it("[dcap] collateral_dir: a TDX Keep is issued from files read at boot; a bad file stops the boot", async () => {
+    const { der, intel, files } = await intelCsr("tdx");
+    const cdir = path.join(dir, "intel");
+    fs.mkdirSync(cdir);
+    for (const f of files) fs.writeFileSync(path.join(cdir, f.name), f.data);
+    fs.writeFileSync(path.join(cdir, ".hidden"), "not read");
+    const file = plainConfig("dcap-dir.toml", '[dcap]\ncollateral_dir = "intel"\n');
+    const s = await startSteward({ configFile: file, now: () => intel.now, intelRoot: intel.root });
+    running.push(s);
+    const res = await attestOver(s, der);
+    assert.equal(res.status, 200, res.body.toString());
+    const leaf = new x509.X509Certificate(
+      res.body.toString().split(/(?<=-----END CERTIFICATE-----\n)/)[0]!,
+    );
+    assert.equal(decodeKeepClaims(leaf)!.tee, "tdx");
+    assert.equal(decodeKeepClaims(leaf)!.tcbStatus, "UpToDate");
+    await s.close();
+
+    fs.writeFileSync(path.join(cdir, "README.txt"), "collateral lives here\n");
+    await assert.rejects(
+      startSteward({ configFile: file, now: () => intel.now, intelRoot: intel.root }),
+      (e: unknown) =>
+        isCode("steward.collateral")(e) &&
+        /collateral_dir: README\.txt: neither JSON/.test(String(e)),
+    );
+    const missing = plainConfig("dcap-nodir.toml", '[dcap]\ncollateral_dir = "nowhere"\n');
+    await assert.rejects(
+      startSteward({ configFile: missing }),
+      (e: unknown) => isCode("steward.collateral")(e) && /nowhere: ENOENT/.test(String(e)),
+    );
+  });
+
+  it("[dcap] pcs_url: collateral fetched from a loopback PCCS with the injected fetch, once (cached)", async () => {
+    const { der, intel, collateral: c } = await intelCsr("sgx");
+    const chain = (ders: readonly Uint8Array[]) =>
+      encodeURIComponent(
+        ders
+          .map(
+            (d) =>
+              `-----BEGIN CERTIFICATE-----\n${Buffer.from(d).toString("base64")}\n-----END CERTIFICATE-----\n`,
+          )
+          .join(""),
+      );
+    const seen: string[] = [];
+    const pccs = http.createServer((req, res) => {
+      seen.push(req.url ?? "");
+      const u = req.url ?? "";
+      if (u === "/sgx/certification/v4/tcb?fmspc=00606A000000") {
+        res.writeHead(200, { "TCB-Info-Issuer-Chain": chain(c.tcbInfoIssuerChain) });
+        res.end(c.tcbInfo);
+      } else if (u === "/sgx/certification/v4/qe/identity") {
+        res.writeHead(200, { "SGX-Enclave-Identity-Issuer-Chain": chain(c.qeIdentityIssuerChain) });
+        res.end(c.qeIdentity);
+      } else if (u === "/sgx/certification/v4/pckcrl?ca=platform&encoding=der") {
+        res.writeHead(200, { "SGX-PCK-CRL-Issuer-Chain": chain(c.pckCrlIssuerChain) });
+        res.end(Buffer.from(c.pckCrl));
+      } else if (u === "/sgx/certification/v4/rootcacrl") {
+        res.writeHead(200);
+        res.end(Buffer.from(c.rootCaCrl).toString("hex"));
+      } else {
+        res.writeHead(404);
+        res.end();
+      }
+    });
+    await new Promise<void>((r) => pccs.listen(0, "127.0.0.1", r));
+    try {
+      const base = `http://127.0.0.1:${(pccs.address() as net.AddressInfo).port}`;
+      const file = plainConfig("dcap-pcs.toml", `[dcap]\npcs_url = "${base}"\n`);
+      await assert.rejects(
+        startSteward({ configFile: file }),
+        (e: unknown) =>
+          isCode("steward.config")(e) && /dcap\.pcs_url: .*without fetch/.test(String(e)),
+      );
+      const s = await startSteward({
+        configFile: file,
+        now: () => intel.now,
+        intelRoot: intel.root,
+        fetch: globalThis.fetch,
+      });
+      running.push(s);
+      assert.equal((await attestOver(s, der)).status, 200);
+      assert.equal((await attestOver(s, der)).status, 200);
+      assert.deepEqual(seen.toSorted(), [
+        "/sgx/certification/v4/pckcrl?ca=platform&encoding=der",
+        "/sgx/certification/v4/qe/identity",
+        "/sgx/certification/v4/rootcacrl",
+        "/sgx/certification/v4/tcb?fmspc=00606A000000",
+      ]);
+      await s.close();
+    } finally {
+      pccs.close();
     }
   });
 

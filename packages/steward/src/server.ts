@@ -9,13 +9,14 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { createKdsClient, createSnpVerifier } from "@donjon/attest";
+import { createDcapVerifier, createKdsClient, createSnpVerifier } from "@donjon/attest";
 import Fastify, { type FastifyInstance } from "fastify";
 import pino from "pino";
 import pkg from "../package.json" with { type: "json" };
 import { stewardApp } from "./app.ts";
 import { loadCa, readKeyFile } from "./ca.ts";
 import { formatListen, type ListenAddress, parseConfig, type StewardConfig } from "./config.ts";
+import { type CollateralFileInput, createStewardDcapSource } from "./dcap.ts";
 import { decide } from "./decide.ts";
 import { StewardError } from "./error.ts";
 import { createMetrics } from "./metrics.ts";
@@ -35,10 +36,16 @@ export interface StartStewardOptions {
   /** The clock. Default `() => new Date()`. */
   now?: () => Date;
   /**
-   * fetch for AMD KDS collateral (VCEK, CRL) when SNP evidence lacks it.
-   * Default: none — then SNP evidence must carry its VCEK and chain.
+   * fetch for AMD KDS collateral (VCEK, CRL) when SNP evidence lacks it, and
+   * for Intel PCS / PCCS collateral (`[dcap] pcs_url`). Default: none — then
+   * SNP evidence must carry its VCEK and chain, and `pcs_url` is refused.
    */
   fetch?: typeof fetch;
+  /**
+   * The Intel SGX Root CA to pin (DER) instead of attest's: tests only
+   * (testkit `fakeIntel().root`).
+   */
+  intelRoot?: Uint8Array;
 }
 
 /** A running Steward. */
@@ -82,6 +89,20 @@ export async function startSteward(options: StartStewardOptions): Promise<Runnin
     https = { cert, key };
   }
 
+  // Intel collateral: the directory is read once, here; a bad file stops the boot.
+  if (config.dcap.pcsUrl !== null && !options.fetch) {
+    throw new StewardError(
+      "steward.config",
+      `${config.file}: dcap.pcs_url: this Steward was started without fetch, so it cannot reach ${config.dcap.pcsUrl}; use collateral_dir`,
+    );
+  }
+  const dcapSource = createStewardDcapSource({
+    files: config.dcap.collateralDir === null ? [] : readCollateralDir(config.dcap.collateralDir),
+    pcsUrl: config.dcap.pcsUrl,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    now,
+  });
+
   const policyDir = path.dirname(config.policy);
   const parse = (text: string, name: string): StewardPolicy =>
     parsePolicy(text, name, {
@@ -121,6 +142,7 @@ export async function startSteward(options: StartStewardOptions): Promise<Runnin
     }
 
     const verifier = createSnpVerifier();
+    const dcapVerifier = createDcapVerifier(options.intelRoot ? { root: options.intelRoot } : {});
     const collateral = options.fetch ? createKdsClient({ fetch: options.fetch, now }) : undefined;
 
     app = Fastify({
@@ -145,6 +167,7 @@ export async function startSteward(options: StartStewardOptions): Promise<Runnin
         decide(csr, {
           ...ctx,
           snp: collateral ? { verifier, collateral } : { verifier },
+          dcap: dcapSource ? { source: dcapSource, verifier: dcapVerifier } : {},
         }),
       now,
       adminTokens: config.adminTokens,
@@ -223,6 +246,36 @@ export async function startSteward(options: StartStewardOptions): Promise<Runnin
     await store.close().catch(() => {});
     throw e;
   }
+}
+
+/** The regular files of `[dcap] collateral_dir` (not recursive; dot files skipped). */
+function readCollateralDir(dir: string): CollateralFileInput[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir).sort();
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code ?? String(e);
+    throw new StewardError(
+      "steward.collateral",
+      `[dcap] collateral_dir: cannot read ${dir}: ${why}`,
+      { cause: e },
+    );
+  }
+  const files: CollateralFileInput[] = [];
+  for (const name of names) {
+    if (name.startsWith(".")) continue;
+    const p = path.join(dir, name);
+    try {
+      if (!fs.statSync(p).isFile()) continue;
+      files.push({ name, data: new Uint8Array(fs.readFileSync(p)) });
+    } catch (e) {
+      const why = (e as NodeJS.ErrnoException).code ?? String(e);
+      throw new StewardError("steward.collateral", `[dcap] collateral_dir: ${p}: ${why}`, {
+        cause: e,
+      });
+    }
+  }
+  return files;
 }
 
 function readText(
