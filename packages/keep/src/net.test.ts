@@ -15,6 +15,7 @@
 import assert from "node:assert/strict";
 import { randomBytes, X509Certificate } from "node:crypto";
 import * as fs from "node:fs";
+import * as http from "node:http";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -25,6 +26,7 @@ import type { KeepCertClaims } from "@donjon/attest/claims";
 import { decodeKeepEvidence, encodeKeepEvidence } from "@donjon/attest/cmw";
 import { type Ca, createCa, issueKeepCert, issueTlsCert, toPem } from "@donjon/steward";
 import { FakeHost, loadWorkload, type Workload } from "./_fake_host.ts";
+import * as x509 from "./_x509.ts";
 import { type AgentOptions, type EvidenceSource, type ExitReport, runAgent } from "./agent.ts";
 import {
   DATA_CHUNK,
@@ -136,6 +138,21 @@ class Session {
     return client;
   }
 
+  /** Where CONNECT "steward" goes: a loopback port. */
+  steward: number | null = null;
+
+  /** CONNECTED ok once a TCP connection to 127.0.0.1:`port` is up, then relayed. */
+  #relayTo(id: number, port: number): void {
+    const tcp = net.connect(port, "127.0.0.1");
+    tcp.once("connect", () => {
+      this.send(encodeJsonFrame(FRAME.CONNECTED, { id, ok: true }));
+      this.#relay(id, tcp);
+    });
+    tcp.once("error", (e) =>
+      this.send(encodeJsonFrame(FRAME.CONNECTED, { id, ok: false, error: e.message })),
+    );
+  }
+
   /** Relay connection `id` to `peer` (a duplexPair end or a real socket). */
   relay(id: number, peer: Duplex): void {
     this.#relay(id, peer);
@@ -213,6 +230,11 @@ class Session {
       }
       case FRAME.CONNECT: {
         const o = decodeJsonPayload(f);
+        if (o.purpose === "steward") {
+          assert.ok(this.steward, "CONNECT steward, but the test named no Steward");
+          this.#relayTo(o.id as number, this.steward);
+          return;
+        }
         assert.equal(o.purpose, "file");
         this.onConnect({ id: o.id as number, fd: o.fd as number });
         return;
@@ -1109,5 +1131,87 @@ describe("Keep sockets: half-close", () => {
     await ended;
     await s.close();
     assert.match(Buffer.concat(got).toString(), /^HTTP\/1\.[01] 200 [\s\S]*half$/);
+  });
+});
+
+describe("Keep sockets: with a Steward", () => {
+  let A: Pki;
+  let stewardPort = 0;
+  let server: http.Server;
+  /** The Keep keys the test Steward certified. */
+  const issued: string[] = [];
+  before(async () => {
+    A = await pki("CN=Test Steward A");
+    // A Steward on loopback http:// that certifies whatever key asks (the CSR's
+    // checks are the Steward's own tests): a Keep certificate from A's CA for
+    // localhost, the chain as the real Steward answers it.
+    server = http.createServer((req, res) => {
+      const parts: Buffer[] = [];
+      req.on("data", (b: Buffer) => parts.push(b));
+      req.on("end", async () => {
+        const csr = new x509.Pkcs10CertificateRequest(Buffer.concat(parts));
+        const spki = new Uint8Array(csr.publicKey.rawData);
+        issued.push(Buffer.from(spki).toString("hex"));
+        const cert = await issueKeepCert(A.ca, {
+          spki,
+          claims: CLAIMS,
+          lifetimeMs: HOUR,
+          now: new Date(),
+          san: [{ type: "dns", value: "localhost" }],
+        });
+        res.writeHead(200, { "content-type": "application/pem-certificate-chain" });
+        res.end(cert.pem + A.ca.certPem);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    stewardPort = (server.address() as net.AddressInfo).port;
+  });
+  after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+
+  const withSteward = (w: Workload) => {
+    const s = new Session({ ...w, steward: { url: `http://127.0.0.1:${stewardPort}`, ca: null } });
+    s.steward = stewardPort;
+    return s;
+  };
+
+  it(
+    "the TLS listener serves the Steward's chain: a client trusting only the Steward CA is served",
+    T,
+    async () => {
+      const s = withSteward({
+        wasm: HTTPS_HELLO,
+        config: HTTPS_HELLO_TOML,
+        plan: { args: ["https-hello", "-q"] },
+      });
+      const key = await s.keepKey();
+      await s.host.waitFor((f) => f.type === FRAME.CERTIFICATE);
+      const t = await tlsClient(s.accept(), {
+        rejectUnauthorized: true,
+        ca: A.ca.certPem,
+        servername: "localhost",
+      });
+      assert.ok(t.authorized);
+      const leaf = t.getPeerX509Certificate()!;
+      assert.deepEqual(leaf.publicKey.export({ type: "spki", format: "der" }), key);
+      assert.equal(leaf.issuer, new X509Certificate(A.ca.certPem).subject);
+      const r = await exchange(t, get("/"));
+      assert.ok(r.text.includes(PAGE_LINE), r.text);
+      assert.equal(await s.close(), null);
+      assertEndedCleanly(s);
+      assert.ok(issued.includes(key.toString("hex")));
+    },
+  );
+
+  it("/donjon/cert.pem holds the chain the Steward issued, also without sockets", T, async () => {
+    const s = withSteward({ wasm: CAT, plan: { args: ["cat", "/donjon/cert.pem"] } });
+    const report = await s.report;
+    assertEndedCleanly(s);
+    assert.deepEqual(report, { ...report, kind: "exit", code: 0 }, s.host.text(FRAME.STDERR));
+    const certificate = s.host.text(FRAME.CERTIFICATE);
+    assert.match(certificate, /^-----BEGIN CERTIFICATE-----/);
+    assert.equal(s.host.text(FRAME.STDOUT), certificate);
   });
 });
