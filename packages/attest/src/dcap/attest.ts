@@ -304,7 +304,8 @@ export async function attestDcap(
   try {
     quote = parseDcapQuote(evidence, { allowTrailing: o.allowTrailing });
   } catch (e) {
-    if (!(e instanceof EvidenceError)) throw e;
+    /* node:coverage ignore next */
+    if (!(e instanceof EvidenceError)) throw e; // a bug, not evidence: never a verdict
     checks.push(failed("dcap.parse", e.code, "a well-formed SGX or TDX DCAP quote", e.message));
     return verdict(teeOf(evidence), null);
   }
@@ -323,7 +324,8 @@ export async function attestDcap(
   const got = await gather(o, quote, pck);
   checks.push(...got.checks);
   const fmspc = pck?.fmspc.toLowerCase();
-  const pckCa = quote.pckChain[1] ?? null;
+  // The parser guarantees the three certificates (PCK_CHAIN_LENGTH); whether they are certificates is verify's.
+  const [pckLeaf, pckCa] = quote.pckChain as [Uint8Array, Uint8Array];
   const collateral = await o.verifier.collateral.verify(got.collateral, {
     now: o.now,
     pckCa,
@@ -363,14 +365,7 @@ export async function attestDcap(
 
   // ── 3. verify: the quote, the PCK chain's revocation, the TCB ────────
   checks.push(...(await verified).checks);
-  if (quote.pckChain[0] && pckCa) {
-    checks.push(
-      ...o.verifier.collateral.pckRevocationChecks(collateral, {
-        pck: quote.pckChain[0],
-        pckCa,
-      }),
-    );
-  }
+  checks.push(...o.verifier.collateral.pckRevocationChecks(collateral, { pck: pckLeaf, pckCa }));
   const tcb = evaluate(quote, pck, collateral, checks);
 
   // ── 4. validate ──────────────────────────────────────────────────────
