@@ -566,6 +566,25 @@ describe("fake collateral: every failure", () => {
     ]);
   });
 
+  it("windows are inclusive: valid at issueDate and at nextUpdate, not a millisecond outside", async () => {
+    const base = await runFake();
+    const v = createDcapCollateralVerifier({ root: base.fake.root });
+    const tcb = v.verify(base.fake.collateral, { now: base.fake.now });
+    const info = (await tcb).tcbInfo!;
+    const at = async (ms: number) =>
+      failures((await v.verify(base.fake.collateral, { now: new Date(ms) })).checks).filter(
+        ([id]) => id.startsWith("dcap.collateral.tcb_info.validity"),
+      );
+    assert.deepEqual(await at(info.issueDate.getTime()), []);
+    assert.deepEqual(await at(info.nextUpdate.getTime()), []);
+    assert.deepEqual(await at(info.issueDate.getTime() - 1), [
+      ["dcap.collateral.tcb_info.validity", "dcap.collateral.not_yet_valid"],
+    ]);
+    assert.deepEqual(await at(info.nextUpdate.getTime() + 1), [
+      ["dcap.collateral.tcb_info.validity", "dcap.collateral.expired"],
+    ]);
+  });
+
   it("a cached CRL is not mistaken for another with the same length and signature", async () => {
     const base = await runFake();
     const v = createDcapCollateralVerifier({ root: base.fake.root });

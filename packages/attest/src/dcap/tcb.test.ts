@@ -55,7 +55,13 @@ describe("real vectors: status and advisory IDs at the documented time", () => {
       );
       assert.equal(r.evaluation?.status, vec.status);
       assert.deepEqual(r.evaluation?.advisoryIds, vec.advisoryIds);
+      // index.json observed_tcb: platform status = final status, QE UpToDate, TDX module TDX_01 UpToDate.
+      assert.equal(r.evaluation?.platform.status, vec.status);
       assert.equal(r.evaluation?.qe.status, "UpToDate");
+      assert.deepEqual(
+        r.evaluation?.tdxModule,
+        quote.body.tee === "tdx" ? { status: "UpToDate", advisoryIds: [] } : null,
+      );
       assert.equal(r.evaluation?.relaunchAdvised, false);
     });
   }
