@@ -51,6 +51,7 @@ function fakeFetch(routes: Record<string, Route | (() => Route) | Error>) {
 }
 
 const enc = (pem: string) => encodeURIComponent(pem);
+const TCB_URL = `${INTEL_PCS_URL}/sgx/certification/v4/tcb?fmspc=00A067110000`;
 const noSleep = async () => {};
 
 /** Intel PCS answering for the Phala SGX (processor CA) and TDX (platform CA) vectors. */
@@ -120,6 +121,9 @@ describe("client against a fake Intel PCS", () => {
     const client = createPcsClient({ fetch, now, sleep: noSleep });
     const c = await client.collateral("sgx", "00a067110000", "processor");
     assert.equal(asked.length, 4);
+    // Warm: the same object (a verifier's per-collateral plan stays warm), no request.
+    assert.equal(await client.collateral("sgx", "00A067110000", "processor"), c);
+    assert.equal(asked.length, 4);
     const { quote, pck } = vectorQuote(sgx);
     const r = await createDcapCollateralVerifier({ root: INTEL_ROOT_DER }).verify(c, {
       now: sgx.at,
@@ -152,14 +156,20 @@ describe("client against a fake Intel PCS", () => {
     assert.equal(asked.length, 1);
     await client.tcbInfo("sgx", "00a067110000");
     assert.equal(asked.length, 1);
+    const before = await client.collateral("sgx", "00a067110000", "processor");
     t = new Date("2025-07-19T10:56:12Z").getTime(); // one second after the TCB Info's nextUpdate
     await client.tcbInfo("sgx", "00a067110000");
-    assert.equal(asked.length, 2);
+    assert.equal(asked.filter((u) => u === TCB_URL).length, 2);
+    // A refreshed part makes a new collateral object.
+    assert.notEqual(await client.collateral("sgx", "00a067110000", "processor"), before);
+    const rootCrls = () => asked.filter((u) => u === INTEL_ROOT_CA_CRL_URL).length;
+    const n0 = rootCrls();
     const short = createPcsClient({ fetch, now, maxAgeMs: 1000 });
+    await short.rootCaCrl();
     await short.rootCaCrl();
     t += 1001;
     await short.rootCaCrl();
-    assert.equal(asked.filter((u) => u === INTEL_ROOT_CA_CRL_URL).length, 2);
+    assert.equal(rootCrls(), n0 + 2);
     t = new Date("2025-07-01T00:00:00Z").getTime();
   });
 

@@ -176,6 +176,7 @@ export function createPcsClient(options: PcsClientOptions): PcsClient {
   const baseDelayMs = options.baseDelayMs ?? 1000;
   const maxDelayMs = options.maxDelayMs ?? 30_000;
   const inflight = new Map<string, Promise<PcsSignedBody | PcsCrl>>();
+  const assembled = new Map<string, { parts: unknown[]; collateral: DcapCollateral }>();
 
   async function cached<T extends PcsSignedBody | PcsCrl>(
     key: string,
@@ -382,13 +383,18 @@ export function createPcsClient(options: PcsClientOptions): PcsClient {
     },
 
     async collateral(tee, fmspc, ca) {
-      const [tcb, qe, pck, root] = await Promise.all([
+      const parts = await Promise.all([
         client.tcbInfo(tee, fmspc),
         client.qeIdentity(tee),
         client.pckCrl(ca),
         client.rootCaCrl(),
       ]);
-      return {
+      // The same cached answers give the same object, so a verifier's per-collateral plan stays warm.
+      const key = `${tee}/${fmspc.toLowerCase()}/${ca}`;
+      const last = assembled.get(key);
+      if (last?.parts.every((p, i) => p === parts[i])) return last.collateral;
+      const [tcb, qe, pck, root] = parts;
+      const collateral: DcapCollateral = {
         tcbInfo: tcb.body,
         tcbInfoIssuerChain: tcb.issuerChain,
         qeIdentity: qe.body,
@@ -397,6 +403,8 @@ export function createPcsClient(options: PcsClientOptions): PcsClient {
         pckCrl: pck.der,
         pckCrlIssuerChain: pck.issuerChain,
       };
+      assembled.set(key, { parts, collateral });
+      return collateral;
     },
   };
   return client;
