@@ -639,6 +639,22 @@ describe("fake collateral: every failure", () => {
     }
   });
 
+  it("a copy of the PCK CA (each parsed quote has its own) reuses the plan; an unparsable one is judged", async () => {
+    const base = await runFake();
+    const v = createDcapCollateralVerifier({ root: base.fake.root });
+    const c = { ...base.fake.collateral, pckCrlIssuerChain: null };
+    const a = await v.verify(c, { now: base.fake.now, pckCa: base.quote.pckChain[1]!.slice() });
+    const b = await v.verify(c, { now: base.fake.now, pckCa: base.quote.pckChain[1]!.slice() });
+    assert.ok(a.ok && b.ok);
+    assert.equal(a.pckCrl, b.pckCrl);
+    for (let i = 0; i < 2; i++) {
+      const bad = await v.verify(c, { now: base.fake.now, pckCa: Uint8Array.of(1, 2, 3) });
+      assert.deepEqual(failures(bad.checks), [
+        ["dcap.collateral.pck_crl.issuer", "dcap.collateral.crl_issuer"],
+      ]);
+    }
+  });
+
   it("many option sets for one collateral object: each verdict follows its own options", async () => {
     const base = await runFake();
     const v = createDcapCollateralVerifier({ root: base.fake.root });

@@ -1305,6 +1305,15 @@ export function createDcapCollateralVerifier(
    * members compared by identity on every call: buffers are treated as
    * immutable once passed) and only the windows are judged at each call.
    */
+  function pckCaKey(der: Uint8Array | null): unknown {
+    if (der === null) return null;
+    try {
+      return cert(der);
+    } catch {
+      return der; // unparsable: only the same array is the same key
+    }
+  }
+
   const plans = new WeakMap<DcapCollateral, { key: unknown[]; plan: Promise<Plan> }[]>();
   function planFor(collateral: DcapCollateral, o: DcapCollateralVerifyOptions): Promise<Plan> {
     const key: unknown[] = [
@@ -1317,7 +1326,8 @@ export function createDcapCollateralVerifier(
         collateral.qeIdentityIssuerChain,
         collateral.pckCrlIssuerChain,
       ].flatMap((c) => (c === null ? [null] : [c.length, ...c])),
-      o.pckCa ?? null,
+      // Each parsed quote brings its own copy of the PCK CA: keyed by content (the parsed certificate).
+      pckCaKey(o.pckCa ?? null),
       o.pckCaKind ?? null,
       o.requireCrl === true,
       o.allowMissingTcbInfo === true,
