@@ -18,9 +18,10 @@
  * stable `dcap.collateral.*` code and the JSON path in the message.
  *
  * Verification (`createDcapCollateralVerifier`) returns every check that ran,
- * pass or fail, like `snp/verify.ts`, and caches parses and signature
- * outcomes so that warm collateral costs no crypto; validity windows are
- * judged at every call's `now`.
+ * pass or fail, like `snp/verify.ts`, and caches parses, signature outcomes
+ * and, per collateral object, every check that does not depend on the time,
+ * so warm collateral costs no crypto (a few µs); validity windows and CRL
+ * freshness are judged at every call's `now`.
  */
 import { fromHex, toHex } from "../_bytes.ts";
 import { X509Certificate, X509Crl } from "../_x509.ts";
@@ -741,7 +742,11 @@ export interface DcapCollateralVerifierOptions {
   root?: Uint8Array | string;
   /** WebCrypto implementation. Default `globalThis.crypto`. */
   crypto?: Crypto;
-  /** Maximum entries of each cache (parses, signature outcomes). Default 64; 0 disables caching. */
+  /**
+   * Entries kept of parsed TCB Info, QE Identity and CRLs (and 4× as many
+   * certificates), oldest dropped first. Signature outcomes and per-collateral
+   * plans live as long as the objects they belong to. Default 64; 0 disables caching.
+   */
   cacheSize?: number;
 }
 
