@@ -19,13 +19,18 @@ export interface AttestContext {
   readFile(path: string): Uint8Array;
   /** The current time (the default verification time). Default: none, then `--at` is required. */
   now?: () => Date;
-  /** `fetch` for the AMD KDS. Default: none, then only `--offline` verification works. */
+  /** `fetch` for the AMD KDS and Intel PCS. Default: none, then only `--offline` verification works. */
   fetch?: typeof fetch;
   /**
    * Trust anchors for SEV-SNP instead of the pinned AMD roots: tests use
    * testkit's fake hierarchy (`fakeSnp().roots`). Default: the pinned roots.
    */
   snpRoots?: SnpRootSet[];
+  /**
+   * The Intel SGX Root CA (DER) instead of the pinned one: tests use
+   * testkit's fake hierarchy (`fakeIntel().root`). Default: the pinned root.
+   */
+  intelRoot?: Uint8Array;
 }
 
 /** Read `given` (relative to the working directory); `what` names it in messages. */

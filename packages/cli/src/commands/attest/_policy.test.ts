@@ -77,7 +77,112 @@ describe("policy TOML → SnpValidateOptions", () => {
     });
   }
 
+  it("good: [sgx] and [tdx] map onto DcapValidateOptions", () => {
+    const E = "e1".repeat(32);
+    const T = "7d".repeat(48);
+    const p = parsePolicy(
+      `[sgx]\ntcb_statuses = ["UpToDate", "SWHardeningNeeded"]\nadvisory_ids = ["INTEL-SA-00615"]\ndebug = true\nmr_enclave = ["${E}"]\nmr_signer = "${E.toUpperCase()}"\nisv_prod_id = 1\nmin_isv_svn = 2\nmisc_select = 0x0\nmisc_select_mask = 0xffff_ffff\nrequire_collateral = false\n` +
+        `[tdx]\nmr_td = "${T}"\nrtmr0 = ["${T}", "${"00".repeat(48)}"]\nrtmr3 = "${T}"\nmr_config_id = "${T}"\nmr_owner = "${T}"\nmr_owner_config = "${T}"\nxfam = "e702060000000000"\nreport_data = "${"00".repeat(64)}"\n`,
+      "p.toml",
+    );
+    assert.deepEqual(p, {
+      validate: {},
+      requireCrl: false,
+      sgx: {
+        validate: {
+          allowedTcbStatuses: ["UpToDate", "SWHardeningNeeded"],
+          allowedAdvisoryIds: ["INTEL-SA-00615"],
+          allowDebug: true,
+          mrEnclave: [E],
+          mrSigner: E,
+          isvProdId: 1,
+          minIsvSvn: 2,
+          miscSelect: { value: 0, mask: 0xffffffff },
+        },
+        requireCollateral: false,
+      },
+      tdx: {
+        validate: {
+          mrTd: T,
+          rtmr0: [T, "00".repeat(48)],
+          rtmr3: T,
+          mrConfigId: T,
+          mrOwner: T,
+          mrOwnerConfig: T,
+          xfam: "e702060000000000",
+          reportData: "00".repeat(64),
+        },
+        requireCollateral: true,
+      },
+    });
+    assert.deepEqual(parsePolicy("[tdx]\n", "p.toml").tdx, {
+      validate: {},
+      requireCollateral: true,
+    });
+  });
+
   const bad: [string, string, string][] = [
+    [
+      "[sgx] unknown key (an SNP key)",
+      "[sgx]\nmeasurements = []\n",
+      'p.toml:2: unknown key "sgx.measurements" (expected one of: tcb_statuses,',
+    ],
+    [
+      "[tdx] an SGX key",
+      `[tdx]\nmr_enclave = "${"00".repeat(32)}"\n`,
+      'p.toml:2: unknown key "tdx.mr_enclave"',
+    ],
+    [
+      "[tdx] Revoked accepted",
+      '[tdx]\ntcb_statuses = ["UpToDate", "Revoked"]\n',
+      'p.toml:2: "tdx.tcb_statuses[1]" must be one of UpToDate, SWHardeningNeeded, ConfigurationNeeded, ConfigurationAndSWHardeningNeeded, OutOfDate, OutOfDateConfigurationNeeded, got "Revoked" (a revoked TCB is never accepted)',
+    ],
+    [
+      "[sgx] a status in another spelling",
+      '[sgx]\ntcb_statuses = ["up_to_date"]\n',
+      'p.toml:2: "sgx.tcb_statuses[0]" must be one of UpToDate',
+    ],
+    [
+      "[sgx] tcb_statuses empty",
+      "[sgx]\ntcb_statuses = []\n",
+      'p.toml:2: "sgx.tcb_statuses" must not be empty',
+    ],
+    [
+      "[sgx] an advisory that is not Intel's form",
+      '[sgx]\nadvisory_ids = ["SA-615"]\n',
+      'p.toml:2: "sgx.advisory_ids[0]" must be an Intel advisory ID like "INTEL-SA-00615", got "SA-615"',
+    ],
+    [
+      "[tdx] MRTD of 32 bytes",
+      `[tdx]\nmr_td = "${"00".repeat(32)}"\n`,
+      'p.toml:2: "tdx.mr_td" must be 96 hex digits (48 bytes)',
+    ],
+    [
+      "[sgx] MRENCLAVE list with a short entry",
+      `[sgx]\nmr_enclave = ["${"00".repeat(32)}", "00"]\n`,
+      'p.toml:2: "sgx.mr_enclave[1]" must be 64 hex digits (32 bytes)',
+    ],
+    [
+      "[sgx] isv_prod_id too big",
+      "[sgx]\nisv_prod_id = 65536\n",
+      'p.toml:2: "sgx.isv_prod_id" must be an integer 0–65535, got 65536',
+    ],
+    [
+      "[sgx] a mask without a value",
+      "[sgx]\nmisc_select_mask = 1\n",
+      'p.toml:2: "sgx.misc_select_mask" needs "sgx.misc_select"',
+    ],
+    [
+      "[tdx] xfam as a number",
+      "[tdx]\nxfam = 7\n",
+      'p.toml:2: "tdx.xfam" must be a hex string, got integer',
+    ],
+    [
+      "[tdx] require_collateral not boolean",
+      '[tdx]\nrequire_collateral = "no"\n',
+      'p.toml:2: "tdx.require_collateral" must be a boolean, got string',
+    ],
+    ["[sgx] not a table", "sgx = 1\n", 'p.toml:1: "sgx" must be a table, got integer'],
     [
       "unknown top-level key",
       "debug = false\ndebgu = true\n",

@@ -32,10 +32,37 @@
  * forbid = ["smt_enabled"]
  * ```
  *
+ * The top-level keys are SEV-SNP's (`require_crl` applies to every TEE). Intel
+ * quotes are appraised by the `[sgx]` or `[tdx]` table, mapped onto
+ * `DcapValidateOptions`; a table for the other TEE is not used:
+ *
+ * ```toml
+ * [sgx]                         # and [tdx]: common keys
+ * tcb_statuses = ["UpToDate", "SWHardeningNeeded"]  # default ["UpToDate"]; never Revoked
+ * advisory_ids = ["INTEL-SA-00615"]  # advisories accepted (default: not checked)
+ * debug = false                 # allow a debug enclave / TD (default false)
+ * report_data = "00…"           # 128 hex digits
+ * require_collateral = true     # TCB Info and QE Identity required (default true)
+ * mr_enclave = ["…"]            # SGX: 64 hex digits each (a string: one value)
+ * mr_signer = ["…"]             # 64 hex digits each
+ * isv_prod_id = 0
+ * min_isv_svn = 1
+ * misc_select = 0x00000000      # with misc_select_mask = 0xFFFFFFFF (default)
+ * [tdx]
+ * mr_td = ["…"]                 # TDX: 96 hex digits each; rtmr0…rtmr3, mr_config_id,
+ * rtmr0 = "…"                   #      mr_owner, mr_owner_config likewise
+ * xfam = "e702060000000000"     # 16 hex digits, as in the quote (little-endian)
+ * ```
+ *
  * Strict: an unknown key, a wrong type or a malformed value is an error that
  * names the key, the file and the line.
  */
-import type { SnpPlatformFlag, SnpValidateOptions } from "@donjon/attest";
+import type {
+  DcapValidateOptions,
+  SnpPlatformFlag,
+  SnpValidateOptions,
+  TcbStatus,
+} from "@donjon/attest";
 import { type Path, readStrictToml, show, typeName } from "../../_toml_strict.ts";
 
 /** A validated policy file. */
@@ -45,7 +72,53 @@ export interface AttestPolicy {
   requireCrl: boolean;
   /** `csp_ids`: the VLEK cspIDs accepted; undefined when not checked. */
   allowedCspIds?: string[];
+  /** `[sgx]`: how an SGX quote is appraised; absent: attest's defaults. */
+  sgx?: DcapPolicy;
+  /** `[tdx]`: how a TDX quote is appraised; absent: attest's defaults. */
+  tdx?: DcapPolicy;
 }
+
+/** An `[sgx]` or `[tdx]` table. */
+export interface DcapPolicy {
+  validate: DcapValidateOptions;
+  /** `require_collateral` (default true): false lets a quote without TCB Info or QE Identity pass with warnings. */
+  requireCollateral: boolean;
+}
+
+const INTEL_STATUSES: readonly Exclude<TcbStatus, "Revoked">[] = [
+  "UpToDate",
+  "SWHardeningNeeded",
+  "ConfigurationNeeded",
+  "ConfigurationAndSWHardeningNeeded",
+  "OutOfDate",
+  "OutOfDateConfigurationNeeded",
+];
+const DCAP_COMMON = ["tcb_statuses", "advisory_ids", "debug", "report_data", "require_collateral"];
+/** Byte-valued keys: TOML key → [option, size in bytes]. */
+const DCAP_BYTES = {
+  sgx: { mr_enclave: ["mrEnclave", 32], mr_signer: ["mrSigner", 32] },
+  tdx: {
+    mr_td: ["mrTd", 48],
+    rtmr0: ["rtmr0", 48],
+    rtmr1: ["rtmr1", 48],
+    rtmr2: ["rtmr2", 48],
+    rtmr3: ["rtmr3", 48],
+    mr_config_id: ["mrConfigId", 48],
+    mr_owner: ["mrOwner", 48],
+    mr_owner_config: ["mrOwnerConfig", 48],
+  },
+} as const;
+const DCAP_KEYS = {
+  sgx: [
+    ...DCAP_COMMON,
+    ...Object.keys(DCAP_BYTES.sgx),
+    "isv_prod_id",
+    "min_isv_svn",
+    "misc_select",
+    "misc_select_mask",
+  ],
+  tdx: [...DCAP_COMMON, ...Object.keys(DCAP_BYTES.tdx), "xfam"],
+};
 
 const ALLOW_LISTS = {
   measurements: ["measurements", 48],
@@ -72,6 +145,8 @@ const TOP_KEYS = [
   "platform_info",
   "require_crl",
   "csp_ids",
+  "sgx",
+  "tdx",
 ];
 const TCB_KEYS = ["bootloader", "tee", "snp", "microcode", "fmc"] as const;
 const PLATFORM_FLAGS: Record<string, SnpPlatformFlag> = {
@@ -191,5 +266,71 @@ export function parsePolicy(source: string, file: string): AttestPolicy {
   }
   const requireCrl = doc.require_crl === undefined ? false : bool(doc.require_crl, ["require_crl"]);
   const cspIds = doc.csp_ids === undefined ? undefined : strings(doc.csp_ids, ["csp_ids"]);
-  return { validate: o, requireCrl, ...(cspIds === undefined ? {} : { allowedCspIds: cspIds }) };
+
+  const dcap = (tee: "sgx" | "tdx"): DcapPolicy => {
+    const t = table(doc[tee], [tee]);
+    keys(t, [tee], DCAP_KEYS[tee]);
+    const v: DcapValidateOptions = {};
+    if (t.tcb_statuses !== undefined) {
+      v.allowedTcbStatuses = strings(t.tcb_statuses, [tee, "tcb_statuses"]).map((x, i) =>
+        (INTEL_STATUSES as readonly string[]).includes(x)
+          ? (x as (typeof INTEL_STATUSES)[number])
+          : fail(
+              [tee, "tcb_statuses", i],
+              `"${tee}.tcb_statuses[${i}]" must be one of ${INTEL_STATUSES.join(", ")}, got ${JSON.stringify(x)}${x === "Revoked" ? " (a revoked TCB is never accepted)" : ""}`,
+            ),
+      );
+    }
+    if (t.advisory_ids !== undefined) {
+      v.allowedAdvisoryIds = strings(t.advisory_ids, [tee, "advisory_ids"]).map((x, i) =>
+        /^INTEL-SA-\d{5}$/.test(x)
+          ? x
+          : fail(
+              [tee, "advisory_ids", i],
+              `"${tee}.advisory_ids[${i}]" must be an Intel advisory ID like "INTEL-SA-00615", got ${JSON.stringify(x)}`,
+            ),
+      );
+    }
+    if (t.debug !== undefined) v.allowDebug = bool(t.debug, [tee, "debug"]);
+    if (t.report_data !== undefined) v.reportData = hex(t.report_data, [tee, "report_data"], 64);
+    for (const [key, [option, size]] of Object.entries(DCAP_BYTES[tee])) {
+      const x = t[key];
+      if (x === undefined) continue;
+      // One value as a string, or an allow-list.
+      (v as Record<string, unknown>)[option] =
+        typeof x === "string"
+          ? hex(x, [tee, key], size)
+          : strings(x, [tee, key]).map((y, i) => hex(y, [tee, key, i], size));
+    }
+    if (tee === "sgx") {
+      if (t.isv_prod_id !== undefined)
+        v.isvProdId = int(t.isv_prod_id, [tee, "isv_prod_id"], 0xffff);
+      if (t.min_isv_svn !== undefined)
+        v.minIsvSvn = int(t.min_isv_svn, [tee, "min_isv_svn"], 0xffff);
+      if (t.misc_select_mask !== undefined && t.misc_select === undefined) {
+        fail([tee, "misc_select_mask"], `"sgx.misc_select_mask" needs "sgx.misc_select"`);
+      }
+      if (t.misc_select !== undefined) {
+        v.miscSelect = {
+          value: int(t.misc_select, [tee, "misc_select"], 0xffff_ffff),
+          ...(t.misc_select_mask === undefined
+            ? {}
+            : { mask: int(t.misc_select_mask, [tee, "misc_select_mask"], 0xffff_ffff) }),
+        };
+      }
+    } else if (t.xfam !== undefined) v.xfam = hex(t.xfam, [tee, "xfam"], 8);
+    const requireCollateral =
+      t.require_collateral === undefined
+        ? true
+        : bool(t.require_collateral, [tee, "require_collateral"]);
+    return { validate: v, requireCollateral };
+  };
+
+  return {
+    validate: o,
+    requireCrl,
+    ...(cspIds === undefined ? {} : { allowedCspIds: cspIds }),
+    ...(doc.sgx === undefined ? {} : { sgx: dcap("sgx") }),
+    ...(doc.tdx === undefined ? {} : { tdx: dcap("tdx") }),
+  };
 }

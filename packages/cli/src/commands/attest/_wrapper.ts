@@ -18,8 +18,8 @@ import { CliError } from "../../error.ts";
 /**
  * Whether `bytes` is a Keep evidence wrapper rather than raw evidence: it is
  * JSON, so it starts with `{` (after JSON whitespace). No raw format Donjon
- * reads starts so: an SNP report starts with its version, sandbox evidence with
- * "donjon-evidence", hex text with a hex digit.
+ * reads starts so: an SNP report and a DCAP quote start with their version,
+ * sandbox evidence with "donjon-evidence", hex text with a hex digit.
  */
 export function isKeepEvidenceWrapper(bytes: Uint8Array): boolean {
   let i = 0;
@@ -100,14 +100,6 @@ export function wrapperJson(w: KeepEvidence, f: KeepFacts): Record<string, unkno
     workload_identity: hex(f.workloadIdentity),
     report_data: hex(f.reportData),
   };
-}
-
-/** tdx and sgx: said plainly, exit 2. */
-export function dcapNotYet(file: string, tee: KeepTee, err: (t: string) => void): number {
-  err(
-    `donjon: ${file}: ${TEE_NAMES[tee]} evidence cannot be verified or decoded yet: Intel DCAP quote verification is issue 7\n`,
-  );
-  return 2;
 }
 
 export function hex(b: Uint8Array): string {

@@ -10,8 +10,8 @@ export type { AttestContext } from "./_io.ts";
 
 export const ATTEST_HELP = `Usage: donjon attest <VERB> [OPTIONS] FILE
 
-Check TEE evidence (AMD SEV-SNP attestation reports, and Keep evidence
-wrappers holding SNP or sandbox evidence).
+Check TEE evidence: AMD SEV-SNP attestation reports, Intel SGX and TDX DCAP
+quotes, and Keep evidence wrappers holding any of them or sandbox evidence.
 
 Verbs:
   verify   Verify the evidence and appraise it against a policy

@@ -1,7 +1,7 @@
 /**
- * `donjon attest inspect FILE`: decode TEE evidence (today an AMD SEV-SNP
- * report, or a Keep evidence wrapper holding SNP or sandbox evidence) and print
- * its fields — parse only, nothing is verified.
+ * `donjon attest inspect FILE`: decode TEE evidence (an AMD SEV-SNP report, an
+ * Intel SGX or TDX DCAP quote, or a Keep evidence wrapper holding any of them
+ * or sandbox evidence) and print its fields — parse only, nothing is verified.
  */
 import {
   EvidenceError,
@@ -16,9 +16,9 @@ import {
 } from "@donjon/attest";
 import { CliError } from "../../error.ts";
 import { parseArgs } from "./_args.ts";
+import { DCAP_NAMES, dcapTeeOf, inspectDcap, inspectRows } from "./_dcap.ts";
 import { type AttestContext, columns, decodeEvidence, flatten, readInput } from "./_io.ts";
 import {
-  dcapNotYet,
   decodeWrapper,
   hex,
   isKeepEvidenceWrapper,
@@ -29,17 +29,19 @@ import {
 
 export const INSPECT_HELP = `Usage: donjon attest inspect [OPTIONS] FILE
 
-Decode an AMD SEV-SNP attestation report (raw, HCL-wrapped, or hex text) and
-print every field. Nothing is verified: use donjon attest verify for that.
+Decode an AMD SEV-SNP attestation report (raw, HCL-wrapped, or hex text) or an
+Intel SGX or TDX DCAP quote (raw or hex text: header, enclave or TD report
+body, QE report, PCK certificate extensions — FMSPC, PCE ID, TCB components)
+and print every field. Nothing is verified: use donjon attest verify for that.
 
 FILE may also be a Keep evidence wrapper (JSON, as donjon run --print-evidence
 writes it): then the Keep key's fingerprint, the workload digests and identity,
 the report_data they bind, whether the evidence carries it (unverified), and
-the evidence's own fields are printed. TDX and SGX wait for issue 7 (exit 2).
+the evidence's own fields are printed.
 
 Options:
-  --product NAME  Milan, Genoa or Turin: the product of a version 2 report,
-                  which does not name it (default: decoded with the
+  --product NAME  Milan, Genoa or Turin: the product of a version 2 SNP
+                  report, which does not name it (default: decoded with the
                   Milan/Genoa layout, with a note).
   --json          Print the claims as JSON (the shape of attest verify --json).
   -h, --help      Show this help.
@@ -76,6 +78,19 @@ export async function inspect(argv: readonly string[], ctx: AttestContext): Prom
   if (isKeepEvidenceWrapper(raw))
     return inspectWrapper(file, decodeWrapper(raw, file), product, a.booleans.has("--json"), ctx);
   const bytes = decodeEvidence(raw, "auto");
+  const tee = dcapTeeOf(bytes);
+  if (tee) {
+    if (product !== undefined)
+      throw usage(`--product applies to SEV-SNP reports; ${file} is an ${DCAP_NAMES[tee]} quote`);
+    const claims = inspectDcap(bytes, file, ctx.err);
+    if (a.booleans.has("--json")) {
+      ctx.out(`${JSON.stringify(claims, null, 2)}\n`);
+      return 0;
+    }
+    ctx.out(`${file}: ${dcapTitle(claims)}\n`);
+    ctx.out(columns(inspectRows(claims), "  "));
+    return 0;
+  }
   const report = decodeSnp(bytes, file, product, ctx);
   const claims = snpClaims(report);
   if (a.booleans.has("--json")) {
@@ -96,10 +111,11 @@ async function inspectWrapper(
   json: boolean,
   ctx: AttestContext,
 ): Promise<number> {
-  if (w.tee === "tdx" || w.tee === "sgx") return dcapNotYet(file, w.tee, ctx.err);
   const facts = await keepFacts(w);
   let claims: Record<string, unknown>;
-  if (w.tee === "sandbox") {
+  if (w.tee === "tdx" || w.tee === "sgx") {
+    claims = { ...inspectDcap(w.evidence, `${file}: evidence`, ctx.err) };
+  } else if (w.tee === "sandbox") {
     try {
       claims = { ...sandboxClaims(parseSandboxEvidence(w.evidence)) };
     } catch (e) {
@@ -129,6 +145,10 @@ async function inspectWrapper(
   ctx.out(`${file}: Keep evidence wrapper (keep-evidence/v1)\n`);
   ctx.out(columns([...wrapperRows(w, facts), ["binding", binding]], "  "));
   ctx.out(`evidence:\n`);
+  if (w.tee === "tdx" || w.tee === "sgx") {
+    ctx.out(columns(inspectRows(claims as ReturnType<typeof inspectDcap>), "  "));
+    return 0;
+  }
   const { signing_key: key, ...rest } = claims as { signing_key?: { kind: string } };
   ctx.out(
     columns(
@@ -137,6 +157,12 @@ async function inspectWrapper(
     ),
   );
   return 0;
+}
+
+/** "Intel TDX quote, version 4 (TD 1.0)". */
+function dcapTitle(c: ReturnType<typeof inspectDcap>): string {
+  const body = c.tdx ? ` (${c.tdx.body === "td15" ? "TD 1.5" : "TD 1.0"})` : "";
+  return `${DCAP_NAMES[c.tee]} quote, version ${c.version}${body}${c.trailing_bytes ? `, ${c.trailing_bytes} trailing bytes` : ""}`;
 }
 
 /** Parse an SNP report for display; a v2 report without --product is decoded with the Milan/Genoa layout, with a note. */

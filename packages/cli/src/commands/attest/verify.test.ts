@@ -346,7 +346,12 @@ describe("donjon attest verify", () => {
     ["two FILEs", ["attest", "verify", "a", "b"], /one FILE expected, got 2/],
     ["an unknown flag", [...VIRTEE, "--frobnicate"], /unknown flag --frobnicate/],
     ["a flag without its value", [...VIRTEE, "--policy"], /--policy needs a value/],
-    ["a bad --format", [...VIRTEE, "--format", "tdx"], /--format must be snp or auto/],
+    ["a bad --format", [...VIRTEE, "--format", "sev"], /--format must be snp, sgx, tdx or auto/],
+    [
+      "--pcs with --offline",
+      [...VIRTEE, "--pcs", "http://127.0.0.1:1"],
+      /--pcs and --offline exclude each other/,
+    ],
     ["a bad --at", ["attest", "verify", "x", "--at", "last tuesday"], /--at must be an ISO-8601/],
     ["--at twice", [...VIRTEE, "--at", "2026-01-01"], /--at given twice/],
     ["a time without a zone", ["attest", "verify", "x", "--at", "2026-11-27T10:00"], /--at/],

@@ -1,17 +1,19 @@
 /**
- * `donjon attest verify FILE`: parse, verify and validate TEE evidence (today
- * AMD SEV-SNP, and sandbox evidence in a Keep evidence wrapper) with
- * @donjon/attest's `attestSnp` / `attestSandbox`, and print the verdict.
+ * `donjon attest verify FILE`: parse, verify and validate TEE evidence (AMD
+ * SEV-SNP reports, Intel SGX and TDX DCAP quotes, and sandbox evidence in a
+ * Keep evidence wrapper) with @donjon/attest's `attestSnp` / `attestDcap` /
+ * `attestSandbox`, and print the verdict.
  *
  * A Keep evidence wrapper (JSON, recognised by content) also carries the
  * certificates, the Keep key and the workload digests: its certificates join
  * the collateral, and after the evidence the binding is checked
  * (`checkKeepBinding`: report_data must bind the Keep key and workload).
  *
- * Collateral comes from `--collateral` files (certificates, chains, CRLs in
- * PEM or DER, recognised by content) and, unless `--offline`, from the AMD
- * KDS for what they lack. Exit 0 when the evidence is genuine and meets the
- * policy, 1 when it is rejected (every failed check printed), 2 on usage errors.
+ * Collateral comes from `--collateral` files (SNP: certificates, chains, CRLs;
+ * SGX/TDX: TCB Info and QE Identity JSON, CRLs, PEM chains — recognised by
+ * content) and, unless `--offline`, from the AMD KDS or Intel PCS for what
+ * they lack. Exit 0 when the evidence is genuine and meets the policy, 1 when
+ * it is rejected (every failed check printed), 2 on usage errors.
  */
 import {
   AMD_KDS_URL,
@@ -24,6 +26,7 @@ import {
   createKdsClient,
   createOfflineKds,
   createSnpVerifier,
+  INTEL_PCS_URL,
   type KeepEvidence,
   OptionsError,
   parseCollateral,
@@ -33,43 +36,56 @@ import {
 } from "@donjon/attest";
 import { CliError } from "../../error.ts";
 import { parseArgs } from "./_args.ts";
+import { DCAP_NAMES, dcapTeeOf, formatDcapVerdict, verifyDcap } from "./_dcap.ts";
 import { type AttestContext, columns, decodeEvidence, readInput } from "./_io.ts";
 import { parsePolicy } from "./_policy.ts";
 import {
-  dcapNotYet,
   decodeWrapper,
   hex,
   isKeepEvidenceWrapper,
   type KeepFacts,
   keepFacts,
+  TEE_NAMES,
   unhex,
   wrapperJson,
 } from "./_wrapper.ts";
 
 export const VERIFY_HELP = `Usage: donjon attest verify [OPTIONS] FILE
 
-Verify TEE evidence (an AMD SEV-SNP attestation report): the signature, the
-certificate chain to the pinned AMD roots, the CRL, and the policy.
+Verify TEE evidence: an AMD SEV-SNP attestation report (the signature, the
+certificate chain to the pinned AMD roots, the CRL, the policy) or an Intel
+SGX or TDX DCAP quote (the quote and QE signatures, the PCK chain to the
+pinned Intel SGX Root CA, the CRLs, TCB Info and QE Identity, the TCB status
+with its advisories, the policy).
 
 FILE may also be a Keep evidence wrapper (JSON, as donjon run --print-evidence
 writes it; see packages/attest/README.md): its evidence is verified with the
 verifier of its TEE, its certificates are used as collateral, and then its
 binding is checked: report_data must bind the Keep key and the workload.
-Sandbox evidence needs --sandbox-key; TDX and SGX wait for issue 7 (exit 2).
+Sandbox evidence needs --sandbox-key.
 
 Options:
-  --format snp|auto     Evidence format (default auto: a Keep evidence
-                        wrapper, a raw or HCL-wrapped SNP report, or the
-                        same as hex text).
-  --collateral FILE     Certificates (VCEK/VLEK, ASK/ASVK, ARK), chains and
-                        CRLs, PEM or DER, recognised by content. Repeatable.
+  --format snp|sgx|tdx|auto
+                        Evidence format (default auto: a Keep evidence
+                        wrapper, an SGX or TDX quote by its header, a raw or
+                        HCL-wrapped SNP report, or any of these as hex text).
+  --collateral FILE     SNP: certificates (VCEK/VLEK, ASK/ASVK, ARK), chains
+                        and CRLs, PEM or DER. SGX/TDX: TCB Info and QE
+                        Identity JSON (raw or as the PCS response body), CRLs
+                        (PEM or DER) and PEM chains. Recognised by content.
+                        Repeatable.
   --at ISO-8601         Verify as of this time (default: now), e.g.
                         2026-11-27T00:00:00Z.
   --policy FILE         A TOML policy (debug, vmpl, min_tcb, measurements…;
-                        see packages/cli/README.md).
+                        [sgx] and [tdx] tables for Intel quotes; see
+                        packages/cli/README.md).
   --offline             Fetch nothing: collateral comes from --collateral only.
   --kds URL             AMD KDS base URL (default ${AMD_KDS_URL}).
+  --pcs URL             Intel PCS or PCCS base URL for SGX/TDX collateral
+                        (default ${INTEL_PCS_URL}).
   --require-crl         Fail when no CRL can be checked (default: a warning).
+  --allow-trailing      SGX/TDX: accept bytes after the quote's signature data
+                        (a quote padded to a buffer; no signature covers them).
   --sandbox-key FILE    The public sandbox key (PEM or DER SubjectPublicKeyInfo,
                         sandbox-key.pub.pem in the host's Donjon state
                         directory) trusted to sign sandbox evidence. Repeatable.
@@ -90,9 +106,10 @@ const SPEC = {
     "--at": {},
     "--policy": {},
     "--kds": {},
+    "--pcs": {},
     "--sandbox-key": { repeatable: true },
   },
-  booleans: ["--offline", "--require-crl", "--json", "--allow-software-tier"],
+  booleans: ["--offline", "--require-crl", "--json", "--allow-software-tier", "--allow-trailing"],
 };
 
 /** Run `donjon attest verify` with `argv` (what follows `verify`); resolve to the exit status. */
@@ -107,8 +124,8 @@ export async function verify(argv: readonly string[], ctx: AttestContext): Promi
   if (a.positionals.length > 1) throw usage(`one FILE expected, got ${a.positionals.length}`);
   const file = a.positionals[0]!;
   const format = a.values.get("--format")?.[0] ?? "auto";
-  if (format !== "snp" && format !== "auto") {
-    throw usage(`--format must be snp or auto, got ${JSON.stringify(format)}`);
+  if (format !== "snp" && format !== "sgx" && format !== "tdx" && format !== "auto") {
+    throw usage(`--format must be snp, sgx, tdx or auto, got ${JSON.stringify(format)}`);
   }
   const offline = a.booleans.has("--offline");
   const json = a.booleans.has("--json");
@@ -117,14 +134,89 @@ export async function verify(argv: readonly string[], ctx: AttestContext): Promi
     throw usage(`--kds must be an http(s) URL, got ${JSON.stringify(kds)}`);
   }
   if (kds !== undefined && offline) throw usage("--kds and --offline exclude each other");
+  const pcs = a.values.get("--pcs")?.[0];
+  if (pcs !== undefined && !/^https?:\/\//.test(pcs)) {
+    throw usage(`--pcs must be an http(s) URL, got ${JSON.stringify(pcs)}`);
+  }
+  if (pcs !== undefined && offline) throw usage("--pcs and --offline exclude each other");
   const now = verificationTime(a.values.get("--at")?.[0], ctx, usage);
 
   // Inputs: every file is read before any work, so a missing one fails fast.
   const raw = readInput(ctx, file, "evidence file");
   const wrapper =
-    format === "auto" && isKeepEvidenceWrapper(raw) ? decodeWrapper(raw, file) : undefined;
-  if (wrapper?.tee === "tdx" || wrapper?.tee === "sgx")
-    return dcapNotYet(file, wrapper.tee, ctx.err);
+    format !== "snp" && isKeepEvidenceWrapper(raw) ? decodeWrapper(raw, file) : undefined;
+  if (wrapper && format !== "auto" && wrapper.tee !== format) {
+    throw new CliError(
+      "BAD_INPUT",
+      `${file} is a Keep evidence wrapper holding ${TEE_NAMES[wrapper.tee]} evidence, not ${DCAP_NAMES[format as "sgx" | "tdx"]} (--format ${format})`,
+    );
+  }
+  // Intel: by --format, the wrapper's TEE, or (auto) the quote header, raw or as hex text.
+  const bare = wrapper ? undefined : decodeEvidence(raw, format === "snp" ? "snp" : "auto");
+  const dcapTee =
+    wrapper?.tee === "sgx" || wrapper?.tee === "tdx"
+      ? wrapper.tee
+      : format === "sgx" || format === "tdx"
+        ? format
+        : format === "auto" && bare
+          ? dcapTeeOf(bare)
+          : undefined;
+  const only = (flag: string, what: string, used: boolean) => {
+    if (used)
+      throw usage(
+        `${flag} applies to ${what}; ${file} holds ${dcapTee ? DCAP_NAMES[dcapTee] : wrapper?.tee === "sandbox" ? "sandbox" : "SEV-SNP"} evidence`,
+      );
+  };
+  only("--kds", "SEV-SNP evidence", kds !== undefined && dcapTee !== undefined);
+  only("--pcs", "SGX and TDX evidence", pcs !== undefined && dcapTee === undefined);
+  only(
+    "--allow-trailing",
+    "SGX and TDX evidence",
+    a.booleans.has("--allow-trailing") && dcapTee === undefined,
+  );
+  if (dcapTee) {
+    const collateral = (a.values.get("--collateral") ?? []).map((f) => ({
+      name: f,
+      data: readInput(ctx, f, "collateral file"),
+    }));
+    const policyFile = a.values.get("--policy")?.[0];
+    const policy =
+      policyFile === undefined
+        ? undefined
+        : parsePolicy(
+            new TextDecoder().decode(readInput(ctx, policyFile, "policy file")),
+            policyFile,
+          );
+    let verdict = await verifyDcap(
+      {
+        file,
+        quote: wrapper ? wrapper.evidence : bare!,
+        tee: dcapTee,
+        collateral,
+        policy: policy?.[dcapTee],
+        policyFile,
+        requireCrl: a.booleans.has("--require-crl") || (policy?.requireCrl ?? false),
+        allowTrailing: a.booleans.has("--allow-trailing"),
+        offline,
+        pcs,
+        now,
+      },
+      ctx,
+    );
+    let keep: KeepFacts | undefined;
+    if (wrapper) {
+      keep = await keepFacts(wrapper);
+      if (verdict.claims) {
+        const b = await checkKeepBinding(wrapper, unhex(verdict.claims.report_data));
+        verdict = { ...verdict, ok: verdict.ok && b.ok, checks: [...verdict.checks, ...b.checks] };
+      }
+    }
+    if (json) {
+      const out = wrapper && keep ? { ...verdict, keep: wrapperJson(wrapper, keep) } : verdict;
+      ctx.out(`${JSON.stringify(out, null, 2)}\n`);
+    } else ctx.out(formatDcapVerdict(file, verdict, now, keepRows(keep)));
+    return conclude(file, verdict, ctx);
+  }
   const sandboxKeys = (a.values.get("--sandbox-key") ?? []).map((f) => ({
     name: f,
     spki: publicKey(readInput(ctx, f, "sandbox key file"), f),
@@ -149,7 +241,7 @@ export async function verify(argv: readonly string[], ctx: AttestContext): Promi
       ctx,
     );
   }
-  const evidence = wrapper ? wrapper.evidence : decodeEvidence(raw, format);
+  const evidence = wrapper ? wrapper.evidence : bare!;
   // The wrapper's certificates are collateral like any other (never trust anchors).
   const wrapperCerts: CollateralFile[] = (wrapper?.certs ?? []).map((data, i) => ({
     name: `${file} certs.${i}`,

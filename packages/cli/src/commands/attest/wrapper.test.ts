@@ -1,8 +1,10 @@
 /**
  * `donjon attest verify` and `inspect` on Keep evidence wrappers, in-process:
  * SNP evidence from testkit's fake AMD hierarchy (its roots injected as the
- * context's trust anchors), sandbox evidence signed with `createSandboxEvidence`,
- * each bound — or not — to a Keep key and workload.
+ * context's trust anchors), TDX and SGX quotes from testkit's fake Intel
+ * hierarchy (its root injected) with fake collateral as files, sandbox
+ * evidence signed with `createSandboxEvidence`, each bound — or not — to a
+ * Keep key and workload.
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -15,7 +17,13 @@ import {
   workloadIdentity,
 } from "@donjon/attest";
 import { createSandboxEvidence, generateKeepKey } from "@donjon/keep";
-import { type FakeSnp, fakeSnp } from "@donjon/testkit";
+import {
+  type FakeIntel,
+  type FakeSnp,
+  fakeIntel,
+  fakeIntelCollateral,
+  fakeSnp,
+} from "@donjon/testkit";
 import { CliError } from "../../error.ts";
 import type { AttestContext } from "./_io.ts";
 import { attest } from "./attest.ts";
@@ -94,7 +102,6 @@ describe("attest verify/inspect, SNP evidence in a Keep evidence wrapper", () =>
       "vcek.der": snp.vcek!,
       "ask.der": snp.ask,
       "crl.der": snp.crl,
-      "tdx.json": wrap(k, { tee: "tdx", evidence: new Uint8Array(632), certs: [] }),
       "junk.json": new TextEncoder().encode('{"__cmwc_t": "tag:example.com,2026:x"}'),
     };
   });
@@ -197,21 +204,6 @@ describe("attest verify/inspect, SNP evidence in a Keep evidence wrapper", () =>
     assert.equal(j.keep.binding, true);
     assert.equal(j.keep.config_digest, hex(CONFIG));
     assert.equal(j.claims.report_data, hex(k.reportData));
-  });
-
-  it("TDX: says plainly that DCAP verification is issue 7, exit 2", async () => {
-    for (const args of [
-      ["verify", "tdx.json", "--offline"],
-      ["inspect", "tdx.json"],
-    ]) {
-      const ctx = ctxOf();
-      assert.equal(await attest(args, ctx), 2);
-      assert.match(
-        ctx.stderr,
-        /tdx\.json: Intel TDX evidence cannot be verified or decoded yet: Intel DCAP quote verification is issue 7/,
-      );
-      assert.equal(ctx.stdout, "");
-    }
   });
 
   it("a malformed wrapper is exit 1 naming the rule", async () => {
@@ -348,5 +340,147 @@ describe("attest verify/inspect, sandbox evidence in a Keep evidence wrapper", (
     assert.match(ctx.stdout, /binding +matches/);
     assert.match(ctx.stdout, /confidential +false/);
     assert.match(ctx.stdout, /runtime_measurement +5e5e/);
+  });
+});
+
+describe("attest verify/inspect, TDX and SGX evidence in a Keep evidence wrapper", () => {
+  let k: Keep;
+  let intel: FakeIntel;
+  let files: Record<string, Uint8Array>;
+  const ctxOf = (extra: Partial<AttestContext> = {}) =>
+    fake(files, { now: () => intel.now, intelRoot: intel.root, ...extra });
+  const pem = (ders: readonly Uint8Array[]) =>
+    new TextEncoder().encode(
+      ders
+        .map(
+          (d) =>
+            `-----BEGIN CERTIFICATE-----\n${Buffer.from(d).toString("base64")}\n-----END CERTIFICATE-----\n`,
+        )
+        .join(""),
+    );
+  const collateral = (tee: "sgx" | "tdx") =>
+    ["tcb_info.json", "qe_identity.json", "chain.pem", "root.crl", "pck.crl"].flatMap((f) => [
+      "--collateral",
+      `${tee}/${f}`,
+    ]);
+
+  before(async () => {
+    k = await keep();
+    intel = await fakeIntel();
+    const other = await keep();
+    files = {
+      "tdx.json": wrap(k, {
+        tee: "tdx",
+        evidence: await intel.tdxQuote({ reportData: k.reportData }),
+        certs: [],
+      }),
+      "sgx.json": wrap(k, {
+        tee: "sgx",
+        evidence: await intel.sgxQuote({ reportData: k.reportData }),
+        certs: [],
+      }),
+      "sgx-debug.json": wrap(k, {
+        tee: "sgx",
+        evidence: await intel.sgxQuote({ reportData: k.reportData, debug: true }),
+        certs: [],
+      }),
+      // The quote binds another Keep's key.
+      "tdx-unbound.json": wrap(k, {
+        tee: "tdx",
+        evidence: await intel.tdxQuote({ reportData: other.reportData }),
+        certs: [],
+      }),
+      "debug.toml": new TextEncoder().encode("[sgx]\ndebug = true\n"),
+    };
+    for (const tee of ["sgx", "tdx"] as const) {
+      const c = (await fakeIntelCollateral({ tee, now: intel.now })).collateral;
+      files[`${tee}/tcb_info.json`] = new TextEncoder().encode(c.tcbInfo);
+      files[`${tee}/qe_identity.json`] = new TextEncoder().encode(c.qeIdentity);
+      files[`${tee}/chain.pem`] = pem(c.tcbInfoIssuerChain);
+      files[`${tee}/root.crl`] = c.rootCaCrl;
+      files[`${tee}/pck.crl`] = c.pckCrl;
+    }
+  });
+
+  for (const tee of ["tdx", "sgx"] as const) {
+    it(`${tee}: a quote bound to the wrapper's key and workload is accepted, the binding checked`, async () => {
+      const ctx = ctxOf();
+      const status = await attest(["verify", `${tee}.json`, ...collateral(tee), "--offline"], ctx);
+      assert.equal(status, 0, ctx.stdout + ctx.stderr);
+      assert.match(
+        ctx.stdout,
+        new RegExp(
+          `ACCEPTED — Intel ${tee.toUpperCase()} quote version ${tee === "tdx" ? "4 \\(TD 1\\.0\\)" : "3"}, FMSPC 00606a000000 in a Keep evidence wrapper`,
+        ),
+      );
+      assert.match(ctx.stdout, /tcb status +UpToDate\n/);
+      assert.match(ctx.stdout, /checks: \d+ passed, 0 failed, 0 warnings/);
+      assert.match(ctx.stdout, new RegExp(`workload identity +${hex(k.identity)}`));
+      const j = ctxOf();
+      await attest(["verify", `${tee}.json`, ...collateral(tee), "--offline", "--json"], j);
+      const v = JSON.parse(j.stdout);
+      assert.deepEqual(v.checks.at(-1), { id: "binding.report_data", ok: true });
+      assert.equal(v.keep.tee, tee);
+    });
+  }
+
+  it("a quote that binds another key: binding.report_data, exit 1", async () => {
+    const ctx = ctxOf();
+    assert.equal(
+      await attest(["verify", "tdx-unbound.json", ...collateral("tdx"), "--offline"], ctx),
+      1,
+    );
+    assert.match(ctx.stdout, /FAIL binding\.report_data/);
+    assert.match(ctx.stderr, /rejected: 1 check failed \(binding\.report_data\)/);
+  });
+
+  it("a debug enclave: refused by default, accepted by a policy with [sgx] debug = true", async () => {
+    const ctx = ctxOf();
+    assert.equal(
+      await attest(["verify", "sgx-debug.json", ...collateral("sgx"), "--offline"], ctx),
+      1,
+    );
+    assert.match(
+      ctx.stdout,
+      /FAIL dcap\.policy\.debug[^\n]*\n +expected: ATTRIBUTES\.FLAGS\.DEBUG = 0/,
+    );
+    const ok = ctxOf();
+    const args = [
+      "verify",
+      "sgx-debug.json",
+      ...collateral("sgx"),
+      "--offline",
+      "--policy",
+      "debug.toml",
+    ];
+    assert.equal(await attest(args, ok), 0, ok.stdout);
+  });
+
+  it("the pinned Intel root by default: the fake hierarchy is untrusted", async () => {
+    const ctx = fake(files, { now: () => intel.now });
+    assert.equal(await attest(["verify", "tdx.json", ...collateral("tdx"), "--offline"], ctx), 1);
+    assert.match(ctx.stdout, /FAIL dcap\.verify\.untrusted_root/);
+  });
+
+  it("--format names another TEE than the wrapper's: exit 1", async () => {
+    await rejectsWith(
+      attest(["verify", "tdx.json", "--format", "sgx", "--offline"], ctxOf()),
+      1,
+      /tdx\.json is a Keep evidence wrapper holding Intel TDX evidence, not Intel SGX \(--format sgx\)/,
+    );
+  });
+
+  it("inspect: the Keep's facts, the binding (unverified) and the quote's fields", async () => {
+    const ctx = ctxOf();
+    assert.equal(await attest(["inspect", "tdx.json"], ctx), 0, ctx.stderr);
+    assert.match(ctx.stdout, /tee +Intel TDX/);
+    assert.match(ctx.stdout, /binding +matches \(unverified/);
+    assert.match(ctx.stdout, new RegExp(`tdx\\.mr_td +${"7d".repeat(48)}`));
+    assert.match(ctx.stdout, /pck\.fmspc +00606a000000/);
+    const j = ctxOf();
+    assert.equal(await attest(["inspect", "sgx.json", "--json"], j), 0);
+    const v = JSON.parse(j.stdout);
+    assert.equal(v.keep.binding, true);
+    assert.equal(v.claims.sgx.mr_enclave, "e1".repeat(32));
   });
 });
