@@ -577,6 +577,20 @@ describe("a collateral source", () => {
       ["dcap.verify.pck_extensions", "dcap.pck.extension"],
     ]);
   });
+  it("a warm verifier never mistakes a twin PCK certificate (same length and tail) for the one it saw", async () => {
+    const { fi, quote, fc } = await setup();
+    const verifier = createDcapVerifier({ root: fi.root });
+    const o = { now: fc.now, collateral: fc.collateral, verifier };
+    assert.equal((await attestDcap(quote, o)).ok, true);
+    const twin = await attestDcap(breakPckExtension(quote), o);
+    assert.equal(twin.ok, false);
+    assert.equal(twin.claims?.pck, null);
+    assert.deepEqual(
+      twin,
+      await attestDcap(breakPckExtension(quote), { ...o, verifier: undefined, root: fi.root }),
+    );
+    assert.equal((await attestDcap(quote, o)).ok, true);
+  });
 });
 
 /**

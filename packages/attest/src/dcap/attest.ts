@@ -19,7 +19,7 @@ import { toHex } from "../_bytes.ts";
 import { CODES, type EvidenceCode } from "../codes.ts";
 import { CollateralError, EvidenceError, OptionsError } from "../error.ts";
 import type { Check } from "../verdict.ts";
-import { parseDcapQuote } from "./abi.ts";
+import { parseDcapQuote, parsePckExtensions } from "./abi.ts";
 import {
   createDcapCollateralVerifier,
   type DcapCollateralResult,
@@ -96,7 +96,12 @@ export function createDcapVerifier(options: DcapVerifierOptions = {}): DcapVerif
     throw new OptionsError("options.invalid", `root: ${(e as Error).message}`, { cause: e });
   }
   const verifier = { quote: createDcapQuoteVerifier(common), collateral };
-  merged.set(verifier, []);
+  state.set(verifier, {
+    merged: [],
+    certs: new Map(),
+    maxCerts: options.cacheSize ?? 64,
+    pcks: new WeakMap(),
+  });
   return verifier;
 }
 
@@ -276,8 +281,22 @@ const EMPTY: DcapCollateral = {
   pckCrlIssuerChain: null,
 };
 
-/** Per verifier: the collateral last merged from a source, so warm calls reuse one object (the collateral verifier caches per object). */
-const merged = new WeakMap<DcapVerifier, { parts: unknown[]; value: DcapCollateral }[]>();
+/**
+ * Per verifier: the collateral last merged from a source, and the PCK chain
+ * certificates seen, so warm calls pass the same objects — the collateral
+ * verifier keeps its verified plan per collateral object and PCK CA object, and PCK extensions are decoded once per certificate.
+ */
+const state = new WeakMap<
+  DcapVerifier,
+  {
+    merged: { parts: unknown[]; value: DcapCollateral }[];
+    /** Certificates of PCK chains by length and tail, confirmed byte for byte. */
+    certs: Map<string, Uint8Array>;
+    /** When `certs` is cleared (the verifier's cacheSize). */
+    maxCerts: number;
+    pcks: WeakMap<Uint8Array, PckExtensions | null>;
+  }
+>();
 
 /**
  * Parse, verify and validate one DCAP quote (SGX v3/v4/v5 or TDX v4/v5),
@@ -316,16 +335,38 @@ export async function attestDcap(
     actual: `${tee.toUpperCase()} quote v${quote.header.version}${quote.body.tee === "tdx" ? ` (${quote.body.report.kind === "td15" ? "TD 1.5" : "TD 1.0"})` : ""}${quote.trailing.length ? `, ${quote.trailing.length} trailing bytes accepted` : ""}`,
   });
 
-  // The quote's own checks need no collateral: start them now, report them after the collateral's.
-  const verified = o.verifier.quote.verify(quote, { now: o.now, checkRevocation: false });
-  const { pck } = await verified;
+  // The quote's own checks need no collateral: its cryptography starts now and
+  // runs on WebCrypto's thread pool while the collateral, the TCB and the
+  // policy are judged here; its checks are reported after the collateral's.
+  const [verified, rest] = await Promise.all([
+    o.verifier.quote.verify(quote, { now: o.now, checkRevocation: false }),
+    judge(o, quote),
+  ]);
+  checks.push(...rest.collateral, ...verified.checks, ...rest.verify, ...rest.validate);
+  return verdict(tee, rest.claims);
+}
+
+/**
+ * Everything but the quote verifier's checks: ── 2. collateral, the PCK
+ * revocation and TCB parts of ── 3. verify, and ── 4. validate, with the claims.
+ */
+async function judge(
+  o: Resolved,
+  quote: DcapQuote,
+): Promise<{ collateral: Check[]; verify: Check[]; validate: Check[]; claims: DcapClaims }> {
+  const tee = quote.body.tee;
+  // The parser guarantees the three certificates (PCK_CHAIN_LENGTH); whether they are certificates is verify's.
+  const [quotePckLeaf, quotePckCa] = quote.pckChain as [Uint8Array, Uint8Array];
+  const pckLeaf = canonical(o.verifier, quotePckLeaf);
+  const pckCa = canonical(o.verifier, quotePckCa);
+  // The same decoding the quote verifier does (parsePckExtensions); a failure is its check to report.
+  const pck = pckOf(o.verifier, pckLeaf);
 
   // ── 2. collateral ────────────────────────────────────────────────────
+  const checks: Check[] = [];
   const got = await gather(o, quote, pck);
   checks.push(...got.checks);
   const fmspc = pck?.fmspc.toLowerCase();
-  // The parser guarantees the three certificates (PCK_CHAIN_LENGTH); whether they are certificates is verify's.
-  const [pckLeaf, pckCa] = quote.pckChain as [Uint8Array, Uint8Array];
   const collateral = await o.verifier.collateral.verify(got.collateral, {
     now: o.now,
     pckCa,
@@ -363,14 +404,17 @@ export async function attestDcap(
     }
   }
 
-  // ── 3. verify: the quote, the PCK chain's revocation, the TCB ────────
-  checks.push(...(await verified).checks);
-  checks.push(...o.verifier.collateral.pckRevocationChecks(collateral, { pck: pckLeaf, pckCa }));
-  const tcb = evaluate(quote, pck, collateral, checks);
+  // ── 3. verify: the PCK chain's revocation, the TCB (the quote's own checks come before these) ──
+  const verify = o.verifier.collateral.pckRevocationChecks(collateral, { pck: pckLeaf, pckCa });
+  const tcb = evaluate(quote, pck, collateral, verify);
 
   // ── 4. validate ──────────────────────────────────────────────────────
-  checks.push(...validateDcapQuote(quote, tcb.evaluation, o.policy));
-  return verdict(tee, claimsOf(quote, pck, tcb.evaluation, tcb.notSupported));
+  return {
+    collateral: checks,
+    verify,
+    validate: validateDcapQuote(quote, tcb.evaluation, o.policy),
+    claims: claimsOf(quote, pck, tcb.evaluation, tcb.notSupported),
+  };
 }
 
 /** The TCB evaluation, when the collateral allows one; its checks go into `checks`. */
@@ -444,7 +488,7 @@ function resolveOptions(evidence: Uint8Array, options: AttestDcapOptions): Resol
     if (options.root !== undefined || options.crypto !== undefined) {
       invalid("root, crypto: set them on the verifier (createDcapVerifier), not beside it");
     }
-    if (!merged.has(verifier)) invalid("verifier: expected one made by createDcapVerifier");
+    if (!state.has(verifier)) invalid("verifier: expected one made by createDcapVerifier");
   } else {
     verifier = createDcapVerifier({
       ...(options.root === undefined ? {} : { root: options.root }),
@@ -583,13 +627,56 @@ async function gather(o: Resolved, quote: DcapQuote, pck: PckExtensions | null):
  * verified plan per object, so warm calls through a source cost no crypto.
  */
 function reuse(verifier: DcapVerifier, c: DcapCollateral): DcapCollateral {
-  const list = merged.get(verifier)!;
+  const list = state.get(verifier)!.merged;
   const parts = (Object.keys(EMPTY) as (keyof DcapCollateral)[]).map((k) => c[k]);
   const hit = list.find((e) => e.parts.every((p, i) => p === parts[i]));
   if (hit) return hit.value;
   list.push({ parts, value: c });
   if (list.length > 8) list.shift();
   return c;
+}
+
+/**
+ * The one object per PCK chain certificate (by its bytes): every quote of a
+ * platform carries the same PCK and PCK CA, parsed into a new buffer each time.
+ */
+function canonical(verifier: DcapVerifier, der: Uint8Array): Uint8Array {
+  const { certs: cas, maxCerts } = state.get(verifier)!;
+  // A certificate ends in its signature: the length and tail pick the entry, a byte compare confirms it.
+  const key = `${der.length}:${toHex(der.subarray(der.length - 16))}`;
+  const hit = cas.get(key);
+  if (hit && sameBytes(hit, der)) return hit;
+  if (cas.size >= maxCerts) cas.clear();
+  cas.set(key, der);
+  return der;
+}
+
+/**
+ * Whether two certificates of the same length and the same last 16 bytes
+ * (`canonical`'s key) are the same bytes, 4 at a time: this runs on every warm call.
+ */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  const va = new DataView(a.buffer, a.byteOffset, a.length);
+  const vb = new DataView(b.buffer, b.byteOffset, b.length);
+  const m = a.length - 16;
+  for (let i = 0; i + 4 <= m; i += 4) if (va.getUint32(i) !== vb.getUint32(i)) return false;
+  // The last 0–3 bytes before the tail, read as the word that ends there.
+  return va.getUint32(m - 4) === vb.getUint32(m - 4);
+}
+
+/** The PCK certificate's SGX extensions, decoded once per certificate object; null when they cannot be read. */
+function pckOf(verifier: DcapVerifier, der: Uint8Array): PckExtensions | null {
+  const pcks = state.get(verifier)!.pcks;
+  let pck = pcks.get(der);
+  if (pck === undefined) {
+    try {
+      pck = parsePckExtensions(der);
+    } catch {
+      pck = null; // the quote verifier reports why (dcap.verify.pck_extensions)
+    }
+    pcks.set(der, pck);
+  }
+  return pck;
 }
 
 /** The TEE a quote's header names, when the bytes reach that far (a verdict on unparsable evidence still says what it claimed to be). */

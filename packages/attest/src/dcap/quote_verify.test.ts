@@ -788,7 +788,7 @@ describe("verifyDcapQuoteSignatures: a fake Intel hierarchy (root passed explici
     }
   });
 
-  it("a warm verifier spends two ECDSA verifies and one SHA-256 per quote", async () => {
+  it("a warm verifier spends two ECDSA verifies per quote, and a SHA-256 only for a QE key and auth data it has not seen", async () => {
     let verifies = 0;
     let digests = 0;
     const subtle = crypto.subtle;
@@ -823,7 +823,16 @@ describe("verifyDcapQuoteSignatures: a fake Intel hierarchy (root passed explici
     digests = 0;
     const warm = await v.verify(parseDcapQuote(F.tdx), { now: F.intel.now, crls });
     assert.deepEqual(failed(warm), []);
-    assert.deepEqual({ verifies, digests }, { verifies: 2, digests: 1 });
+    assert.deepEqual({ verifies, digests }, { verifies: 2, digests: 0 });
+    // Other QE authentication data: the binding is computed again (and no longer holds).
+    digests = 0;
+    const q = parseDcapQuote(F.tdx);
+    const other = await v.verify(
+      { ...q, qeAuthData: q.qeAuthData.map((b) => b ^ 1) },
+      { now: F.intel.now, crls },
+    );
+    assert.deepEqual(failed(other), ["dcap.verify.qe_report_data:dcap.verify.qe_report_data"]);
+    assert.equal(digests, 1);
   });
 
   it("a cache of one entry still verifies quotes of two hierarchies in turn", async () => {
