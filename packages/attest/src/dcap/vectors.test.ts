@@ -476,3 +476,13 @@ it("one warm verifier gives every case the verdict a fresh one gives, twice over
     }
   }
 });
+
+it("README.md's DCAP claims block is the alibaba TDX quote's claims", async () => {
+  const readme = fs.readFileSync(path.join(import.meta.dirname, "../../README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("### DCAP claims"));
+  const block = /```json\n([\s\S]*?)```/.exec(section)![1]!;
+  const e = INDEX.find((x) => x.id === "tdx/automata-v5-90c06f000000-alibaba")!;
+  const v = await runCase(e);
+  assert.equal(v.ok, true);
+  assert.deepEqual(JSON.parse(block), v.claims);
+});
