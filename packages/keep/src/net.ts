@@ -91,6 +91,8 @@ export class KeepNet {
   #ended = false;
   /** Every stream, for the end. */
   readonly #all = new Set<Duplex>();
+  /** Connections closed (by the workload or at its end) whose last bytes may still be going out. */
+  readonly #closing = new Set<Conn>();
 
   constructor(options: KeepNetOptions) {
     this.#o = options;
@@ -406,9 +408,15 @@ export class KeepNet {
       c.s.end();
     }
     c.s.resume();
+    // Until its last bytes are out, settle() waits for it too: a workload that
+    // closes and exits at once must not lose its last answer to the Keep's end.
+    this.#closing.add(c);
     const t = setTimeout(() => c.s.destroy(), 5000);
     t.unref();
-    c.s.once("close", () => clearTimeout(t));
+    c.s.once("close", () => {
+      clearTimeout(t);
+      this.#closing.delete(c);
+    });
   }
 
   #answer(result: number, errno: number): void {
@@ -423,15 +431,20 @@ export class KeepNet {
    * wrote goes out, then resolve (at most `ms` later).
    */
   settle(ms: number): Promise<void> {
-    const open = [...this.#conns.values()].filter((c) => !c.s.destroyed);
-    for (const c of open) this.#closeConn(c);
+    for (const c of this.#conns.values()) if (!c.s.destroyed) this.#closeConn(c);
     this.#conns.clear();
+    // Every connection still flushing, the ones the workload closed itself included.
+    const open = [...this.#closing].filter((c) => !c.s.destroyed);
     if (open.length === 0) return Promise.resolve();
     return new Promise((resolve) => {
       let left = open.length;
       const t = setTimeout(resolve, ms);
       for (const c of open) {
+        let counted = false;
         const one = (): void => {
+          // "finish" and then "close" both come: count each connection once.
+          if (counted) return;
+          counted = true;
           if (--left === 0) {
             clearTimeout(t);
             resolve();
