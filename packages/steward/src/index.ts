@@ -46,7 +46,7 @@ export {
   writeKeyFile,
   writeNewFile,
 } from "./ca.ts";
-export type { ListenAddress, StewardConfig, StewardLimits } from "./config.ts";
+export type { ListenAddress, StewardConfig, StewardDcapConfig, StewardLimits } from "./config.ts";
 export {
   CONFIG_DEFAULTS,
   formatListen,
@@ -59,6 +59,8 @@ export {
 } from "./config.ts";
 export type { BuildCsrOptions, CsrExtension, ParsedCsr } from "./csr.ts";
 export { buildCsr, CSR_MAX_SIZE, findEvidenceExtension, parseCsr, verifyCsr } from "./csr.ts";
+export type { CollateralFileInput, StewardDcapSourceOptions } from "./dcap.ts";
+export { createStewardDcapSource } from "./dcap.ts";
 export type { CheckCode, DecideContext, Decision, IssueClaims } from "./decide.ts";
 export { CHECK_CODES, decide } from "./decide.ts";
 export type { StewardErrorCode, StewardErrorOptions } from "./error.ts";
@@ -81,6 +83,8 @@ export { createMetrics } from "./metrics.ts";
 export type { ResponseDoc, RouteDoc } from "./openapi.ts";
 export { openApiDocument } from "./openapi.ts";
 export type {
+  IntelTcbStatus,
+  IntelTeePolicy,
   ParsePolicyOptions,
   SandboxTeePolicy,
   SanEntry,
@@ -92,6 +96,7 @@ export type {
 export {
   DEFAULT_LIFETIME_MS,
   defaultPolicy,
+  INTEL_TCB_STATUSES,
   MAX_LIFETIME_MS,
   MIN_LIFETIME_MS,
   parsePolicy,
