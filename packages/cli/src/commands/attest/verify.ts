@@ -67,8 +67,9 @@ Sandbox evidence needs --sandbox-key.
 Options:
   --format snp|sgx|tdx|auto
                         Evidence format (default auto: a Keep evidence
-                        wrapper, an SGX or TDX quote by its header, a raw or
-                        HCL-wrapped SNP report, or any of these as hex text).
+                        wrapper; an SGX or TDX quote, recognised by its
+                        header, or a raw or HCL-wrapped SNP report, each as
+                        bytes or hex text).
   --collateral FILE     SNP: certificates (VCEK/VLEK, ASK/ASVK, ARK), chains
                         and CRLs, PEM or DER. SGX/TDX: TCB Info and QE
                         Identity JSON (raw or as the PCS response body), CRLs
