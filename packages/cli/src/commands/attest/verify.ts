@@ -175,6 +175,7 @@ export async function verify(argv: readonly string[], ctx: AttestContext): Promi
     "SGX and TDX evidence",
     a.booleans.has("--allow-trailing") && dcapTee === undefined,
   );
+  only("--sandbox-key", "sandbox evidence", a.values.has("--sandbox-key") && dcapTee !== undefined);
   if (dcapTee) {
     const collateral = (a.values.get("--collateral") ?? []).map((f) => ({
       name: f,

@@ -483,6 +483,11 @@ describe("donjon attest verify: SGX/TDX negatives", () => {
       /--kds applies to SEV-SNP evidence; .* holds Intel TDX evidence/,
     ],
     [
+      "--sandbox-key for a TDX quote",
+      [...args(alibaba), "--sandbox-key", v("sgx/oasis-v3-00606a000000/qe_identity_v2.json")],
+      /--sandbox-key applies to sandbox evidence; .* holds Intel TDX evidence/,
+    ],
+    [
       "--pcs with --offline",
       [...args(alibaba), "--pcs", "http://127.0.0.1:1"],
       /--pcs and --offline exclude each other/,
