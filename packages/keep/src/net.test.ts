@@ -4,13 +4,15 @@
  * `duplexPair()`, turns what the client writes into SOCKET_RECV frames
  * (≤ 64 KiB, within the Keep's 256 KiB credit), writes SOCKET_SEND payloads
  * to the client and ends it on SOCKET_CLOSE; on CONNECT it relays to a real
- * TCP socket. Over it run real `node:tls` clients and servers against real
- * workloads (examples/https-hello, examples/cat, test/wasm/print_env,
- * test/wasm/sock_client): TLS ending inside the Keep with its key, no
- * plaintext on the channel, concurrent clients, /donjon/cert.pem, FD_COUNT
- * and FD_NAMES from the measured config, hostile hosts, mutual TLS with
- * pinned workloads, connect sockets with trusted and pinned peers, and the
- * time limit over a workload blocked in accept.
+ * TCP socket (a test server, or a loopback test Steward). Over it run real
+ * `node:tls` clients and servers against real workloads (examples/https-hello,
+ * examples/cat, test/wasm/print_env, sock_client, sock_echo): TLS ending
+ * inside the Keep with its key, no plaintext on the channel, concurrent
+ * clients, /donjon/cert.pem, FD_COUNT and FD_NAMES from the measured config,
+ * hostile hosts, mutual TLS with pinned workloads, connect sockets with
+ * trusted and pinned peers, the WASI socket calls through the worker bridge,
+ * half-close, the Steward's chain, and the time limit over a waiting server.
+ * Certificates come from the Steward's own CA code (@donjon/steward).
  */
 import assert from "node:assert/strict";
 import { randomBytes, X509Certificate } from "node:crypto";
