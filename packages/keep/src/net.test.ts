@@ -30,6 +30,7 @@ import { type Ca, createCa, issueKeepCert, issueTlsCert, toPem } from "@donjon/s
 import { FakeHost, loadWorkload, type Workload } from "./_fake_host.ts";
 import * as x509 from "./_x509.ts";
 import { type AgentOptions, type EvidenceSource, type ExitReport, runAgent } from "./agent.ts";
+import { HANDSHAKE_TIMEOUT_MS } from "./net.ts";
 import {
   DATA_CHUNK,
   decodeJsonPayload,
@@ -368,6 +369,26 @@ describe("Keep sockets: https-hello over a relayed listen socket", () => {
       assertEndedCleanly(s);
     },
   );
+
+  it(`a client that stalls its handshake is dropped after ${HANDSHAKE_TIMEOUT_MS / 1000} s, with a note (its relay is freed)`, {
+    timeout: HANDSHAKE_TIMEOUT_MS + 30_000,
+  }, async () => {
+    const s = httpsHello();
+    await s.evidence;
+    const stalled = s.accept();
+    stalled.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01]));
+    stalled.resume();
+    const t0 = Date.now();
+    await new Promise<void>((r) => stalled.once("end", r));
+    assert.ok(Date.now() - t0 >= HANDSHAKE_TIMEOUT_MS - 500, `dropped after ${Date.now() - t0} ms`);
+    assert.ok(s.host.of(FRAME.SOCKET_CLOSE).some((f) => decodeU32(f.payload) === HOST_ID_BASE));
+    assert.equal(
+      s.host.text(FRAME.STDERR),
+      `donjon keep: fd 3 "web": a client did not finish its TLS handshake within ${HANDSHAKE_TIMEOUT_MS / 1000} s; dropped\n`,
+    );
+    assert.equal(await s.close(), null);
+    assertEndedCleanly(s);
+  });
 
   it(
     "a request larger than the credit window arrives whole (POST /echo, 64 KiB body)",
