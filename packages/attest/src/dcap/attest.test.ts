@@ -594,6 +594,26 @@ describe("a collateral source", () => {
 });
 
 /**
+ * An SGX v3 quote with its certification data (type 5) replaced by `pem`:
+ * the signature data length and the certification data size follow it. No
+ * signature covers the certification data (LAYOUTS.md §2).
+ */
+function withPckChain(quote: Uint8Array, pem: string): Uint8Array {
+  const v = new DataView(quote.buffer, quote.byteOffset, quote.byteLength);
+  const sigData = 48 + 384 + 4; // header, report body, signature data length
+  const auth = sigData + 64 + 64 + 384 + 64; // after the signatures, the key and the QE report
+  const certAt = auth + 2 + v.getUint16(auth, true) + 2 + 4;
+  const data = new TextEncoder().encode(pem);
+  const out = new Uint8Array(certAt + data.length);
+  out.set(quote.subarray(0, certAt));
+  out.set(data, certAt);
+  const o = new DataView(out.buffer);
+  o.setUint32(certAt - 4, data.length, true);
+  o.setUint32(sigData - 4, out.length - sigData, true);
+  return out;
+}
+
+/**
  * The quote with the OID of its PCK certificate's SGX extension
  * (1.2.840.113741.1.13.1) changed to …13.2: the PEM stays well-formed, the
  * certificate no longer carries the extension (and its signature breaks). No
@@ -645,6 +665,27 @@ describe("bad evidence never throws", () => {
     assert.deepEqual(failures(v.checks), [
       ["dcap.verify.quote_signature", "dcap.verify.quote_signature"],
     ]);
+  });
+
+  it('PCK "certificates" of a few bytes: failed checks, twice over with a warm verifier, never a throw', async () => {
+    const { fi, quote } = await quoteOf({});
+    const fc = await fakeIntelCollateral();
+    const pem = (b64: string) => `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
+    // An empty SEQUENCE and an 18-byte one: well-formed DER, no certificates.
+    const tiny = withPckChain(
+      quote,
+      `${pem("MAA=")}${pem("MBAEDgAAAAAAAAAAAAAAAAAA")}${pem("MAA=")}\0`,
+    );
+    const verifier = createDcapVerifier({ root: fi.root });
+    for (let i = 0; i < 2; i++) {
+      const v = await attestDcap(tiny, { now: fc.now, collateral: fc.collateral, verifier });
+      assert.equal(v.ok, false);
+      assert.equal(v.claims?.pck, null);
+      assert.ok(failures(v.checks).some(([, code]) => code === "dcap.verify.certificate"));
+    }
+    // The helper itself: the real chain put back gives the original quote.
+    const chain = new TextDecoder().decode(quote.subarray(quote.indexOf(0x2d, 1012)));
+    assert.deepEqual(withPckChain(quote, chain), quote);
   });
 
   it("the pinned Intel root refuses a fake hierarchy", async () => {

@@ -641,6 +641,8 @@ function reuse(verifier: DcapVerifier, c: DcapCollateral): DcapCollateral {
  * platform carries the same PCK and PCK CA, parsed into a new buffer each time.
  */
 function canonical(verifier: DcapVerifier, der: Uint8Array): Uint8Array {
+  // A "certificate" shorter than its key's tail is no certificate (verify says so): nothing to share.
+  if (der.length < 20) return der;
   const { certs: cas, maxCerts } = state.get(verifier)!;
   // A certificate ends in its signature: the length and tail pick the entry, a byte compare confirms it.
   const key = `${der.length}:${toHex(der.subarray(der.length - 16))}`;
