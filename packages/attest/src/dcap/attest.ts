@@ -284,7 +284,8 @@ const EMPTY: DcapCollateral = {
 /**
  * Per verifier: the collateral last merged from a source, and the PCK chain
  * certificates seen, so warm calls pass the same objects — the collateral
- * verifier keeps its verified plan per collateral object and PCK CA object, and PCK extensions are decoded once per certificate.
+ * verifier keeps its verified plan per collateral object — and decode the
+ * PCK extensions once per certificate.
  */
 const state = new WeakMap<
   DcapVerifier,
