@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { INTEL_SGX_ROOT_CA } from "@donjon/attest/dcap";
 import { type Config, parseConfig } from "./_config.ts";
 import { CliError, type CliErrorCode } from "./error.ts";
 
 const parse = (source: string): Config => parseConfig(source, "Donjon.toml", "/srv/app");
 
-/** A PEM-shaped certificate (the config checks the armour; TLS checks the rest). */
-const PEM = "-----BEGIN CERTIFICATE-----\nMIIBAAAA\n-----END CERTIFICATE-----\n";
+/** A real certificate (Intel's SGX root): the config checks that every PEM block is X.509. */
+const PEM = `${INTEL_SGX_ROOT_CA.trim()}\n`;
 
 const EMPTY: Config = {
   steward: null,

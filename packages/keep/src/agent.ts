@@ -43,6 +43,8 @@ import { MAX_PAGES_32 } from "./wasm.ts";
 
 /** Largest module a Keep loads. */
 export const MODULE_MAX = 512 * 1024 * 1024;
+/** Notes the Keep itself writes to stderr (refused clients), at most. */
+export const NOTES_MAX = 100;
 /** Largest config file a Keep loads. */
 export const CONFIG_MAX = 1024 * 1024;
 /** Longest Steward URL START may name. */
@@ -259,11 +261,18 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
       },
     });
     /** A note from the Keep for the user (a refused client): on the workload's stderr stream. */
+    // Remote clients cause notes (a refused handshake each): bounded, so a
+    // client cannot fill the user's stderr through them.
+    let notes = 0;
     const note = (message: string): void => {
-      if (!done()) {
-        const bytes = new TextEncoder().encode(`donjon keep: ${message}\n`);
-        channel.write(encodeFrame(FRAME.STDERR, bytes.subarray(0, DATA_CHUNK)));
-      }
+      if (done() || notes > NOTES_MAX) return;
+      notes++;
+      const text =
+        notes > NOTES_MAX
+          ? `donjon keep: ${NOTES_MAX} notes shown; further ones are left out\n`
+          : `donjon keep: ${message}\n`;
+      const bytes = new TextEncoder().encode(text);
+      channel.write(encodeFrame(FRAME.STDERR, bytes.subarray(0, DATA_CHUNK)));
     };
 
     /**

@@ -30,6 +30,7 @@
  * public = true                   # also the public roots Node ships (default true)
  * ```
  */
+import { X509Certificate } from "node:crypto";
 import { KeepError } from "./error.ts";
 
 /** Where in the document a problem is: `["files", 3, "port"]`. */
@@ -280,6 +281,19 @@ function pem(v: unknown, p: ConfigPath): string {
       `${show(p)} must be PEM certificates ("-----BEGIN CERTIFICATE-----…"), at most ${MAX_PEM} characters`,
     );
   }
+  // OpenSSL skips a block it cannot read, which would quietly trust less
+  // than the config says: every block must be a certificate.
+  const blocks = s.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
+  blocks.forEach((block, i) => {
+    try {
+      new X509Certificate(block);
+    } catch (e) {
+      throw new NetConfigError(
+        p,
+        `${show(p)}: certificate ${i + 1} of ${blocks.length} is not a valid X.509 certificate (${(e as Error).message})`,
+      );
+    }
+  });
   return s;
 }
 
