@@ -89,7 +89,7 @@ export class KeepNet {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timedOut = false;
   #ended = false;
-  /** Every stream, for the end. */
+  /** Every stream not yet closed, for the end (each leaves the set when it closes). */
   readonly #all = new Set<Duplex>();
   /** Connections closed (by the workload or at its end) whose last bytes may still be going out. */
   readonly #closing = new Set<Conn>();
@@ -101,6 +101,13 @@ export class KeepNet {
     for (const e of options.plan.entries) {
       if (e.kind === "listen") this.#listeners.set(e.fd, { entry: e, ready: [], closed: false });
     }
+  }
+
+  /** Track a stream until it closes: a long-running server must not keep every connection it ever had. */
+  #keep(s: Duplex): void {
+    if (s.destroyed) return;
+    this.#all.add(s);
+    s.once("close", () => this.#all.delete(s));
   }
 
   /** Whether `fd` is a listen entry (the relay checks ACCEPTED with it). */
@@ -137,7 +144,7 @@ export class KeepNet {
   /** A relayed connection arrived on listener `fd` (after ACCEPTED). */
   accepted(fd: number, raw: Duplex): void {
     const l = this.#listeners.get(fd)!;
-    this.#all.add(raw);
+    this.#keep(raw);
     if (this.#ended || l.closed) {
       raw.destroy();
       return;
@@ -159,7 +166,7 @@ export class KeepNet {
       secureContext: l.context!,
       ...(e.clientCa !== null ? { requestCert: true, rejectUnauthorized: true } : {}),
     });
-    this.#all.add(s);
+    this.#keep(s);
     const timer = setTimeout(() => {
       this.#o.note?.(
         `fd ${fd} "${e.name}": a client did not finish its TLS handshake within ${HANDSHAKE_TIMEOUT_MS / 1000} s; dropped`,
@@ -209,7 +216,7 @@ export class KeepNet {
 
   /** A connected stream of a `connect` entry; returns its handle. */
   connection(s: Duplex): number {
-    this.#all.add(s);
+    this.#keep(s);
     const c = this.#track(s);
     // Open from the start: the workload never accepts it (without this, every call on it was EBADF).
     this.#conns.set(c.h, c);
