@@ -18,7 +18,7 @@ import { KeepError } from "./error.ts";
 import { CERT_DIR, type GuestPlan, type Outcome, type StdioKind } from "./guest.ts";
 import { generateKeepKey, type KeepKey, reportData, workloadIdentity } from "./identity.ts";
 import { prepareModule } from "./module.ts";
-import { KeepNet, type KeepTlsIdentity } from "./net.ts";
+import type { KeepNet, KeepTlsIdentity } from "./net.ts";
 import { type NetChannel, type NetFdPlan, type NetRequest, netChannel } from "./net_bridge.ts";
 import { type ConnectEntry, type NetPlan, netPlanOf } from "./net_config.ts";
 import { KeepSockets } from "./relay.ts";
@@ -288,6 +288,8 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
       } else {
         const pins = plan.entries.some((e) => e.kind === "listen" && e.clientWorkload !== null);
         const pin = pins ? (await import("./peer_pin.ts")).pinRefusal : null;
+        // Loaded only by Keeps with sockets, like TLS itself.
+        const { KeepNet } = await import("./net.ts");
         net = new KeepNet({
           plan,
           channel: netCh!,
