@@ -219,14 +219,12 @@ export function validateDcapQuote(
   };
   const tee = quote.body.tee;
   const TEE = tee.toUpperCase();
+  /** "an SGX quote", "a TDX quote". */
+  const aQuote = (t: string): string => `${t === "SGX" ? "an" : "a"} ${t} quote`;
 
   if (o.tee !== undefined) {
-    add(
-      "dcap.policy.tee",
-      "dcap.policy.tee",
-      tee === o.tee,
-      `a ${o.tee.toUpperCase()} quote`,
-      () => `a ${TEE} quote`,
+    add("dcap.policy.tee", "dcap.policy.tee", tee === o.tee, aQuote(o.tee.toUpperCase()), () =>
+      aQuote(TEE),
     );
   }
   const foreign = tee === "sgx" ? o.tdxOnly : o.sgxOnly;
@@ -235,8 +233,8 @@ export function validateDcapQuote(
       "dcap.policy.tee.fields",
       "dcap.policy.tee",
       false,
-      `a ${tee === "sgx" ? "TDX" : "SGX"} quote (the policy sets ${foreign.join(", ")})`,
-      () => `a ${TEE} quote, which has no such fields`,
+      `${aQuote(tee === "sgx" ? "TDX" : "SGX")} (the policy sets ${foreign.join(", ")})`,
+      () => `${aQuote(TEE)}, which has no such fields`,
     );
   }
 

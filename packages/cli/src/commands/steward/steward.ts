@@ -27,7 +27,7 @@ export interface StewardContext {
   err(text: string): void;
   /** The clock. Default: the system clock. */
   now?: () => Date;
-  /** fetch for AMD KDS collateral. Default: none (SNP evidence must carry its certificates). */
+  /** fetch for collateral: AMD KDS (SNP) and Intel PCS / a PCCS (`[dcap] pcs_url`). Default: none (SNP evidence must carry its certificates; SGX/TDX need `[dcap] collateral_dir`). */
   fetch?: typeof fetch;
   /** Signals. Without them the Steward cannot be run (only `init`). */
   signals?: StewardSignals;
