@@ -221,6 +221,8 @@ export function createPcsClient(options: PcsClientOptions): PcsClient {
         continue;
       }
       if (res.status === 200) return res;
+      // The body is not read; a failure to discard it changes nothing.
+      /* node:coverage ignore next */
       await res.body?.cancel().catch(() => {});
       const retryable = res.status === 429 || res.status === 503;
       const code =
