@@ -39,7 +39,8 @@ export type KeepWorkerMessage =
 
 const port = parentPort!;
 const input = workerData as KeepWorkerInput;
-const post = (m: KeepWorkerMessage): void => port.postMessage(m);
+const post = (m: KeepWorkerMessage, transfer: ArrayBuffer[] = []): void =>
+  port.postMessage(m, transfer);
 const ring = new RingWriter(input.output);
 const writer = (stream: 1 | 2) =>
   streamHandle({
@@ -66,7 +67,9 @@ if (cert !== null) {
   preopens.push({ path: CERT_DIR, fs, readonly: true });
 }
 const sockets =
-  net.length > 0 ? bridgedSockets(input.net, net, (req) => post({ type: "net", req })) : undefined;
+  net.length > 0
+    ? bridgedSockets(input.net, net, (req, transfer) => post({ type: "net", req }, transfer))
+    : undefined;
 post({
   type: "done",
   outcome: runGuest(module, plan, platform, { ...(sockets ? { sockets } : {}), preopens }),

@@ -11,8 +11,11 @@
  * check — has passed, so it never sees a peer the config does not admit.
  * Only TLS records cross the channel: the host never sees plaintext.
  *
- * At most one worker request is pending at a time (the worker blocks on
- * it); every change of a socket's state looks at it again.
+ * At most one blocking worker request is pending at a time (the worker
+ * waits on it); every change of a socket's state looks at it again. A
+ * "write" (a send the worker does not wait for) is handled as it arrives:
+ * the worker cannot post one while it waits, so it never overtakes a
+ * blocking request, and requests stay in the order the worker made them.
  */
 import type { Duplex } from "node:stream";
 import type * as tlsTypes from "node:tls";
@@ -20,9 +23,15 @@ import { EAGAIN, EBADF, ECONNRESET, EINVAL, ENOTCONN, EPIPE } from "@donjon/wasi
 import {
   CONNECTION_HANDLE_BASE,
   ERRNO,
+  FAILED,
+  INFLIGHT,
   NET_CHUNK,
+  NET_POLL_MAX,
+  NET_PREFETCH,
   type NetChannel,
   type NetRequest,
+  PRE_H,
+  PRE_N,
   READY,
   RESULT,
   STATE,
@@ -55,6 +64,8 @@ interface Conn {
   error: number;
   readShut: boolean;
   writeShut: boolean;
+  /** Bytes of "write" requests not yet flushed by `s` (part of the shared INFLIGHT). */
+  inflight: number;
 }
 
 interface Listener {
@@ -93,6 +104,8 @@ export class KeepNet {
   readonly #all = new Set<Duplex>();
   /** Connections closed (by the workload or at its end) whose last bytes may still be going out. */
   readonly #closing = new Set<Conn>();
+  /** Failures of "write" requests not yet reported to the workload, by handle (their count is FAILED). */
+  readonly #failed = new Map<number, number>();
 
   constructor(options: KeepNetOptions) {
     this.#o = options;
@@ -245,6 +258,7 @@ export class KeepNet {
       error: 0,
       readShut: false,
       writeShut: false,
+      inflight: 0,
     };
     s.on("data", (chunk: Buffer) => {
       if (c.readShut) return;
@@ -263,6 +277,8 @@ export class KeepNet {
     });
     s.on("close", () => {
       c.eof = true;
+      // What was not flushed never will be: it no longer takes the worker's room.
+      this.#flushed(c, c.inflight);
       this.#look();
     });
     s.on("drain", () => this.#look());
@@ -271,6 +287,16 @@ export class KeepNet {
 
   /** The worker posted a request. */
   serve(r: NetRequest): void {
+    if (r.op === "write") {
+      this.#write(r.h, r.bytes);
+      return;
+    }
+    if (r.op === "consume") {
+      // The head of the buffer is what the poll handed over: only the worker consumes.
+      const c = this.#conns.get(r.h);
+      if (c !== undefined && !c.readShut) this.#consume(c, Math.min(r.n, c.size));
+      return;
+    }
     if (this.#pending !== null) {
       this.#answer(0, EINVAL); // cannot happen: the worker waits for each answer
       return;
@@ -287,6 +313,54 @@ export class KeepNet {
       );
     }
     this.#look();
+  }
+
+  /** A send the worker did not wait for: write it, or keep its failure for the next call. */
+  #write(h: number, bytes: Uint8Array): void {
+    const n = bytes.length;
+    const c = this.#conns.get(h);
+    const errno =
+      this.#pending !== null
+        ? EINVAL // cannot happen: the worker posts nothing while it waits
+        : c === undefined
+          ? EBADF
+          : c.writeShut || c.s.destroyed || !c.s.writable
+            ? EPIPE
+            : c.error;
+    if (c === undefined || errno !== 0) {
+      Atomics.sub(this.#control, INFLIGHT, n);
+      this.#fail(h, errno);
+      return;
+    }
+    c.inflight += n;
+    c.s.write(bytes, (err) => {
+      this.#flushed(c, n);
+      if (err && this.#conns.get(h) === c) this.#fail(h, ECONNRESET);
+    });
+  }
+
+  /** `n` bytes of `c`'s writes left its stream (or never will). */
+  #flushed(c: Conn, n: number): void {
+    const k = Math.min(n, c.inflight);
+    if (k === 0) return;
+    c.inflight -= k;
+    Atomics.sub(this.#control, INFLIGHT, k);
+  }
+
+  /** A write on `h` failed: the next send or recv on it reports `errno` (the first failure only). */
+  #fail(h: number, errno: number): void {
+    if (this.#failed.has(h)) return;
+    this.#failed.set(h, errno);
+    Atomics.store(this.#control, FAILED, this.#failed.size);
+  }
+
+  /** The failure kept for `h`, now reported (or forgotten, on close); 0 if none. */
+  #takeFailure(h: number): number {
+    const errno = this.#failed.get(h);
+    if (errno === undefined) return 0;
+    this.#failed.delete(h);
+    Atomics.store(this.#control, FAILED, this.#failed.size);
+    return errno;
   }
 
   /** Try to answer the pending request. */
@@ -312,6 +386,8 @@ export class KeepNet {
         return [c.h, 0];
       }
       case "recv": {
+        const failed = this.#takeFailure(r.h);
+        if (failed !== 0) return [0, failed];
         const c = this.#conns.get(r.h);
         if (c === undefined) return [0, EBADF];
         if (c.readShut) return [0, 0];
@@ -332,6 +408,8 @@ export class KeepNet {
         return [n, 0];
       }
       case "send": {
+        const failed = this.#takeFailure(r.h);
+        if (failed !== 0) return [0, failed];
         const c = this.#conns.get(r.h);
         if (c === undefined) return [0, EBADF];
         if (c.writeShut || c.s.destroyed || !c.s.writable) return [0, EPIPE];
@@ -363,12 +441,17 @@ export class KeepNet {
           l.ready = [];
           return [0, 0];
         }
+        // A failed write nobody asked about dies with its connection (as with close(2)).
+        this.#takeFailure(r.h);
         const c = this.#conns.get(r.h);
         if (c === undefined) return [0, EBADF];
         this.#conns.delete(r.h);
         this.#closeConn(c);
         return [0, 0];
       }
+      case "write":
+      case "consume":
+        return [0, EINVAL]; // handled in serve, never pending
       case "poll": {
         let any = 0;
         for (let i = 0; i < r.hs.length; i++) {
@@ -376,13 +459,40 @@ export class KeepNet {
           this.#data[i] = ok ? 1 : 0;
           if (ok) any++;
         }
-        if (any > 0 || this.#timedOut || r.ms === 0) return [any, 0];
+        if (any > 0 || this.#timedOut || r.ms === 0) {
+          this.#prefetch(r.hs, r.w);
+          return [any, 0];
+        }
         return null;
       }
     }
   }
 
+  /** Hand over the first bytes of the first readable connection polled (see net_bridge.ts). */
+  #prefetch(hs: number[], w: number[]): void {
+    let n = 0;
+    let h = -1;
+    for (let i = 0; i < hs.length; i++) {
+      if (w[i] === 1 || this.#data[i] !== 1 || this.#failed.has(hs[i]!)) continue;
+      const c = this.#conns.get(hs[i]!);
+      if (c === undefined || c.readShut || c.size === 0) continue;
+      h = c.h;
+      n = Math.min(c.size, NET_PREFETCH);
+      let at = 0;
+      for (const chunk of c.buf) {
+        const take = Math.min(chunk.length, n - at);
+        this.#data.set(chunk.subarray(0, take), NET_POLL_MAX + at);
+        at += take;
+        if (at === n) break;
+      }
+      break;
+    }
+    Atomics.store(this.#control, PRE_H, h);
+    Atomics.store(this.#control, PRE_N, n);
+  }
+
   #ready(h: number, write: boolean): boolean {
+    if (this.#failed.has(h)) return true; // the call that follows reports it
     const l = this.#listeners.get(h);
     if (l !== undefined) return write ? false : l.ready.length > 0 || l.closed;
     const c = this.#conns.get(h);

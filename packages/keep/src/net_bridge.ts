@@ -11,6 +11,26 @@
  * a handle, or a readiness count), ERRNO (0 or a WASI errno). Bytes received
  * and poll readiness come back in `data`.
  *
+ * A send does not wait for the I/O thread while it has room: the worker
+ * posts the bytes (a "write", transferred, not cloned) and returns, as a
+ * kernel's send returns once the bytes are in its buffer. INFLIGHT counts the
+ * bytes posted that way and not yet flushed by their stream; over
+ * NET_SEND_BOUND, or on a connection the worker knows is shut or broken, a
+ * send waits as before ("send"). A write that fails on the I/O thread is
+ * kept there and reported by the next send or recv on that connection (as
+ * POSIX reports an asynchronous send failure); FAILED counts such unreported
+ * failures, and while it is not zero every send waits. Requests are handled
+ * in the order posted (one port), so a close or shutdown after writes still
+ * sends them first; the worker never has more than one request it waits on.
+ *
+ * A poll that finds a connection readable also hands over its first bytes
+ * (up to NET_PREFETCH, at NET_POLL_MAX in `data`; PRE_H and PRE_N name the
+ * connection and the count) without consuming them: the recv that follows
+ * takes them from there and only posts a "consume" it does not wait for.
+ * They stay valid until the worker's next waited-on request (which may
+ * overwrite `data`); only the worker consumes a connection's bytes, so they
+ * are still the head of its buffer when the consume arrives.
+ *
  * This file is the worker's side (`bridgedSockets`) and the request types;
  * the I/O thread's side is `KeepNet` in `net.ts`.
  */
@@ -23,9 +43,18 @@ export const NET_CHUNK = 256 * 1024;
 /** Most interests one poll may carry (wasi-libc's poll() passes one per fd). */
 export const NET_POLL_MAX = 4096;
 
+/** Bytes sent without waiting that may be in the I/O thread's hands at once, per bridge. */
+export const NET_SEND_BOUND = 1024 * 1024;
+
 export const STATE = 0;
 export const RESULT = 1;
 export const ERRNO = 2;
+export const INFLIGHT = 3;
+export const FAILED = 4;
+export const PRE_H = 5;
+export const PRE_N = 6;
+/** Most bytes a poll hands over with its answer (a request, typically). */
+export const NET_PREFETCH = 64 * 1024;
 export const IDLE = 0;
 export const WAITING = 1;
 export const READY = 2;
@@ -38,8 +67,8 @@ export interface NetChannel {
 
 export function netChannel(): NetChannel {
   return {
-    control: new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT),
-    data: new SharedArrayBuffer(Math.max(NET_CHUNK, NET_POLL_MAX)),
+    control: new SharedArrayBuffer(7 * Int32Array.BYTES_PER_ELEMENT),
+    data: new SharedArrayBuffer(Math.max(NET_CHUNK, NET_POLL_MAX + NET_PREFETCH)),
   };
 }
 
@@ -48,6 +77,10 @@ export type NetRequest =
   | { op: "accept"; h: number; nb: boolean }
   | { op: "recv"; h: number; max: number; peek: boolean; nb: boolean }
   | { op: "send"; h: number; bytes: Uint8Array; nb: boolean }
+  /** A send the worker does not wait for; its bytes are counted in INFLIGHT. */
+  | { op: "write"; h: number; bytes: Uint8Array }
+  /** The worker took `n` bytes a poll handed over (not waited for). */
+  | { op: "consume"; h: number; n: number }
   | { op: "shutdown"; h: number; rd: boolean; wr: boolean }
   | { op: "close"; h: number }
   /** `w`: 1 for write interest. `ms`: timeout, null for none. */
@@ -61,28 +94,39 @@ export type NetFdPlan = ({ kind: "listener"; fd: number } | { kind: "connection"
 
 /**
  * Worker side: the workload's sockets as the WASI host's ports. Each call
- * posts one request with `post` and waits for the answer.
+ * posts one request with `post` and waits for the answer, except a send with
+ * room (above). `transfer`: buffers that move with the request (fresh copies).
  */
 export function bridgedSockets(
   channel: NetChannel,
   fds: NetFdPlan,
-  post: (r: NetRequest) => void,
+  post: (r: NetRequest, transfer: ArrayBuffer[]) => void,
 ): WasiSockets {
   const control = new Int32Array(channel.control);
   const data = new Uint8Array(channel.data);
-  const call = (r: NetRequest): number => {
+  /** Connections whose sends wait: shut for writing, or a call on them failed. */
+  const waiting = new Set<number>();
+  /** Bytes the last poll handed over: connection, where in `data`, how many left; -1: none. */
+  let preH = -1;
+  let preAt = 0;
+  let preN = 0;
+  const call = (r: NetRequest, transfer: ArrayBuffer[] = []): number => {
+    preH = -1; // the answer may overwrite them
     Atomics.store(control, STATE, WAITING);
-    post(r);
+    post(r, transfer);
     while (Atomics.load(control, STATE) === WAITING) Atomics.wait(control, STATE, WAITING);
     Atomics.store(control, STATE, IDLE);
     const errno = Atomics.load(control, ERRNO);
-    if (errno !== 0) throw new FsError(errno);
+    if (errno !== 0) {
+      if (errno !== EAGAIN && (r.op === "send" || r.op === "recv")) waiting.add(r.h);
+      throw new FsError(errno);
+    }
     return Atomics.load(control, RESULT);
   };
   /** null where the call would have blocked (EAGAIN with `nb`). */
-  const maybe = (r: NetRequest): number | null => {
+  const maybe = (r: NetRequest, transfer: ArrayBuffer[] = []): number | null => {
     try {
-      return call(r);
+      return call(r, transfer);
     } catch (e) {
       if (e instanceof FsError && e.errno === EAGAIN && "nb" in r && r.nb) return null;
       throw e;
@@ -95,6 +139,17 @@ export function bridgedSockets(
       recv: (buf, o) => {
         const max = Math.min(buf.length, NET_CHUNK);
         if (max === 0) return 0;
+        if (h === preH) {
+          const k = Math.min(max, preN);
+          buf.set(data.subarray(preAt, preAt + k));
+          if (!o.peek) {
+            post({ op: "consume", h, n: k }, []);
+            preAt += k;
+            preN -= k;
+            if (preN === 0) preH = -1;
+          }
+          return k;
+        }
         const n = maybe({ op: "recv", h, max, peek: o.peek, nb: o.nonblocking });
         if (n === null) return null;
         buf.set(data.subarray(0, n));
@@ -102,11 +157,25 @@ export function bridgedSockets(
       },
       send: (buf, o) => {
         if (buf.length === 0) return 0;
-        // A copy: the guest's memory must not travel (nor be detached).
+        // A copy: the guest's memory must not travel (nor be detached). The copy
+        // is transferred, not cloned again.
         const bytes = buf.slice(0, NET_CHUNK);
-        return maybe({ op: "send", h, bytes, nb: o.nonblocking });
+        const n = bytes.length;
+        if (
+          !waiting.has(h) &&
+          Atomics.load(control, FAILED) === 0 &&
+          Atomics.load(control, INFLIGHT) + n <= NET_SEND_BOUND
+        ) {
+          // Counted before it is posted: the I/O thread subtracts it once flushed.
+          Atomics.add(control, INFLIGHT, n);
+          post({ op: "write", h, bytes }, [bytes.buffer]);
+          return n;
+        }
+        return maybe({ op: "send", h, bytes, nb: o.nonblocking }, [bytes.buffer]);
       },
       shutdown: (rd, wr) => {
+        // After a write shutdown a send must fail at once (EPIPE), not on the next call.
+        if (wr) waiting.add(h);
         call({ op: "shutdown", h, rd, wr });
       },
       close: () => {
@@ -140,7 +209,14 @@ export function bridgedSockets(
       const w = interests.map((i) => (i.event === "write" ? 1 : 0));
       const ms = timeoutNs === null ? null : Number(timeoutNs) / 1e6;
       call({ op: "poll", hs, w, ms });
-      return interests.map((_, i) => data[i] === 1);
+      const ready = interests.map((_, i) => data[i] === 1);
+      const n = Atomics.load(control, PRE_N);
+      if (n > 0) {
+        preH = Atomics.load(control, PRE_H);
+        preAt = NET_POLL_MAX;
+        preN = n;
+      }
+      return ready;
     },
   };
 }
