@@ -28,10 +28,11 @@ import {
   NET_CHUNK,
   NET_POLL_MAX,
   NET_PREFETCH,
+  NET_PREFETCH_CONNS,
   type NetChannel,
   type NetRequest,
-  PRE_H,
-  PRE_N,
+  PRE_COUNT,
+  PRE_TABLE,
   READY,
   RESULT,
   STATE,
@@ -468,27 +469,32 @@ export class KeepNet {
     }
   }
 
-  /** Hand over the first bytes of the first readable connection polled (see net_bridge.ts). */
+  /** Hand over the first bytes of the readable connections polled, in poll order (see net_bridge.ts). */
   #prefetch(hs: number[], w: number[]): void {
-    let n = 0;
-    let h = -1;
-    for (let i = 0; i < hs.length; i++) {
-      if (w[i] === 1 || this.#data[i] !== 1 || this.#failed.has(hs[i]!)) continue;
-      const c = this.#conns.get(hs[i]!);
+    let count = 0;
+    let at = NET_POLL_MAX;
+    const end = NET_POLL_MAX + NET_PREFETCH;
+    const seen = new Set<number>();
+    for (let i = 0; i < hs.length && count < NET_PREFETCH_CONNS && at < end; i++) {
+      const h = hs[i]!;
+      if (w[i] === 1 || this.#data[i] !== 1 || this.#failed.has(h) || seen.has(h)) continue;
+      const c = this.#conns.get(h);
       if (c === undefined || c.readShut || c.size === 0) continue;
-      h = c.h;
-      n = Math.min(c.size, NET_PREFETCH);
-      let at = 0;
+      seen.add(h);
+      const n = Math.min(c.size, end - at);
+      let got = 0;
       for (const chunk of c.buf) {
-        const take = Math.min(chunk.length, n - at);
-        this.#data.set(chunk.subarray(0, take), NET_POLL_MAX + at);
-        at += take;
-        if (at === n) break;
+        const take = Math.min(chunk.length, n - got);
+        this.#data.set(chunk.subarray(0, take), at + got);
+        got += take;
+        if (got === n) break;
       }
-      break;
+      Atomics.store(this.#control, PRE_TABLE + 2 * count, h);
+      Atomics.store(this.#control, PRE_TABLE + 2 * count + 1, n);
+      count++;
+      at += n;
     }
-    Atomics.store(this.#control, PRE_H, h);
-    Atomics.store(this.#control, PRE_N, n);
+    Atomics.store(this.#control, PRE_COUNT, count);
   }
 
   #ready(h: number, write: boolean): boolean {

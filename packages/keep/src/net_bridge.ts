@@ -23,10 +23,12 @@
  * in the order posted (one port), so a close or shutdown after writes still
  * sends them first; the worker never has more than one request it waits on.
  *
- * A poll that finds a connection readable also hands over its first bytes
- * (up to NET_PREFETCH, at NET_POLL_MAX in `data`; PRE_H and PRE_N name the
- * connection and the count) without consuming them: the recv that follows
- * takes them from there and only posts a "consume" it does not wait for.
+ * A poll that finds connections readable also hands over their first bytes
+ * (up to NET_PREFETCH in all, packed from NET_POLL_MAX in `data`, for at
+ * most NET_PREFETCH_CONNS connections; PRE_COUNT says how many, and the
+ * words from PRE_TABLE hold a handle and a count for each) without consuming
+ * them: a recv that follows takes them from there and only posts a
+ * "consume" it does not wait for.
  * They stay valid until the worker's next waited-on request (which may
  * overwrite `data`); only the worker consumes a connection's bytes, so they
  * are still the head of its buffer when the consume arrives.
@@ -51,10 +53,12 @@ export const RESULT = 1;
 export const ERRNO = 2;
 export const INFLIGHT = 3;
 export const FAILED = 4;
-export const PRE_H = 5;
-export const PRE_N = 6;
-/** Most bytes a poll hands over with its answer (a request, typically). */
+export const PRE_COUNT = 5;
+export const PRE_TABLE = 6;
+/** Most bytes a poll hands over with its answer, all connections together (requests, typically). */
 export const NET_PREFETCH = 64 * 1024;
+/** Most connections a poll hands bytes over for. */
+export const NET_PREFETCH_CONNS = 64;
 export const IDLE = 0;
 export const WAITING = 1;
 export const READY = 2;
@@ -67,7 +71,9 @@ export interface NetChannel {
 
 export function netChannel(): NetChannel {
   return {
-    control: new SharedArrayBuffer(7 * Int32Array.BYTES_PER_ELEMENT),
+    control: new SharedArrayBuffer(
+      (PRE_TABLE + 2 * NET_PREFETCH_CONNS) * Int32Array.BYTES_PER_ELEMENT,
+    ),
     data: new SharedArrayBuffer(Math.max(NET_CHUNK, NET_POLL_MAX + NET_PREFETCH)),
   };
 }
@@ -106,12 +112,10 @@ export function bridgedSockets(
   const data = new Uint8Array(channel.data);
   /** Connections whose sends wait: shut for writing, or a call on them failed. */
   const waiting = new Set<number>();
-  /** Bytes the last poll handed over: connection, where in `data`, how many left; -1: none. */
-  let preH = -1;
-  let preAt = 0;
-  let preN = 0;
+  /** Bytes the last poll handed over, by connection: where in `data`, how many are left. */
+  const pre = new Map<number, { at: number; n: number }>();
   const call = (r: NetRequest, transfer: ArrayBuffer[] = []): number => {
-    preH = -1; // the answer may overwrite them
+    pre.clear(); // the answer may overwrite them
     Atomics.store(control, STATE, WAITING);
     post(r, transfer);
     while (Atomics.load(control, STATE) === WAITING) Atomics.wait(control, STATE, WAITING);
@@ -139,14 +143,15 @@ export function bridgedSockets(
       recv: (buf, o) => {
         const max = Math.min(buf.length, NET_CHUNK);
         if (max === 0) return 0;
-        if (h === preH) {
-          const k = Math.min(max, preN);
-          buf.set(data.subarray(preAt, preAt + k));
+        const p = pre.get(h);
+        if (p !== undefined) {
+          const k = Math.min(max, p.n);
+          buf.set(data.subarray(p.at, p.at + k));
           if (!o.peek) {
             post({ op: "consume", h, n: k }, []);
-            preAt += k;
-            preN -= k;
-            if (preN === 0) preH = -1;
+            p.at += k;
+            p.n -= k;
+            if (p.n === 0) pre.delete(h);
           }
           return k;
         }
@@ -210,11 +215,13 @@ export function bridgedSockets(
       const ms = timeoutNs === null ? null : Number(timeoutNs) / 1e6;
       call({ op: "poll", hs, w, ms });
       const ready = interests.map((_, i) => data[i] === 1);
-      const n = Atomics.load(control, PRE_N);
-      if (n > 0) {
-        preH = Atomics.load(control, PRE_H);
-        preAt = NET_POLL_MAX;
-        preN = n;
+      let at = NET_POLL_MAX;
+      const count = Atomics.load(control, PRE_COUNT);
+      for (let i = 0; i < count; i++) {
+        const h = Atomics.load(control, PRE_TABLE + 2 * i);
+        const n = Atomics.load(control, PRE_TABLE + 2 * i + 1);
+        pre.set(h, { at, n });
+        at += n;
       }
       return ready;
     },
