@@ -88,6 +88,24 @@ import(${JSON.stringify(new URL("./net_bridge.ts", import.meta.url).href)}).then
     steps.push(recv(100, false));
     conn.close();
     result(steps);
+  } else if (scenario === "prefetch2") {
+    const other = sockets.fds[0].accept({ nonblocking: false });
+    parentPort.postMessage({ type: "accepted" });
+    const recv = (c) => {
+      const b = new Uint8Array(100);
+      return new TextDecoder().decode(b.subarray(0, c.recv(b, { peek: false, nonblocking: false })));
+    };
+    // Both clients have written before this poll looks (the test waits for it).
+    const g = new Int32Array(go);
+    while (Atomics.load(g, 0) === 0) Atomics.wait(g, 0, 0);
+    const ready = sockets.poll(
+      [{ socket: sockets.fds[0], event: "read" }, { socket: conn, event: "read" }, { socket: other, event: "read" }],
+      null,
+    );
+    const steps = [ready, recv(other), recv(conn)];
+    conn.close();
+    other.close();
+    result(steps);
   }
 });
 `;
@@ -97,6 +115,8 @@ interface Run {
   control: Int32Array;
   /** The client's end of the connection. */
   client: Duplex;
+  /** A second connection's client (accepted after the first; prefetch2 only). */
+  client2: Duplex;
   /** The Keep's end (what the host relays). */
   keepSide: Duplex;
   /** Requests seen, by op. */
@@ -111,11 +131,12 @@ interface Run {
   go: Int32Array;
 }
 
-function start(scenario: "bulk" | "broken" | "prefetch", total = 0): Run {
+function start(scenario: "bulk" | "broken" | "prefetch" | "prefetch2", total = 0): Run {
   const channel = netChannel();
   const control = new Int32Array(channel.control);
   const net = new KeepNet({ plan: PLAN, channel });
   const [client, keepSide] = duplexPair();
+  const [client2, keepSide2] = duplexPair();
   const go = new Int32Array(new SharedArrayBuffer(4));
   const worker = new Worker(WORKER, {
     eval: true,
@@ -129,6 +150,7 @@ function start(scenario: "bulk" | "broken" | "prefetch", total = 0): Run {
     net,
     control,
     client,
+    client2,
     keepSide,
     ops: new Map(),
     maxInflight: 0,
@@ -157,6 +179,7 @@ function start(scenario: "bulk" | "broken" | "prefetch", total = 0): Run {
   });
   worker.on("error", reject);
   net.accepted(3, keepSide);
+  if (scenario === "prefetch2") net.accepted(3, keepSide2);
   return run;
 }
 
@@ -244,6 +267,28 @@ describe("socket bridge: calls that do not wait", () => {
         r.client.write("again");
         assert.deepEqual(await r.result, [[true], "hello", "hello", " world", "again"]);
         assert.equal(r.ops.get("recv"), 1, "only the last recv waited");
+        assert.equal(r.ops.get("consume"), 2);
+      } finally {
+        await r.worker.terminate();
+        r.net.end();
+      }
+    },
+  );
+
+  it(
+    "a poll hands over the bytes of every readable connection it reports; each recv takes its own",
+    T,
+    async () => {
+      const r = start("prefetch2");
+      try {
+        await r.accepted;
+        r.client.write("to the first");
+        r.client2.write("to the second");
+        await new Promise((res) => setTimeout(res, 50));
+        Atomics.store(r.go, 0, 1);
+        Atomics.notify(r.go, 0);
+        assert.deepEqual(await r.result, [[false, true, true], "to the second", "to the first"]);
+        assert.equal(r.ops.get("recv"), undefined, "no recv waited");
         assert.equal(r.ops.get("consume"), 2);
       } finally {
         await r.worker.terminate();
