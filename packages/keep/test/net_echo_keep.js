@@ -26,35 +26,21 @@
 //
 // EXIT `{kind: "error", code: "test.net", message: JSON}` reports
 // `{served, maxOpen, ids, fds, connect}`.
-import * as fs from "node:fs";
-import * as net from "node:net";
-import * as path from "node:path";
+import {
+  CHUNK,
+  channel,
+  frame,
+  HOST_ID_BASE,
+  json,
+  MAX_SOCKETS,
+  readPlan,
+  serve,
+  u32s,
+  WINDOW,
+} from "./_fake_keep.js";
 
-const HOST_ID_BASE = 0x80000000;
-const MAX_SOCKETS = 128;
-const WINDOW = 256 * 1024;
-const CHUNK = 65536;
+const plan = readPlan("net.json");
 
-const stateDir = process.argv[process.argv.indexOf("--state-dir") + 1];
-const plan = JSON.parse(fs.readFileSync(path.join(stateDir, "net.json"), "utf8"));
-const channel = new net.Socket({ fd: 3, readable: true, writable: true });
-channel.on("error", () => {});
-
-const frame = (type, payload) => {
-  const h = Buffer.alloc(8);
-  h[0] = 1;
-  h[1] = type;
-  h.writeUInt32BE(payload.length, 4);
-  return Buffer.concat([h, payload]);
-};
-const json = (type, value) => frame(type, Buffer.from(JSON.stringify(value)));
-const u32s = (...values) => {
-  const b = Buffer.alloc(4 * values.length);
-  values.forEach((v, i) => {
-    b.writeUInt32BE(v, 4 * i);
-  });
-  return b;
-};
 const sendData = (id, bytes) => {
   for (let at = 0; at < bytes.length; at += CHUNK) {
     channel.write(frame(0x08, Buffer.concat([u32s(id), bytes.subarray(at, at + CHUNK)])));
@@ -220,15 +206,6 @@ const onFrame = (type, payload) => {
   violation(`unexpected frame 0x${type.toString(16)}`);
 };
 
-channel.write(json(0x01, { protocol: "donjon-sallyport", version: 1, backend: "sandbox" }));
-let buf = Buffer.alloc(0);
-channel.on("data", (chunk) => {
-  buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
-  while (buf.length >= 8 && buf.length >= 8 + buf.readUInt32BE(4)) {
-    const payload = buf.subarray(8, 8 + buf.readUInt32BE(4));
-    const type = buf[1];
-    buf = buf.subarray(8 + payload.length);
-    if (!exited) onFrame(type, payload);
-  }
+serve((type, payload) => {
+  if (!exited) onFrame(type, payload);
 });
-setInterval(() => {}, 60_000); // stay until EXIT, or until the host ends it
