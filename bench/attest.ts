@@ -17,6 +17,7 @@ import { X509Certificate } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { attestSnp, createSnpVerifier, parseSnpReport } from "@donjon/attest";
+import { intOption, median } from "./_stats.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const VECTORS = path.resolve(ROOT, "../shared/vectors/snp/milan-v2-virtee");
@@ -35,17 +36,6 @@ export interface AttestBenchResult {
    */
   ratio: number;
   goal: number;
-}
-
-function option(argv: string[], name: string, fallback: number): number {
-  const i = argv.indexOf(name);
-  if (i < 0) return fallback;
-  const n = Number(argv[i + 1]);
-  if (!Number.isInteger(n) || n < 1) {
-    process.stderr.write(`bench/attest: ${name} takes a positive integer\n`);
-    process.exit(2);
-  }
-  return n;
 }
 
 /** Run the benchmark; resolve to the rates. */
@@ -120,12 +110,6 @@ export async function benchAttest(
   };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
 /** The result as a Markdown section for docs/BENCHMARKS.md. */
 export function attestSection(r: AttestBenchResult): string {
   const f = (x: number) => `${Math.round(x).toLocaleString("en")}/s`;
@@ -146,9 +130,9 @@ export function attestSection(r: AttestBenchResult): string {
 if (import.meta.main) {
   const argv = process.argv.slice(2);
   const r = await benchAttest(
-    option(argv, "--iterations", 2000),
-    option(argv, "--warmup", 200),
-    option(argv, "--rounds", 20),
+    intOption(argv, "--iterations", 2000, "bench/attest"),
+    intOption(argv, "--warmup", 200, "bench/attest"),
+    intOption(argv, "--rounds", 20, "bench/attest"),
   );
   if (argv.includes("--json")) process.stdout.write(`${JSON.stringify(r)}\n`);
   else {

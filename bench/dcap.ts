@@ -29,6 +29,7 @@ import {
   offlineCollateral,
   parseDcapQuote,
 } from "@donjon/attest";
+import { intOption, median } from "./_stats.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const VECTORS = path.resolve(ROOT, "../shared/vectors");
@@ -51,17 +52,6 @@ export interface DcapBenchResult {
   /** The same for SGX. */
   sgxRatio: number;
   goal: number;
-}
-
-function option(argv: string[], name: string, fallback: number): number {
-  const i = argv.indexOf(name);
-  if (i < 0) return fallback;
-  const n = Number(argv[i + 1]);
-  if (!Number.isInteger(n) || n < 1) {
-    process.stderr.write(`bench/dcap: ${name} takes a positive integer\n`);
-    process.exit(2);
-  }
-  return n;
 }
 
 interface Vector {
@@ -224,12 +214,6 @@ export async function benchDcap(
   };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
 /** The result as a Markdown section for docs/BENCHMARKS.md. */
 export function dcapSection(r: DcapBenchResult): string {
   const f = (x: number) => `${Math.round(x).toLocaleString("en")}/s`;
@@ -252,9 +236,9 @@ export function dcapSection(r: DcapBenchResult): string {
 if (import.meta.main) {
   const argv = process.argv.slice(2);
   const r = await benchDcap(
-    option(argv, "--iterations", 2000),
-    option(argv, "--warmup", 200),
-    option(argv, "--rounds", 20),
+    intOption(argv, "--iterations", 2000, "bench/dcap"),
+    intOption(argv, "--warmup", 200, "bench/dcap"),
+    intOption(argv, "--rounds", 20, "bench/dcap"),
   );
   if (argv.includes("--json")) process.stdout.write(`${JSON.stringify(r)}\n`);
   else {

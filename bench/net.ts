@@ -37,6 +37,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as tls from "node:tls";
+import { median } from "./_stats.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const NODE = process.execPath;
@@ -555,12 +556,6 @@ async function download(r: Running, bytes: number): Promise<{ ms: number; transp
 }
 
 // ---- the benchmark ---------------------------------------------------------
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 function cpuModel(): string {
   try {

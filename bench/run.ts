@@ -32,6 +32,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { median } from "./_stats.ts";
 import { type AttestBenchResult, attestSection } from "./attest.ts";
 import { type DcapBenchResult, dcapSection } from "./dcap.ts";
 import { type NetBenchResult, netRatios, netSection } from "./net.ts";
@@ -650,12 +651,6 @@ function stdoutThroughput(
 }
 
 // ---- statistics and output -----------------------------------------------
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 function fmtMs(ms: number): string {
   if (ms >= 10_000) return `${(ms / 1000).toFixed(1)} s`;
