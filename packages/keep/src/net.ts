@@ -20,6 +20,7 @@
 import type { Duplex } from "node:stream";
 import type * as tlsTypes from "node:tls";
 import { EAGAIN, EBADF, ECONNRESET, EINVAL, ENOTCONN, EPIPE } from "@donjon/wasi/constants";
+import { opensslReason } from "./_tls_reason.ts";
 import {
   CONNECTION_HANDLE_BASE,
   ERRNO,
@@ -190,7 +191,7 @@ export class KeepNet {
     const fail = (err: Error): void => {
       clearTimeout(timer);
       this.#o.note?.(
-        `fd ${fd} "${e.name}": a client was refused during the TLS handshake: ${reason(err)}`,
+        `fd ${fd} "${e.name}": a client was refused during the TLS handshake: ${opensslReason(err)}`,
       );
       s.destroy();
     };
@@ -590,10 +591,4 @@ export class KeepNet {
     this.#all.clear();
     this.#conns.clear();
   }
-}
-
-function reason(e: Error): string {
-  const code = (e as { code?: string }).code;
-  const r = /:SSL routines:[^:]*:([^:]+):/.exec(e.message)?.[1] ?? e.message.trim();
-  return code && !r.includes(code) ? `${r} (${code})` : r;
 }

@@ -13,6 +13,7 @@ import * as http from "node:http";
 import { isIP } from "node:net";
 import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
+import { opensslReason } from "./_tls_reason.ts";
 import { X509Certificate } from "./_x509.ts";
 import { KeepError, type KeepErrorCode } from "./error.ts";
 import { CERTIFICATE_MAX } from "./sallyport.ts";
@@ -158,9 +159,7 @@ const UNTRUSTED = new Set([
 
 function tlsReason(e: Error): string {
   const code = (e as { code?: string }).code;
-  // OpenSSL's "…:error:0A000119:SSL routines:FUNC:REASON:file:line:" → REASON.
-  const reason = /:SSL routines:[^:]*:([^:]+):/.exec(e.message)?.[1] ?? e.message.trim();
-  const text = code && !reason.includes(code) ? `${reason} (${code})` : reason;
+  const text = opensslReason(e);
   if (code && UNTRUSTED.has(code)) {
     return `${text}: its certificate does not chain to the Steward CA given (--steward-ca)`;
   }
