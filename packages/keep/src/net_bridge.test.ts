@@ -191,8 +191,17 @@ describe("socket bridge: calls that do not wait", () => {
       const total = 4 * 1024 * 1024;
       const r = start("bulk", total);
       try {
-        // The client reads nothing for a while: the bytes pile up on the I/O thread.
-        await new Promise((res) => setTimeout(res, 300));
+        // The client reads nothing until the worker's sends wait, or until the
+        // worker is done without waiting (the failure). A wait on the worker's
+        // progress, not a fixed time: under load its boot alone can take longer.
+        let finished = false;
+        const done = () => {
+          finished = true;
+        };
+        r.result.then(done, done);
+        while (!finished && (r.ops.get("send") ?? 0) === 0) {
+          await new Promise((res) => setTimeout(res, 10));
+        }
         assert.ok(
           (r.ops.get("send") ?? 0) >= 1,
           `past ${NET_SEND_BOUND} bytes in flight a send waits (ops: ${JSON.stringify([...r.ops])})`,
