@@ -55,7 +55,8 @@ const DEFAULT_TIMEOUT_MS = 10_000;
  *
  * @throws {ClientError} (rejects) `client.options`, `client.connect`,
  * `client.tls`, or the code of the first failed check (`client.chain`,
- * `client.expired`, `client.policy.workload`…) with the `verdict`.
+ * `client.expired`, `client.revoked`, `client.crl`, `client.policy.workload`…)
+ * with the `verdict`.
  */
 export async function connectKeep(
   url: string | URL,
@@ -72,6 +73,11 @@ export async function connectKeep(
  * written: a refused Keep fails the request with a `ClientError` (its `verdict`
  * lists every check) and never receives a byte of it.
  *
+ * With `crl` (the Steward's CRL, {@link fetchStewardCrl}), a Keep whose
+ * certificate it lists is refused (`client.revoked`). The CRL is read when the
+ * agent is made and must stay current: the Steward's is valid one hour, so
+ * make a new agent with a fresh CRL before it goes stale (`client.crl`).
+ *
  * ```ts
  * https.get("https://keep.example:8443/", { agent: keepAgent({ stewardCa, workload }) }, …)
  * ```
@@ -80,7 +86,8 @@ export async function connectKeep(
  */
 export function keepAgent(options: KeepAgentOptions): https.Agent {
   const trust = stewardTrust(options.stewardCa);
-  resolveOptions(options);
+  // Checked and read once (the CRL too), not per connection; each connection adds its host.
+  const base = resolveOptions(options);
   checkTimeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   const agent = new https.Agent({ ...options.agent, maxCachedSessions: 0 });
   // The Agent calls createConnection(options, callback) and waits for the
@@ -90,7 +97,7 @@ export function keepAgent(options: KeepAgentOptions): https.Agent {
     callback: (err: Error | null, socket?: Socket) => void,
   ): undefined => {
     const host = (opts.host ?? "localhost").replace(/^\[(.*)\]$/, "$1");
-    const resolved = resolveOptions({ ...options, host: opts.servername || host });
+    const resolved: ResolvedVerifyOptions = { ...base, host: opts.servername || host };
     verifiedConnect(opts, trust, resolved, options).then(
       (s) => callback(null, s),
       (e: Error) => callback(e),

@@ -71,6 +71,24 @@ export const CLIENT_ERRORS = {
       "A warning: the Keep was accepted at the software tier (allowed by the policy); it has no hardware confidentiality — its host can read and change it.",
     remedy: "Use the software tier for development only; run production Keeps on a TEE.",
   },
+  "client.revoked": {
+    summary:
+      "The Keep's certificate is listed on the Steward's CRL: the Steward revoked it (POST /api/v1/admin/revoke); the check names the serial, the revocation date and the reason.",
+    remedy:
+      "Do not use this Keep: its operator revoked its certificate (GET /api/v1/certificates/{serial} on the Steward says why). A restarted Keep attests again and gets a new certificate.",
+  },
+  "client.crl": {
+    summary:
+      "The CRL given (crl, --crl) cannot be used: not a DER or PEM X.509 CRL, not issued and signed by the Steward CA the Keep chains to, not current (stale, not yet valid, or without nextUpdate), or with an unknown critical CRL or entry extension (RFC 5280 §5.2, §5.3).",
+    remedy:
+      "Fetch the current CRL of the Steward that certified the Keep (GET /api/v1/crl, fetchStewardCrl, donjon verify --crl https://STEWARD/api/v1/crl): it is valid one hour; check the clocks (NTP).",
+  },
+  "client.crl_unavailable": {
+    summary:
+      "The Steward's CRL could not be fetched: unreachable, timed out, an answer other than 200, a media type other than application/pkix-crl, an empty body, or more than 1 MiB.",
+    remedy:
+      "Check the URL (a Steward's base URL, or its /api/v1/crl) and that the Steward is running; plain http:// is fine, the CRL is signed.",
+  },
   "client.connect": {
     summary:
       "The Keep could not be reached: the name does not resolve, nothing listens, the network is unreachable, or the connection timed out.",
@@ -84,7 +102,7 @@ export const CLIENT_ERRORS = {
   },
   "client.options": {
     summary:
-      "An option is invalid: a Steward CA that is not PEM or DER of a CA certificate, a workload identity that is not 64 hex digits, a URL that is not https://HOST:PORT.",
+      "An option is invalid: a Steward CA that is not PEM or DER of a CA certificate, a workload identity that is not 64 hex digits, a URL that is not https://HOST:PORT, a crl that is neither PEM text nor bytes.",
     remedy: "Fix the option the message names.",
   },
 } as const satisfies Record<string, ClientCodeInfo>;

@@ -9,6 +9,8 @@ export type {
   KeepConnectOptions,
 } from "./connect.ts";
 export { connectKeep, fetchPeerChain, keepAgent, parseTarget, peerChain } from "./connect.ts";
+export type { CrlFetch, FetchStewardCrlOptions } from "./crl.ts";
+export { CRL_MAX_SIZE, fetchStewardCrl } from "./crl.ts";
 export type { ClientCode, ClientCodeInfo, ClientErrorOptions } from "./error.ts";
 export { CLIENT_ERRORS, ClientError } from "./error.ts";
 export type {

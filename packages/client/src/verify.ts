@@ -28,10 +28,18 @@
  * only when the policy says `allowSoftware: true`, and even then the verdict
  * carries the warning `client.software_tier`.
  *
- * Not checked here: revocation (the Steward's CRL) — certificates live a day
- * by default; the verdict's `notChecked` says so.
+ * Revocation. Given the Steward's CRL (`crl`, PEM or DER, from GET
+ * /api/v1/crl), and once the chain verified, the CRL must be issued by the CA
+ * the leaf chains to (issuer name and signature, and the CA may sign CRLs),
+ * current (thisUpdate ≤ now ≤ nextUpdate; a CRL without nextUpdate is
+ * refused), carry no critical extension this verifier does not know (RFC 5280
+ * §5.2, §5.3), and not list the leaf's serial. Without `crl` the verdict's
+ * `notChecked` says that revocation was not consulted — certificates live a
+ * day by default. Only full CRLs from the certificate's own issuer are read:
+ * no delta CRLs, no indirect CRLs, no distribution points (their critical
+ * extensions are refused as unknown).
  */
-import { type KeyObject, X509Certificate } from "node:crypto";
+import { type KeyObject, verify as verifySigned, X509Certificate } from "node:crypto";
 import { isIP } from "node:net";
 import type { Check } from "@donjon/attest";
 import {
@@ -43,6 +51,8 @@ import {
   KEEP_CLAIMS_TEES,
   type KeepCertClaims,
 } from "@donjon/attest/claims";
+import { children, encoded, whole } from "./_der.ts";
+import { normalizeSerial, type ParsedCrl, parseCrl } from "./crl.ts";
 import { CLIENT_ERRORS, type ClientCode, ClientError } from "./error.ts";
 
 /** What the client requires of the Keep, beyond a valid chain and claims. Every field: not checked if unset. */
@@ -76,6 +86,14 @@ export interface VerifyKeepOptions {
   ignoreHostname?: boolean;
   /** The verification time. Default: the system clock. */
   now?: () => Date;
+  /**
+   * The Steward's CRL: PEM text (`-----BEGIN X509 CRL-----`) or bytes (DER, or
+   * PEM text), as GET /api/v1/crl serves it ({@link fetchStewardCrl}). Read
+   * once (an agent reads it when it is made); it must be current at each
+   * verification (the Steward's is valid one hour). Not checked if unset:
+   * the verdict's `notChecked` then says revocation was not consulted.
+   */
+  crl?: string | Uint8Array;
 }
 
 /** Facts about the certificate that was judged. */
@@ -98,7 +116,7 @@ export interface KeepVerdict {
   ok: boolean;
   /** The verification time (ISO 8601). */
   at: string;
-  /** Every check that ran, in order: chain, validity, claims, host name, policy. */
+  /** Every check that ran, in order: chain, validity, revocation, claims, host name, policy. */
   checks: Check[];
   /** Failed checks of severity "warning" (`client.software_tier`); they do not fail the verdict. */
   warnings: Check[];
@@ -221,6 +239,8 @@ export interface ResolvedVerifyOptions {
   host: string | undefined;
   ignoreHostname: boolean;
   now: () => Date;
+  /** The CRL given, read once: what it says, or why it could not be read. Undefined: none given. */
+  crl: { crl: ParsedCrl } | { error: string } | undefined;
 }
 
 /** Check options once (an agent checks them when it is made). @internal */
@@ -264,12 +284,29 @@ export function resolveOptions(o: Omit<VerifyKeepOptions, "stewardCa">): Resolve
   }
   if (o.now !== undefined && typeof o.now !== "function")
     bad("now: expected a function returning a Date");
+  let crl: ResolvedVerifyOptions["crl"];
+  if (o.crl !== undefined) {
+    if (typeof o.crl !== "string" && !(o.crl instanceof Uint8Array)) {
+      bad(
+        "crl: expected the Steward's CRL as PEM text or bytes (Uint8Array: DER or PEM), as GET /api/v1/crl serves it",
+      );
+    }
+    // A CRL that cannot be read is a failed check of every verdict, not an exception:
+    // what the Steward published is evidence, like the peer's chain.
+    try {
+      crl = { crl: parseCrl(o.crl) };
+    } catch (e) {
+      if (!(e instanceof ClientError)) throw e;
+      crl = { error: e.message.replace(/^crl: /, "") };
+    }
+  }
   return {
     workload: o.workload?.toLowerCase(),
     policy: p,
     host: o.host,
     ignoreHostname: o.ignoreHostname === true,
     now: o.now ?? (() => new Date()),
+    crl,
   };
 }
 
@@ -285,9 +322,12 @@ export function judge(
     checks.push({ id, ok: true, expected, actual });
   const failCheck = (id: string, code: ClientCode, expected: string, actual: string) =>
     checks.push({ id, ok: false, code, expected, actual, remedy: CLIENT_ERRORS[code].remedy });
-  const notChecked: string[] = [
-    "revocation: the Steward's CRL (GET /api/v1/crl) was not consulted",
-  ];
+  const notChecked: string[] = [];
+  if (o.crl === undefined) {
+    notChecked.push(
+      "revocation: the Steward's CRL (GET /api/v1/crl) was not consulted (pass crl, or donjon verify --crl)",
+    );
+  }
   const verdict = (
     claims: KeepCertClaims | null,
     certificate: KeepCertificateInfo | null,
@@ -331,7 +371,11 @@ export function judge(
       );
     }
   }
-  if (!leaf || leafDer === undefined) return verdict(null, null, null);
+  if (!leaf || leafDer === undefined) {
+    if (o.crl !== undefined)
+      notChecked.push("revocation: not checked, there is no certificate to look up");
+    return verdict(null, null, null);
+  }
   const certificate = info(leaf);
 
   // ── chain to the Steward CA ─────────────────────────────────────────────
@@ -386,6 +430,15 @@ export function judge(
     );
   }
   validity("client.validity.leaf", "the Keep's certificate", leaf, now, pass, failCheck);
+
+  // ── revocation: the Steward's CRL ───────────────────────────────────────
+  if (o.crl !== undefined) {
+    if (anchor) revocationChecks(o.crl, anchor, leaf, now, pass, failCheck, notChecked);
+    else
+      notChecked.push(
+        "revocation: the CRL was not checked, the certificate does not chain to the Steward CA given",
+      );
+  }
 
   // ── claims ──────────────────────────────────────────────────────────────
   let claims: KeepCertClaims | null = null;
@@ -542,6 +595,130 @@ function policyChecks(
       `TCB: Intel's status is ${c.tcbStatus}, not UpToDate (the Steward's policy accepted it)`,
     );
   }
+}
+
+/** RFC 5280 §5.2 CRL extensions this verifier knows: authorityKeyIdentifier, cRLNumber. */
+const KNOWN_CRL = new Set(["2.5.29.35", "2.5.29.20"]);
+/** RFC 5280 §5.3 entry extensions this verifier knows: reasonCode, invalidityDate. */
+const KNOWN_CRL_ENTRY = new Set(["2.5.29.21", "2.5.29.24"]);
+/** Signature algorithms (OID content bytes, hex) and the hash node:crypto verifies with (null: the key's own, Ed25519/Ed448). */
+const SIGNATURE_HASH: Record<string, string | null> = {
+  "2a8648ce3d040302": "sha256", // ecdsa-with-SHA256
+  "2a8648ce3d040303": "sha384", // ecdsa-with-SHA384
+  "2a8648ce3d040304": "sha512", // ecdsa-with-SHA512
+  "2a864886f70d01010b": "sha256", // sha256WithRSAEncryption
+  "2a864886f70d01010c": "sha384", // sha384WithRSAEncryption
+  "2a864886f70d01010d": "sha512", // sha512WithRSAEncryption
+  "2b6570": null, // Ed25519
+  "2b6571": null, // Ed448
+};
+const KU_CRL_SIGN = 0x02;
+
+/**
+ * The CRL checks (RFC 5280 §6.3.3, for a full CRL from the certificate's own
+ * issuer): `client.revocation.crl` — readable, issued and signed by `anchor`,
+ * current, no unknown critical extension — then `client.revocation`, the
+ * leaf's serial not listed. The first failure of the CRL ends it: the
+ * contents of a CRL that is not the CA's, or not current, mean nothing.
+ */
+function revocationChecks(
+  given: NonNullable<ResolvedVerifyOptions["crl"]>,
+  anchor: X509Certificate,
+  leaf: X509Certificate,
+  now: Date,
+  pass: (id: string, expected: string, actual: string) => void,
+  failCheck: (id: string, code: ClientCode, expected: string, actual: string) => void,
+  notChecked: string[],
+): void {
+  const ca = oneLine(anchor.subject);
+  const expected = `a current CRL issued and signed by the Steward CA (${ca}), at ${now.toISOString()}`;
+  const problem = "error" in given ? given.error : crlProblem(given.crl, anchor, now);
+  if (problem !== null || "error" in given) {
+    failCheck("client.revocation.crl", "client.crl", expected, problem ?? "");
+    notChecked.push("revocation: not checked, the CRL given cannot be used (client.crl)");
+    return;
+  }
+  const crl = given.crl;
+  const n = crl.entries.length;
+  const count = `${n} entr${n === 1 ? "y" : "ies"}`;
+  pass(
+    "client.revocation.crl",
+    expected,
+    `signed by ${ca}; thisUpdate ${crl.thisUpdate.toISOString()}, nextUpdate ${crl.nextUpdate!.toISOString()}; ${count}`,
+  );
+  const serial = normalizeSerial(leaf.serialNumber);
+  const listed = crl.entries.find((e) => e.serial === serial);
+  const want = `serial ${serial} not on the Steward's CRL`;
+  if (listed) {
+    failCheck(
+      "client.revocation",
+      "client.revoked",
+      want,
+      `revoked: serial ${serial}, on ${listed.revokedAt.toISOString()}${listed.reason ? `, reason ${listed.reason}` : ", no reason given"}`,
+    );
+  } else {
+    pass(
+      "client.revocation",
+      want,
+      `not listed (${count}, thisUpdate ${crl.thisUpdate.toISOString()})`,
+    );
+  }
+}
+
+/** Why `crl` cannot be used to judge a certificate `anchor` issued, at `now`; null when it can. */
+function crlProblem(crl: ParsedCrl, anchor: X509Certificate, now: Date): string | null {
+  const ca = oneLine(anchor.subject);
+  const window = `thisUpdate ${crl.thisUpdate.toISOString()}, nextUpdate ${crl.nextUpdate?.toISOString() ?? "none"}`;
+  if (Buffer.compare(crl.issuerDer, subjectDer(anchor)) !== 0) {
+    return `issued by ${crl.issuer}, not by the Steward CA the certificate chains to`;
+  }
+  const ku = keyUsageBits(certificateExtensions(new Uint8Array(anchor.raw)));
+  if (ku !== null && (ku & KU_CRL_SIGN) === 0) {
+    return `the Steward CA (${ca}) may not sign CRLs (keyUsage lacks cRLSign)`;
+  }
+  const hash = SIGNATURE_HASH[crl.signatureAlgorithm];
+  if (hash === undefined) {
+    return `a signature algorithm this verifier does not know (OID bytes ${crl.signatureAlgorithm || "none"})`;
+  }
+  let signed = false;
+  try {
+    signed = verifySigned(
+      hash,
+      crl.tbs,
+      { key: anchor.publicKey, dsaEncoding: "der" },
+      crl.signature,
+    );
+  } catch {
+    signed = false;
+  }
+  if (!signed) {
+    return `issued in the CA's name (${crl.issuer}) but the signature does not verify with its key`;
+  }
+  if (crl.nextUpdate === null) {
+    return `no nextUpdate (thisUpdate ${crl.thisUpdate.toISOString()}): a CRL that never goes stale cannot be current`;
+  }
+  if (now < crl.thisUpdate) return `not yet valid: ${window}, now ${now.toISOString()}`;
+  if (now > crl.nextUpdate) return `stale: ${window}, now ${now.toISOString()}`;
+  const unknown = crl.extensions.filter((e) => e.critical && !KNOWN_CRL.has(e.oid));
+  if (unknown.length > 0) {
+    return `an unknown critical CRL extension ${unknown.map((e) => e.oid).join(", ")} (RFC 5280 §5.2)`;
+  }
+  for (const entry of crl.entries) {
+    const bad = entry.extensions.filter((e) => e.critical && !KNOWN_CRL_ENTRY.has(e.oid));
+    if (bad.length > 0) {
+      return `an unknown critical entry extension ${bad.map((e) => e.oid).join(", ")} on serial ${entry.serial} (RFC 5280 §5.3)`;
+    }
+  }
+  return null;
+}
+
+/** The subject Name of a certificate, DER as encoded in it (RFC 5280 §4.1: the sixth field of tbsCertificate, after the optional [0] version). */
+function subjectDer(c: X509Certificate): Uint8Array {
+  const der = new Uint8Array(c.raw);
+  const tbs = children(der, whole(der))[0]!;
+  const f = children(der, tbs);
+  const i = f[0]!.tag === 0xa0 ? 1 : 0;
+  return encoded(der, f[i + 4]!);
 }
 
 function validity(
