@@ -290,6 +290,14 @@ describe("decide: SEV-SNP Keeps (testkit fakes)", () => {
     );
   });
 
+  test("[snp] require_crl = true: the same evidence without a CRL is refused, naming the missing CRL", async () => {
+    const { f, csr } = await snpCase();
+    const policy = parsePolicy("[snp]\nrequire_crl = true", "policy.toml");
+    const d = await decide(csr, snpCtx(policy, f.now, f.roots));
+    assert.equal(d.verdict, "refuse", JSON.stringify(d));
+    assert.deepEqual(codes(d), ["snp.verify.crl_unavailable"]);
+  });
+
   test("the fake ARK in the wrapper is never a trust anchor: refused against the real AMD roots", async () => {
     const { f, csr } = await snpCase();
     const d = await decide(csr, snpCtx(defaultPolicy(), f.now));

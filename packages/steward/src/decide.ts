@@ -142,7 +142,7 @@ export interface DecideContext {
     verifier?: SnpVerifier;
     /** Where a VCEK and CRL come from when the evidence lacks them (`createKdsClient`, `createOfflineKds`). Default: none. */
     collateral?: SnpCollateralSource;
-    /** Refuse when no CRL can be had. Default false (a warning). */
+    /** Refuse when no CRL can be had, whatever the policy's `[snp] require_crl` says. Default false (a warning, unless the policy asks). */
     requireCrl?: boolean;
   };
   /** Intel SGX and TDX verification. Without `source`, such evidence is refused (`config.dcap`). */
@@ -153,7 +153,7 @@ export interface DecideContext {
     verifier?: DcapVerifier;
     /** The trust anchor of a new verifier (DER). Default: attest's pinned Intel SGX Root CA. Ignored with `verifier`. */
     root?: Uint8Array;
-    /** Refuse when a CRL (root CA or PCK) cannot be had. Default false (a warning). */
+    /** Refuse when a CRL (root CA or PCK) cannot be had, whatever the policy's `require_crl` says. Default false (a warning, unless the policy asks). */
     requireCrl?: boolean;
   };
   /** Sandbox freshness. */
@@ -348,7 +348,7 @@ export async function decide(csrDer: Uint8Array, ctx: DecideContext): Promise<De
       now: ctx.now,
       source: dcapSource!,
       policy,
-      requireCrl: ctx.dcap?.requireCrl === true,
+      requireCrl: p.requireCrl || ctx.dcap?.requireCrl === true,
       ...(ctx.dcap?.verifier
         ? { verifier: ctx.dcap.verifier }
         : { crypto, ...(ctx.dcap?.root ? { root: ctx.dcap.root } : {}) }),
@@ -378,7 +378,7 @@ export async function decide(csrDer: Uint8Array, ctx: DecideContext): Promise<De
       intermediates,
       crls: ext.crls,
       ...(ctx.snp?.collateral ? { collateral: ctx.snp.collateral } : {}),
-      requireCrl: ctx.snp?.requireCrl === true,
+      requireCrl: p.requireCrl || ctx.snp?.requireCrl === true,
       verifier:
         ctx.snp?.verifier ?? createSnpVerifier({ roots: ctx.snp?.roots ?? AMD_SNP_ROOTS, crypto }),
       policy: {

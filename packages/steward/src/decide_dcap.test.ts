@@ -265,6 +265,15 @@ describe("decide: Intel TDX and SGX Keeps (testkit fakes)", () => {
       "dcap.collateral.crl_unavailable",
       "dcap.collateral.crl_unavailable",
     ]);
+    // The same, asked for by the policy ([sgx] require_crl) rather than the Steward's options.
+    const byPolicy = await decide(await csr("sgx", await quote("sgx")), {
+      ...c,
+      policy: parsePolicy("[sgx]\nrequire_crl = true", "policy.toml"),
+    });
+    assert.deepEqual(codes(byPolicy), [
+      "dcap.collateral.crl_unavailable",
+      "dcap.collateral.crl_unavailable",
+    ]);
   });
 
   test("the real Intel root is pinned by default: a fake quote is refused without the injected root", async () => {

@@ -48,6 +48,7 @@ lifetime = "24h"         # 1m to 30d
 # measurements = ["<96 hex digits>"]          # allow-list of launch measurements; empty: any
 # denied_measurements = ["<96 hex digits>"]   # always refused
 # min_tcb = { bootloader = 3, tee = 0, snp = 8, microcode = 115 }
+# require_crl = true     # refuse when AMD's CRL cannot be had (default: a warning)
 # workload_identities = ["<64 hex digits>"]   # allow-list; empty: any workload
 # san = ["keep.example.com", "127.0.0.1"]     # DNS names, IP addresses or URIs for the certificate
 
@@ -63,6 +64,7 @@ tcb_statuses = ["UpToDate"]   # Intel TCB statuses accepted; also SWHardeningNee
                               # ConfigurationNeeded, ConfigurationAndSWHardeningNeeded,
                               # OutOfDate, OutOfDateConfigurationNeeded (never Revoked)
 # measurements = ["<96 hex digits>"]          # MRTD allow-list; empty: any
+# require_crl = true     # refuse when Intel's root CA or PCK CRL cannot be had (default: a warning)
 
 [sgx]
 allow = true
@@ -70,6 +72,7 @@ debug = false            # ATTRIBUTES.DEBUG: the host can read the enclave
 lifetime = "24h"
 tcb_statuses = ["UpToDate"]
 # measurements = ["<64 hex digits>"]          # MRENCLAVE allow-list; empty: any
+# require_crl = true
 `;
 
 /** Options of {@link initSteward}. */

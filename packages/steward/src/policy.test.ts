@@ -44,6 +44,8 @@ describe("defaultPolicy: safe", () => {
     assert.deepEqual(p.snp.minTcb, {});
     assert.deepEqual(p.tdx.tcbStatuses, ["UpToDate"]);
     assert.deepEqual(p.sgx.tcbStatuses, ["UpToDate"]);
+    // A CRL that cannot be had is a warning unless a policy asks for more.
+    assert.deepEqual([p.snp.requireCrl, p.tdx.requireCrl, p.sgx.requireCrl], [false, false, false]);
     assert.deepEqual(parsePolicy("", "empty.toml"), p);
   });
 });
@@ -71,6 +73,8 @@ describe("parsePolicy: the example with every key (test/fixtures/policy.toml)", 
     assert.equal(p.sgx.allow, false);
     assert.deepEqual(p.tdx.tcbStatuses, ["UpToDate"]);
     assert.deepEqual(p.sgx.tcbStatuses, ["UpToDate", "SWHardeningNeeded"]);
+    assert.deepEqual([p.snp.requireCrl, p.tdx.requireCrl, p.sgx.requireCrl], [true, false, false]);
+    assert.equal(parsePolicy("[tdx]\nrequire_crl = true", "p").tdx.requireCrl, true);
   });
   test("host_keys as PEM text inline", () => {
     const q = parsePolicy(`[sandbox]\nhost_keys = ['''${hostPem}''']`, "p.toml");
@@ -107,6 +111,16 @@ describe("parsePolicy: every mistake is an error naming the key and its line", (
       "debug in [sandbox]",
       "[sandbox]\ndebug = true",
       /:2: unknown key "sandbox\.debug" \(it does not apply to the software tier\)/,
+    ],
+    [
+      "require_crl in [sandbox]",
+      "[sandbox]\nrequire_crl = true",
+      /:2: unknown key "sandbox\.require_crl" \(it does not apply to the software tier\)/,
+    ],
+    [
+      "require_crl not a boolean",
+      '[sgx]\nrequire_crl = "yes"',
+      /sgx\.require_crl.*expected true or false/,
     ],
     [
       "min_tcb in [tdx]",

@@ -17,11 +17,13 @@
  * denied_measurements = ["<96 hex>"]
  * debug = false
  * min_tcb = { bootloader = 3, tee = 0, snp = 8, microcode = 115 }
+ * require_crl = true                       # refuse when AMD's CRL cannot be had
  *
  * [tdx]                     # Intel TDX: needs [dcap] collateral in steward.toml
  * measurements = ["<96 hex>"]              # MRTD allow-list
  * debug = false                            # TDATTRIBUTES.DEBUG
  * tcb_statuses = ["UpToDate"]              # Intel TCB statuses accepted
+ * require_crl = true                       # refuse when a CRL (root CA, PCK) cannot be had
  *
  * [sgx]                     # Intel SGX: needs [dcap] collateral in steward.toml
  * measurements = ["<64 hex>"]              # MRENCLAVE allow-list
@@ -35,7 +37,10 @@
  * `workload_identities` (hex, 32 bytes; absent or empty = any), `lifetime`
  * (`"24h"`, `"90m"`, `"1d12h"`; 1 minute to 30 days), `san` (DNS names, IP
  * addresses and URIs for the leaf certificate). `[snp]` adds `min_tcb` (SPLs of
- * REPORTED_TCB); `[sandbox]` adds `host_keys`, the host sandbox public keys
+ * REPORTED_TCB); `[snp]`, `[tdx]` and `[sgx]` add `require_crl` (bool, default
+ * false: a CRL that cannot be had — AMD's for SNP, Intel's root CA and PCK
+ * CRLs for TDX and SGX — is a warning on the decision; true: a refusal, with
+ * the attest code naming the missing CRL); `[sandbox]` adds `host_keys`, the host sandbox public keys
  * whose evidence is believed (none → no sandbox evidence verifies). TDX and SGX
  * have no `min_tcb`: their TCB is judged from Intel's collateral (TCB Info and
  * QE Identity, from steward.toml `[dcap]`), and `tcb_statuses` lists the Intel
@@ -90,6 +95,8 @@ export interface SnpMinTcb {
 /** The `[snp]` section. */
 export interface SnpTeePolicy extends TeePolicy {
   minTcb: SnpMinTcb;
+  /** Refuse when no AMD CRL can be had (default false: a warning). */
+  requireCrl: boolean;
 }
 
 /** Intel's TCB statuses a policy may accept (`Revoked` is never accepted). */
@@ -109,6 +116,8 @@ export type IntelTcbStatus = (typeof INTEL_TCB_STATUSES)[number];
 export interface IntelTeePolicy extends TeePolicy {
   /** The TCB statuses accepted (from TCB Info and QE Identity). Default `["UpToDate"]`. */
   tcbStatuses: IntelTcbStatus[];
+  /** Refuse when the root CA or PCK CRL cannot be had (default false: a warning). */
+  requireCrl: boolean;
 }
 
 /** The `[sandbox]` section. */
@@ -157,9 +166,9 @@ const COMMON_KEYS = [
 ];
 const KEYS: Record<Section, readonly string[]> = {
   sandbox: [...COMMON_KEYS, "host_keys"],
-  snp: [...COMMON_KEYS, "debug", "min_tcb"],
-  tdx: [...COMMON_KEYS, "debug", "tcb_statuses"],
-  sgx: [...COMMON_KEYS, "debug", "tcb_statuses"],
+  snp: [...COMMON_KEYS, "debug", "min_tcb", "require_crl"],
+  tdx: [...COMMON_KEYS, "debug", "tcb_statuses", "require_crl"],
+  sgx: [...COMMON_KEYS, "debug", "tcb_statuses", "require_crl"],
 };
 const TCB_KEYS = ["bootloader", "tee", "snp", "microcode"] as const;
 
@@ -206,7 +215,7 @@ export function parsePolicy(
     for (const key of Object.keys(v)) {
       if (!KEYS[s].includes(key)) {
         const why =
-          s === "sandbox" && (key === "debug" || key === "min_tcb")
+          s === "sandbox" && (key === "debug" || key === "min_tcb" || key === "require_crl")
             ? " (it does not apply to the software tier)"
             : (s === "tdx" || s === "sgx") && key === "min_tcb"
               ? " (TDX and SGX TCB comes from Intel collateral, not a minimum)"
@@ -231,13 +240,21 @@ export function parsePolicy(
   });
   const intel = (s: "tdx" | "sgx"): IntelTeePolicy => {
     const t = section(s);
-    return { ...common(s, t, true), tcbStatuses: tcbStatuses(ctx, s, t) };
+    return {
+      ...common(s, t, true),
+      tcbStatuses: tcbStatuses(ctx, s, t),
+      requireCrl: bool(ctx, s, t, "require_crl", false),
+    };
   };
   const sb = section("sandbox");
   const snp = section("snp");
   return {
     sandbox: { ...common("sandbox", sb, false), hostKeys: hostKeys(ctx, sb) },
-    snp: { ...common("snp", snp, true), minTcb: minTcb(ctx, snp) },
+    snp: {
+      ...common("snp", snp, true),
+      minTcb: minTcb(ctx, snp),
+      requireCrl: bool(ctx, "snp", snp, "require_crl", false),
+    },
     tdx: intel("tdx"),
     sgx: intel("sgx"),
   };
