@@ -5,11 +5,12 @@
  * refused Keep is shown to have received none of the request.
  */
 import assert from "node:assert/strict";
+import { X509Certificate } from "node:crypto";
 import { once } from "node:events";
 import * as https from "node:https";
 import * as net from "node:net";
 import { after, before, describe, it } from "node:test";
-import type { Ca } from "@donjon/steward";
+import { type Ca, crl } from "@donjon/steward";
 import {
   HOUR,
   type KeepCert,
@@ -32,12 +33,22 @@ let keep: KeepCert;
 let server: RecordingServer;
 let expiredServer: RecordingServer;
 let sandboxServer: RecordingServer;
+/** CRLs of `ca`: one listing `keep`'s certificate, one empty, one stale. */
+let revoking: Uint8Array;
+let empty: Uint8Array;
+let stale: Uint8Array;
 
 before(async () => {
   [ca, other] = await Promise.all([steward(NOW), steward(NOW)]);
   keep = await keepCert(ca, { now: NOW });
   const expired = await keepCert(ca, { now: new Date(NOW.getTime() - 3 * HOUR), lifetimeMs: HOUR });
   const sandbox = await keepCert(ca, { now: NOW, claims: SANDBOX_CLAIMS });
+  const serial = new X509Certificate(keep.der).serialNumber;
+  [revoking, empty, stale] = await Promise.all([
+    crl(ca, [{ serial, revokedAt: NOW, reason: "keyCompromise" }], NOW),
+    crl(ca, [], NOW),
+    crl(ca, [], new Date(NOW.getTime() - 2 * HOUR)),
+  ]);
   [server, expiredServer, sandboxServer] = await Promise.all([
     recordingServer(keep),
     recordingServer(expired),
@@ -114,6 +125,18 @@ describe("keepAgent", () => {
       () => keepAgent({ stewardCa: ca.certPem }),
       "client.policy.tier",
     ],
+    [
+      "a Keep whose certificate the Steward's CRL lists",
+      () => server,
+      () => keepAgent({ stewardCa: ca.certPem, crl: revoking }),
+      "client.revoked",
+    ],
+    [
+      "a stale CRL",
+      () => server,
+      () => keepAgent({ stewardCa: ca.certPem, crl: stale }),
+      "client.crl",
+    ],
   ];
   for (const [name, target, make, c] of refused) {
     it(`${name}: the request fails with ${c} and the server receives no application byte`, async () => {
@@ -131,7 +154,12 @@ describe("keepAgent", () => {
       await s.settled(before.connections + 1);
       // A policy refusal comes after a complete handshake, so the server could
       // have received bytes; OpenSSL's refusals (chain, expiry) end it earlier.
-      if (c.startsWith("client.policy") || name.includes("injected clock")) {
+      if (
+        c.startsWith("client.policy") ||
+        c.startsWith("client.crl") ||
+        c === "client.revoked" ||
+        name.includes("injected clock")
+      ) {
         assert.equal(s.handshakes, before.handshakes + 1, "the server completed the handshake");
       }
       // …and not one application byte followed it.
@@ -139,6 +167,29 @@ describe("keepAgent", () => {
       agent.destroy();
     });
   }
+
+  it("a CRL is read once, when the agent is made: later changes to the caller's bytes do not matter", async () => {
+    const bytes = new Uint8Array(empty);
+    const verdicts: KeepVerdict[] = [];
+    const agent = keepAgent({
+      stewardCa: ca.certPem,
+      crl: bytes,
+      onVerified: (v) => verdicts.push(v),
+    });
+    bytes.fill(0);
+    for (let i = 0; i < 2; i++) assert.equal((await get(server.port, agent)).body, "ok");
+    assert.equal(verdicts.length, 2, "two connections, each judged");
+    for (const v of verdicts) {
+      assert.deepEqual(
+        v.checks.filter((c) => c.id.startsWith("client.revocation")).map((c) => [c.id, c.ok]),
+        [
+          ["client.revocation.crl", true],
+          ["client.revocation", true],
+        ],
+      );
+    }
+    agent.destroy();
+  });
 
   it("the verdict of a refusal lists every failed check", async () => {
     const agent = keepAgent({ stewardCa: ca.certPem, workload: "d1".repeat(32) });
@@ -159,6 +210,10 @@ describe("keepAgent", () => {
       code("client.options"),
     );
     assert.throws(() => keepAgent({ stewardCa: ca.certPem, timeoutMs: 0 }), code("client.options"));
+    assert.throws(
+      () => keepAgent({ stewardCa: ca.certPem, crl: 7 as unknown as Uint8Array }),
+      code("client.options"),
+    );
   });
 });
 
@@ -180,6 +235,19 @@ describe("connectKeep", () => {
     await assert.rejects(
       connectKeep(`127.0.0.1:${server.port}`, { stewardCa: ca.certPem, workload: "d1".repeat(32) }),
       (e: unknown) => code("client.policy.workload")(e) && (e as ClientError).verdict?.ok === false,
+    );
+    await server.settled(connections + 1);
+    assert.equal(server.received.length, before);
+  });
+
+  it("a revoked Keep: client.revoked with the verdict; nothing written", async () => {
+    const before = server.received.length;
+    const connections = server.connections;
+    await assert.rejects(
+      connectKeep(`127.0.0.1:${server.port}`, { stewardCa: ca.certPem, crl: revoking }),
+      (e: unknown) =>
+        code("client.revoked")(e) &&
+        /revoked: serial [0-9a-f]+, on .*, reason keyCompromise/.test((e as Error).message),
     );
     await server.settled(connections + 1);
     assert.equal(server.received.length, before);

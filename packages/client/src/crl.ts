@@ -101,7 +101,8 @@ export function parseCrl(input: string | Uint8Array): ParsedCrl {
     if (m[1] !== "X509 CRL") return bad(`a PEM block labelled ${m[1]}, not X509 CRL`);
     der = new Uint8Array(Buffer.from(m[2]!.replace(/\s+/g, ""), "base64"));
   } else {
-    der = input as Uint8Array;
+    // A copy: what is read once must not change when the caller reuses its buffer.
+    der = Uint8Array.from(input as Uint8Array);
   }
   if (der.length === 0) return bad("empty");
 
@@ -126,6 +127,11 @@ export function parseCrl(input: string | Uint8Array): ParsedCrl {
     // TBSCertList (§5.1.2): version INTEGER OPTIONAL, signature, issuer, thisUpdate,
     // nextUpdate OPTIONAL, revokedCertificates OPTIONAL, [0] crlExtensions OPTIONAL.
     const tbsParts = children(der, tbs);
+    if (tbsParts[0]?.tag === 0xa0) {
+      throw new Error(
+        "it is a certificate (its signed part starts with tbsCertificate's [0] version)",
+      );
+    }
     let i = tbsParts[0]?.tag === 0x02 ? 1 : 0;
     const innerAlg = tbsParts[i++];
     const issuer = tbsParts[i++];
@@ -173,7 +179,7 @@ export function parseCrl(input: string | Uint8Array): ParsedCrl {
   }
   if (crl.entries.length !== entryTlvs.length || crl.extensions.length !== crlExtCount) {
     return bad(
-      `its ${entryTlvs.length} entries and ${crlExtCount} extensions were read as ${crl.entries.length} and ${crl.extensions.length}`,
+      `it has ${entryTlvs.length} revoked entries and ${crlExtCount} extensions, and @peculiar/x509 read ${crl.entries.length} and ${crl.extensions.length}: a CRL read two ways is not used`,
     );
   }
   const entries = entryTlvs.map((t, n): CrlEntryInfo => {

@@ -5,8 +5,9 @@
  */
 import "reflect-metadata";
 import assert from "node:assert/strict";
+import { X509Certificate } from "node:crypto";
 import { before, describe, it } from "node:test";
-import type { Ca } from "@donjon/steward";
+import { type Ca, createCa, crl } from "@donjon/steward";
 import * as x509 from "@peculiar/x509";
 import {
   HOUR,
@@ -104,7 +105,9 @@ describe("verifyKeepCertificate", () => {
     assert.deepEqual(v.warnings, []);
     // No SAN: the host is not checked, and the verdict says so.
     assert.ok(v.notChecked.some((n) => /host name: the certificate names no host/.test(n)));
-    assert.ok(v.notChecked.some((n) => /revocation/.test(n)));
+    assert.ok(
+      v.notChecked.some((n) => /revocation: the Steward's CRL .* was not consulted/.test(n)),
+    );
   });
 
   it("the Steward CA may be given as DER, and among several CAs", () => {
@@ -380,4 +383,284 @@ describe("verifyKeepCertificate", () => {
         /not a CA certificate/.test(e.message),
     );
   });
+});
+
+describe("verifyKeepCertificate with the Steward's CRL", () => {
+  /** The leaf's serial as the Steward stores it (hex). */
+  const serialOf = (der: Uint8Array) => new X509Certificate(der).serialNumber.toLowerCase();
+  const pemOf = (der: Uint8Array, label = "X509 CRL") =>
+    `-----BEGIN ${label}-----\n${Buffer.from(der).toString("base64").replace(/.{64}/g, "$&\n")}\n-----END ${label}-----\n`;
+  const withCrl = (c: string | Uint8Array, o: Partial<VerifyKeepOptions> = {}) =>
+    verifyKeepCertificate([snp.der], { ...base(), crl: c, ...o });
+
+  it("an empty CRL from the Steward CA: both checks pass, the actual says the window and the count, and revocation is no longer listed as not checked", async () => {
+    const empty = await crl(ca, [], NOW);
+    for (const given of [empty, pemOf(empty), new TextEncoder().encode(pemOf(empty))]) {
+      const v = withCrl(given);
+      assert.equal(v.ok, true, JSON.stringify(failed(v)));
+      const ids = v.checks.map((c) => c.id);
+      assert.deepEqual(ids.slice(4, 6), ["client.revocation.crl", "client.revocation"]);
+      const c = v.checks.find((x) => x.id === "client.revocation.crl")!;
+      assert.match(
+        c.actual!,
+        /^signed by CN=Donjon Steward CA; thisUpdate 2026-11-27T12:00:00\.000Z, nextUpdate 2026-11-27T13:00:00\.000Z; 0 entries$/,
+      );
+      assert.match(
+        v.checks.find((x) => x.id === "client.revocation")!.actual!,
+        /not listed \(0 entries/,
+      );
+      assert.ok(!v.notChecked.some((n) => /revocation/.test(n)), v.notChecked.join("; "));
+    }
+  });
+
+  it("other serials listed: passes, counting them", async () => {
+    const list = await crl(
+      ca,
+      [
+        { serial: "0badc0de", revokedAt: NOW },
+        { serial: "4000000000000000000000000000000a", revokedAt: NOW, reason: "superseded" },
+      ],
+      NOW,
+    );
+    const v = withCrl(list);
+    assert.equal(v.ok, true);
+    assert.match(v.checks.find((x) => x.id === "client.revocation")!.actual!, /2 entries/);
+  });
+
+  it("the Keep's certificate listed → client.revoked, naming serial, date and reason", async () => {
+    const serial = serialOf(snp.der);
+    const revokedAt = new Date(NOW.getTime() - 60_000);
+    for (const [reason, said] of [
+      ["keyCompromise", ", reason keyCompromise"],
+      [undefined, ", no reason given"],
+    ] as const) {
+      const list = await crl(ca, [{ serial, revokedAt, ...(reason ? { reason } : {}) }], NOW);
+      const v = withCrl(list);
+      assert.deepEqual(failed(v), ["client.revoked"]);
+      const c = v.checks.find((x) => x.code === "client.revoked")!;
+      assert.equal(c.id, "client.revocation");
+      assert.equal(
+        c.actual,
+        `revoked: serial ${serial.replace(/^(00)+/, "")}, on ${revokedAt.toISOString().replace(/\.\d+Z$/, ".000Z")}${said}`,
+      );
+      assert.ok(c.remedy);
+    }
+  });
+
+  it("a chain that does not verify: the CRL is not checked, and the verdict says so", async () => {
+    const v = verifyKeepCertificate([snp.der], {
+      ...base(),
+      stewardCa: other.certPem,
+      crl: await crl(other, [], NOW),
+    });
+    assert.deepEqual(failed(v), ["client.chain"]);
+    assert.ok(!v.checks.some((c) => c.id.startsWith("client.revocation")));
+    assert.ok(
+      v.notChecked.some((n) =>
+        /revocation: the CRL was not checked, the certificate does not chain/.test(n),
+      ),
+    );
+    const none = verifyKeepCertificate([], { ...base(), crl: await crl(ca, [], NOW) });
+    assert.ok(
+      none.notChecked.some((n) => /revocation: not checked, there is no certificate/.test(n)),
+    );
+  });
+
+  /** A CRL in `ca`'s name with shapes crl() never makes (X509CrlGenerator, signed by the CA's key). */
+  const shaped = async (
+    o: Partial<x509.X509CrlCreateParams> & { signer?: Ca } = {},
+  ): Promise<Uint8Array> => {
+    const signer = o.signer ?? ca;
+    const list = await x509.X509CrlGenerator.create({
+      issuer: signer.cert.subject,
+      thisUpdate: NOW,
+      nextUpdate: new Date(NOW.getTime() + HOUR),
+      signingAlgorithm: SIGN,
+      signingKey: signer.privateKey,
+      ...o,
+    });
+    return new Uint8Array(list.rawData);
+  };
+
+  const refusals: [
+    string,
+    () => Promise<[string | Uint8Array, Partial<VerifyKeepOptions>?]>,
+    RegExp,
+  ][] = [
+    [
+      "another CA's CRL (same name, another key)",
+      async () => [await crl(other, [], NOW)],
+      /signature does not verify with its key/,
+    ],
+    [
+      "a CRL of a CA with another name",
+      async () => {
+        const named = (await createCa({ now: NOW, subject: "CN=Another CA" })).ca;
+        return [await crl(named, [], NOW)];
+      },
+      /^issued by CN=Another CA, not by the Steward CA the certificate chains to$/,
+    ],
+    [
+      "a broken signature (one byte flipped)",
+      async () => {
+        const b = new Uint8Array(await crl(ca, [], NOW));
+        b[b.length - 5]! ^= 0x01;
+        return [b];
+      },
+      /signature does not verify/,
+    ],
+    [
+      "a stale CRL (judged two hours after thisUpdate)",
+      async () => [await crl(ca, [], NOW), { now: at(new Date(NOW.getTime() + 2 * HOUR)) }],
+      /^stale: thisUpdate 2026-11-27T12:00:00\.000Z, nextUpdate 2026-11-27T13:00:00\.000Z, now 2026-11-27T14:00:00\.000Z$/,
+    ],
+    [
+      "a CRL not yet valid (made an hour after now)",
+      async () => [await crl(ca, [], new Date(NOW.getTime() + HOUR))],
+      /^not yet valid: thisUpdate 2026-11-27T13:00:00\.000Z, nextUpdate 2026-11-27T14:00:00\.000Z, now 2026-11-27T12:00:00\.000Z$/,
+    ],
+    [
+      "a CRL without nextUpdate",
+      async () => [await shaped({ nextUpdate: undefined })],
+      /no nextUpdate/,
+    ],
+    [
+      "a CRL without nextUpdate that lists the Keep (X509Crl alone reads no entries here)",
+      async () => [
+        await shaped({
+          nextUpdate: undefined,
+          entries: [{ serialNumber: serialOf(snp.der), revocationDate: NOW }],
+        }),
+      ],
+      /it has 1 revoked entries and 0 extensions, and @peculiar\/x509 read 0 and 0/,
+    ],
+    [
+      "an unknown critical CRL extension",
+      async () => [
+        await shaped({ extensions: [new x509.Extension("1.2.3.4", true, Uint8Array.of(5, 0))] }),
+      ],
+      /unknown critical CRL extension 1\.2\.3\.4 \(RFC 5280 §5\.2\)/,
+    ],
+    [
+      "an unknown critical entry extension",
+      async () => [
+        await shaped({
+          entries: [
+            {
+              serialNumber: "0a",
+              revocationDate: NOW,
+              extensions: [new x509.Extension("1.2.3.5", true, Uint8Array.of(5, 0))],
+            },
+          ],
+        }),
+      ],
+      /unknown critical entry extension 1\.2\.3\.5 on serial 0a \(RFC 5280 §5\.3\)/,
+    ],
+    [
+      "a delta CRL (deltaCRLIndicator is critical, and not read)",
+      async () => [
+        await shaped({
+          extensions: [new x509.Extension("2.5.29.27", true, Uint8Array.of(2, 1, 1))],
+        }),
+      ],
+      /unknown critical CRL extension 2\.5\.29\.27/,
+    ],
+  ];
+  for (const [name, make, actual] of refusals) {
+    it(`refuses ${name} → client.crl`, async () => {
+      const [given, o] = await make();
+      const v = withCrl(given, o);
+      assert.equal(v.ok, false);
+      const c = v.checks.find((x) => x.id === "client.revocation.crl")!;
+      assert.equal(c.code, "client.crl");
+      assert.match(c.actual!, actual);
+      assert.match(
+        c.expected!,
+        /a current CRL issued and signed by the Steward CA \(CN=Donjon Steward CA\)/,
+      );
+      assert.ok(c.remedy);
+      // The rest of the verdict is unchanged: a stale CRL is the only failure.
+      assert.deepEqual(
+        failed(v).filter((x) => x !== "client.expired"),
+        ["client.crl"],
+      );
+      assert.ok(!v.checks.some((x) => x.id === "client.revocation"));
+      assert.ok(
+        v.notChecked.some((n) => /revocation: not checked, the CRL given cannot be used/.test(n)),
+      );
+    });
+  }
+
+  const malformed: [string, () => Promise<string | Uint8Array>, RegExp][] = [
+    ["empty bytes", async () => new Uint8Array(0), /^empty; expected a DER or PEM/],
+    ["an empty string", async () => "", /PEM text without a complete/],
+    [
+      "random bytes",
+      async () => crypto.getRandomValues(new Uint8Array(64)).fill(0x30, 0, 1),
+      /not a DER X\.509 CRL/,
+    ],
+    [
+      "truncated DER",
+      async () => (await crl(ca, [], NOW)).subarray(0, 100),
+      /not a DER X\.509 CRL \(truncated/,
+    ],
+    [
+      "a PEM with a wrong label",
+      async () => pemOf(await crl(ca, [], NOW), "CERTIFICATE"),
+      /a PEM block labelled CERTIFICATE, not X509 CRL/,
+    ],
+    [
+      "a certificate given as CRL (DER)",
+      async () => new Uint8Array(ca.cert.rawData),
+      /not a DER X\.509 CRL \(it is a certificate/,
+    ],
+    ["a certificate given as CRL (PEM)", async () => ca.certPem, /labelled CERTIFICATE/],
+    [
+      "trailing bytes after the DER",
+      async () => {
+        const d = await crl(ca, [], NOW);
+        return Uint8Array.from([...d, 0, 0]);
+      },
+      /2 trailing byte\(s\) after the DER value/,
+    ],
+    ["text that is not PEM", async () => "not a CRL", /PEM text without a complete/],
+    [
+      "an indefinite length (BER, not DER)",
+      async () => {
+        const d = new Uint8Array(await crl(ca, [], NOW));
+        d[1] = 0x80;
+        return d;
+      },
+      /unsupported length form 0x80/,
+    ],
+  ];
+  for (const [name, make, why] of malformed) {
+    it(`malformed: ${name} → client.crl, saying what was wrong`, async () => {
+      const v = withCrl(await make());
+      assert.deepEqual(failed(v), ["client.crl"]);
+      const c = v.checks.find((x) => x.id === "client.revocation.crl")!;
+      assert.match(c.actual!, why);
+      assert.match(
+        c.actual!,
+        /expected a DER or PEM \(-----BEGIN X509 CRL-----\) X\.509 CRL, as the Steward serves at GET \/api\/v1\/crl/,
+      );
+    });
+  }
+
+  for (const [name, bad] of [
+    ["a number", 42],
+    ["an array of bytes", [Uint8Array.of(0x30)]],
+    ["null", null],
+    ["an ArrayBuffer", new ArrayBuffer(4)],
+  ] as const) {
+    it(`refuses options: crl ${name} → client.options`, () => {
+      assert.throws(
+        () => withCrl(bad as unknown as Uint8Array),
+        (e: unknown) =>
+          e instanceof ClientError &&
+          e.code === "client.options" &&
+          /^crl: expected/.test(e.message),
+      );
+    });
+  }
 });
