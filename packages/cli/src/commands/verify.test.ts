@@ -7,8 +7,10 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { X509Certificate } from "node:crypto";
 import { once } from "node:events";
 import * as fs from "node:fs";
+import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as net from "node:net";
 import * as os from "node:os";
@@ -18,6 +20,7 @@ import * as tls from "node:tls";
 import {
   type Ca,
   createCa,
+  crl,
   issueKeepCert,
   issueTlsCert,
   type KeepCertClaims,
@@ -81,7 +84,7 @@ function file(name: string, text: string): string {
 async function keep(
   ca: Ca,
   o: { claims?: KeepCertClaims; now?: Date; lifetimeMs?: number; san?: SanName[] } = {},
-): Promise<{ chainPem: string; keyPem: string }> {
+): Promise<{ chainPem: string; keyPem: string; serial: string }> {
   const keys = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-384" }, true, [
     "sign",
     "verify",
@@ -94,7 +97,11 @@ async function keep(
     ...(o.san ? { san: o.san } : {}),
   });
   const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", keys.privateKey));
-  return { chainPem: issued.pem + ca.certPem, keyPem: toPem("PRIVATE KEY", pkcs8) };
+  return {
+    chainPem: issued.pem + ca.certPem,
+    keyPem: toPem("PRIVATE KEY", pkcs8),
+    serial: new X509Certificate(issued.der).serialNumber,
+  };
 }
 
 const servers: tls.Server[] = [];
@@ -116,6 +123,11 @@ async function serve(cert: { chainPem: string; keyPem: string }): Promise<string
 let caFile: string;
 let otherCaFile: string;
 const url: Record<string, string> = {};
+/** CRL files (DER or PEM), and a loopback HTTP server serving them at /NAME/api/v1/crl (the empty one at /api/v1/crl). */
+const crlFile: Record<string, string> = {};
+const crlBytes: Record<string, Uint8Array> = {};
+let crlServer: http.Server;
+let crlBase: string;
 
 before(async () => {
   const [{ ca }, { ca: other }] = await Promise.all([
@@ -138,10 +150,41 @@ before(async () => {
   url.named = await serve(named);
   url.foreign = await serve(foreign);
   url.steward = await serve({ chainPem: tlsCert.certPem + ca.certPem, keyPem: tlsCert.keyPem });
+
+  // CRLs made by the Steward's own crl(): empty, listing the snp Keep, stale, another CA's.
+  const [empty, revoking, stale, foreignCrl] = await Promise.all([
+    crl(ca, [], NOW),
+    crl(ca, [{ serial: snp.serial, revokedAt: NOW, reason: "keyCompromise" }], NOW),
+    crl(ca, [], new Date(NOW.getTime() - 2 * HOUR)),
+    crl(other, [], NOW),
+  ]);
+  Object.assign(crlBytes, { empty, revoking, stale, foreign: foreignCrl });
+  crlFile.empty = file("empty.crl", "");
+  fs.writeFileSync(crlFile.empty, empty);
+  crlFile.revoking = file(
+    "revoking.pem",
+    `-----BEGIN X509 CRL-----\n${Buffer.from(revoking).toString("base64")}\n-----END X509 CRL-----\n`,
+  );
+  crlFile.stale = path.join(tmp, "stale.crl");
+  fs.writeFileSync(crlFile.stale, stale);
+  crlFile.foreign = path.join(tmp, "foreign.crl");
+  fs.writeFileSync(crlFile.foreign, foreignCrl);
+  crlServer = http.createServer((req, res) => {
+    // /api/v1/crl: the empty CRL (a Steward's base URL); /NAME/api/v1/crl: the one named.
+    const m = /^(?:\/(\w+))?\/api\/v1\/crl$/.exec(req.url ?? "");
+    const name = m ? (m[1] ?? "empty") : undefined;
+    const body = name === undefined ? undefined : crlBytes[name];
+    if (body === undefined) res.writeHead(404).end();
+    else res.writeHead(200, { "content-type": "application/pkix-crl" }).end(body);
+  });
+  crlServer.listen(0, "127.0.0.1");
+  await once(crlServer, "listening");
+  crlBase = `http://127.0.0.1:${(crlServer.address() as AddressInfo).port}`;
 });
 
 after(async () => {
   for (const s of servers) s.close();
+  crlServer.close();
   fs.rmSync(tmp, { recursive: true, force: true });
   // Not one application byte reached any server, over every test.
   assert.equal(received, 0, "donjon verify sent application data");
@@ -307,7 +350,120 @@ describe("donjon verify", () => {
     );
   });
 
+  it("--crl FILE (DER) with an empty CRL: exit 0, not revoked is proved, and revocation is no longer listed as not proved", async () => {
+    const r = await donjon(["verify", url.snp!, "--steward-ca", caFile, "--crl", crlFile.empty!]);
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    assert.match(
+      r.stdout,
+      /Proved:\n(?:.*\n)* {2}- the Steward has not revoked the certificate: not on its CRL \(thisUpdate .*, nextUpdate .*; 0 entries\)\n/,
+    );
+    assert.doesNotMatch(r.stdout.split("Not proved:")[1]!, /revocation/);
+    const j = JSON.parse(
+      (
+        await donjon([
+          "verify",
+          url.snp!,
+          "--steward-ca",
+          caFile,
+          "--crl",
+          crlFile.empty!,
+          "--json",
+        ])
+      ).stdout,
+    );
+    assert.deepEqual(
+      j.checks
+        .filter((c: { id: string }) => c.id.startsWith("client.revocation"))
+        .map((c: { id: string; ok: boolean }) => [c.id, c.ok]),
+      [
+        ["client.revocation.crl", true],
+        ["client.revocation", true],
+      ],
+    );
+  });
+
+  it("--crl URL: a Steward's base URL gets /api/v1/crl; plain http is fine", async () => {
+    const r = await donjon(["verify", url.snp!, "--steward-ca", caFile, "--crl", crlBase]);
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /the Steward has not revoked the certificate/);
+  });
+
+  const crlRefusals: [string, () => string, string, RegExp][] = [
+    [
+      "a CRL file (PEM) listing the Keep",
+      () => crlFile.revoking!,
+      "client.revoked",
+      /actual: +revoked: serial [0-9a-f]+, on .*, reason keyCompromise/,
+    ],
+    [
+      "a CRL URL listing the Keep",
+      () => `${crlBase}/revoking/api/v1/crl`,
+      "client.revoked",
+      /actual: +revoked: serial/,
+    ],
+    ["a stale CRL", () => crlFile.stale!, "client.crl", /actual: +stale: thisUpdate/],
+    [
+      "another Steward's CRL",
+      () => crlFile.foreign!,
+      "client.crl",
+      /actual: +issued in the CA's name .* but the signature does not verify/,
+    ],
+    [
+      "a file that is not a CRL (the CA certificate)",
+      () => caFile,
+      "client.crl",
+      /actual: +a PEM block labelled CERTIFICATE, not X509 CRL/,
+    ],
+  ];
+  for (const [name, crlArg, c, actual] of crlRefusals) {
+    it(`--crl: ${name} → exit 1, ${c}`, async () => {
+      const r = await donjon(["verify", url.snp!, "--steward-ca", caFile, "--crl", crlArg()]);
+      assert.equal(r.status, 1, r.stderr + r.stdout);
+      assert.match(r.stdout, new RegExp(`FAIL ${c.replaceAll(".", "\\.")} \\(client\\.revocation`));
+      assert.match(r.stdout, actual);
+      assert.match(
+        r.stderr,
+        new RegExp(`refused: 1 check failed \\(${c.replaceAll(".", "\\.")}\\)`),
+      );
+    });
+  }
+
+  it("--crl URL that cannot be fetched → exit 2 before the Keep is dialled, naming the URL and the reason", async () => {
+    const probe = net.createServer().listen(0, "127.0.0.1");
+    await once(probe, "listening");
+    const closed = `http://127.0.0.1:${(probe.address() as AddressInfo).port}`;
+    await new Promise((r) => probe.close(r));
+    for (const [u, why] of [
+      [
+        `${crlBase}/nowhere/api/v1/crl`,
+        /: HTTP 404, expected 200 with the CRL \[client\.crl_unavailable\]\n$/,
+      ],
+      [closed, /\/api\/v1\/crl: cannot connect \(ECONNREFUSED\) \[client\.crl_unavailable\]\n$/],
+    ] as const) {
+      const r = await donjon(["verify", url.snp!, "--steward-ca", caFile, "--crl", u]);
+      assert.equal(r.status, 2, r.stderr + r.stdout);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `^donjon: --crl ${u.replaceAll(".", "\\.").replaceAll("/", "\\/")}: unreachable: GET `,
+        ),
+      );
+      assert.match(r.stderr, why);
+      assert.equal(r.stdout, "");
+    }
+  });
+
   const usage: [string, () => string[], RegExp][] = [
+    [
+      "a missing --crl file",
+      () => [url.snp!, "--steward-ca", caFile, "--crl", "nope.crl"],
+      /--crl file nope\.crl not found/,
+    ],
+    [
+      "a --crl URL that is not http(s)",
+      () => [url.snp!, "--steward-ca", caFile, "--crl", "ftp://127.0.0.1/crl"],
+      /--crl must be a file or an http\(s\):\/\/ URL/,
+    ],
     ["no URL", () => ["--steward-ca", caFile], /missing https:\/\/HOST:PORT/],
     ["a bad URL", () => ["not a url", "--steward-ca", caFile], /expected https:\/\/HOST:PORT/],
     [

@@ -9,14 +9,20 @@
  * The handshake trusts nothing (`fetchPeerChain`), so that a chain OpenSSL
  * would refuse still gets a full verdict; the verifier is what judges it.
  *
- * Exit 0 when the peer is a Keep meeting the policy, 1 when it is refused, 2
- * for a usage error (including an unreadable --steward-ca or --policy file)
- * or when no TLS peer could be reached.
+ * With --crl (a file, or the Steward's /api/v1/crl fetched with
+ * `fetchStewardCrl`, trusting the --steward-ca for an https:// Steward), the
+ * verdict also checks that the Steward has not revoked the Keep's certificate.
+ *
+ * Exit 0 when the peer is a Keep meeting the policy, 1 when it is refused
+ * (a revoked certificate, or a CRL that cannot be used, included), 2 for a
+ * usage error (including an unreadable --steward-ca, --policy or --crl file),
+ * or when no TLS peer, or no CRL at a --crl URL, could be reached.
  */
 import * as path from "node:path";
 import {
   ClientError,
   fetchPeerChain,
+  fetchStewardCrl,
   type KeepVerdict,
   parseTarget,
   stewardTrust,
@@ -66,18 +72,33 @@ Options:
   --ignore-hostname       Do not check HOST against the names the certificate
                           lists. (A certificate that lists none is never
                           checked: the Keep is identified by its claims.)
-  --timeout DURATION      Time to connect and complete the handshake
-                          (default ${formatDuration(DEFAULT_TIMEOUT_MS)}).
+  --crl FILE|URL          Check revocation against the Steward's CRL: a file
+                          (DER or PEM), or a URL fetched first — the
+                          Steward's base URL or its /api/v1/crl (an https://
+                          Steward is trusted through --steward-ca; plain
+                          http:// is fine, the CRL is signed). It must be
+                          signed by the Steward CA and current (the Steward's
+                          is valid one hour). Default: revocation not checked.
+  --timeout DURATION      Time to connect and complete the handshake, and to
+                          fetch a --crl URL (default ${formatDuration(DEFAULT_TIMEOUT_MS)}).
   --json                  Print the verdict as JSON.
   -h, --help              Show this help.
 
 Exit status: 0 when the peer is a Keep meeting the policy; 1 when it is
-refused (every failed check is printed); 2 for a usage error, an unreadable
---steward-ca or --policy file, or a peer that cannot be reached.
+refused (every failed check is printed: a revoked certificate is
+client.revoked, a CRL that cannot be used client.crl); 2 for a usage error,
+an unreadable --steward-ca, --policy or --crl file, or a peer or --crl URL
+that cannot be reached.
 `;
 
 const SPEC = {
-  values: { "--steward-ca": {}, "--workload": {}, "--policy": {}, "--timeout": {} },
+  values: {
+    "--steward-ca": {},
+    "--workload": {},
+    "--policy": {},
+    "--timeout": {},
+    "--crl": {},
+  },
   booleans: ["--allow-software-tier", "--ignore-hostname", "--json"],
 };
 
@@ -140,10 +161,33 @@ export async function verify(argv: readonly string[], ctx: VerifyContext): Promi
       throw usage(`${caFile}: ${e.message.replace(/^stewardCa: /, "")}`, e);
     throw e;
   }
+  // The CRL: a file now (a usage error when unreadable); a URL fetched before the Keep is dialled.
+  const crlArg = a.values.get("--crl")?.[0];
+  let crl: Uint8Array | undefined;
+  const crlUrl = crlArg !== undefined && /^https?:\/\//i.test(crlArg);
+  if (crlArg !== undefined && !crlUrl) {
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(crlArg)) {
+      throw usage(`--crl must be a file or an http(s):// URL, got ${JSON.stringify(crlArg)}`);
+    }
+    crl = read(ctx, crlArg, "--crl file", usage);
+  }
   const policy = {
     ...file.policy,
     ...(a.booleans.has("--allow-software-tier") ? { allowSoftware: true } : {}),
   };
+
+  if (crlUrl) {
+    try {
+      crl = await fetchStewardCrl(crlArg!, { ca: caPem, timeoutMs });
+    } catch (e) {
+      if (e instanceof ClientError) {
+        if (e.code === "client.options") throw usage(`--crl ${e.message.replace(/^url: /, "")}`, e);
+        ctx.err(`donjon: --crl ${crlArg}: unreachable: ${e.message} [${e.code}]\n`);
+        return 2;
+      }
+      throw e;
+    }
+  }
 
   let peer: Awaited<ReturnType<typeof fetchPeerChain>>;
   try {
@@ -163,6 +207,7 @@ export async function verify(argv: readonly string[], ctx: VerifyContext): Promi
     ignoreHostname: a.booleans.has("--ignore-hostname") || file.ignoreHostname,
     ...(workload === undefined ? {} : { workload }),
     ...(ctx.now ? { now: ctx.now } : {}),
+    ...(crl === undefined ? {} : { crl }),
   });
   if (a.booleans.has("--json")) ctx.out(`${JSON.stringify({ url, ...verdict }, null, 2)}\n`);
   else ctx.out(formatKeepVerdict(url, verdict, workload !== undefined || !!policy.workloads));
@@ -250,6 +295,10 @@ export function formatKeepVerdict(url: string, v: KeepVerdict, workloadExpected:
   if (workloadExpected) s += `  - the Keep runs the expected workload (${c!.workload})\n`;
   for (const check of v.checks.filter((x) => x.ok && x.id === "client.hostname")) {
     s += `  - the certificate names the host dialled (${check.actual})\n`;
+  }
+  const crl = v.checks.find((x) => x.ok && x.id === "client.revocation.crl");
+  if (crl && v.checks.some((x) => x.ok && x.id === "client.revocation")) {
+    s += `  - the Steward has not revoked the certificate: not on its CRL (${crl.actual!.replace(/^signed by [^;]*; /, "")})\n`;
   }
   s += "Not proved:\n";
   if (software) s += `  - confidentiality from the host: ${SOFTWARE.split(" — ")[1]}\n`;
