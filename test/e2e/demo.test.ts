@@ -86,12 +86,16 @@ describe("donjon demo", { timeout: 180_000 }, () => {
       out,
       /^ {6}judged before a byte was sent: \d+ checks passed, warning client\.software_tier$/m,
     );
+    assert.match(
+      out,
+      /^ {7}and checks the Steward's CRL, fetched from https:\/\/127\.0\.0\.1:\d+\/api\/v1\/crl\)$/m,
+    );
     assert.match(out, /^ {6}TLSv1\.3 TLS_\w+; HTTP 200$/m);
     assert.match(out, /^ {6}│ Hello from a Donjon Keep!$/m);
     // donjon verify's verdict, with the example's workload identity and the software tier said.
     assert.match(
       out,
-      /^\[5\/6\] Verify: donjon verify https:\/\/localhost:\d+ --steward-ca \S+ca\.pem --workload [0-9a-f]{64} --allow-software-tier$/m,
+      /^\[5\/6\] Verify: donjon verify https:\/\/localhost:\d+ --steward-ca \S+ca\.pem --workload [0-9a-f]{64} --allow-software-tier --crl https:\/\/127\.0\.0\.1:\d+\/api\/v1\/crl$/m,
     );
     assert.match(
       out,
@@ -104,6 +108,12 @@ describe("donjon demo", { timeout: 180_000 }, () => {
     // What was and was not proved, plainly.
     assert.match(out, new RegExp(`^ {8}${id} \\(SHA-256 of both files' digests\\),$`, "m"));
     assert.match(out, /TLS ended inside the Keep, with a key generated there that never left it/);
+    // Revocation is proved (the client and donjon verify read the Steward's CRL), no longer listed as not.
+    assert.match(
+      out,
+      /^ {6}✓ the Steward has not revoked the certificate: it is not on the Steward's CRL, signed by its CA and$/m,
+    );
+    assert.doesNotMatch(out, /CRL was not consulted/);
     assert.match(
       out,
       /What it did NOT prove:\n {6}✗ confidentiality from this machine's owner: the tier is software/,

@@ -155,6 +155,13 @@ describe("donjon demo (in process, scripted Keep)", () => {
       assert.match(ctx.stdout, /^\[3\/6\] Keep starting: donjon run --backend sandbox /m);
       const steps = [...ctx.stdout.matchAll(/^\[(\d)\/6\] /gm)].map((m) => Number(m[1]));
       assert.deepEqual(steps, [1, 2, 3, 4].slice(0, lastStep));
+      if (lastStep >= 4) {
+        // The client step fetched the real Steward's CRL before it called the Keep.
+        assert.match(
+          ctx.stdout,
+          /^ {7}and checks the Steward's CRL, fetched from https:\/\/127\.0\.0\.1:\d+\/api\/v1\/crl\)$/m,
+        );
+      }
       assert.equal(spawned.length, 1);
       assert.deepEqual(spawned[0]!.slice(0, 3), ["run", "--backend", "sandbox"]);
       // The policy allowed exactly this machine's new key and the example.

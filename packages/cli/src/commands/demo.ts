@@ -4,9 +4,9 @@
  * machine's sandbox Keeps running the example service, starts it on a free
  * loopback port, runs examples/https-hello.wasm in a sandbox Keep that
  * attests to it and serves HTTPS with the certificate it was issued, calls the
- * service as a client that trusts only the Steward's CA, verifies it as
- * `donjon verify` does, and says plainly what that proved and what it did
- * not. Then it stops everything (or keeps serving with --keep-running).
+ * service as a client that trusts only the Steward's CA and checks the
+ * Steward's CRL, verifies it as `donjon verify --crl` does, and says plainly
+ * what that proved and what it did not. Then it stops everything (or keeps serving with --keep-running).
  *
  * The Steward runs in this process (@donjon/steward); the Keep runs in a
  * child `donjon run`, exactly as a user would start it; process work goes
@@ -56,8 +56,10 @@ Donjon's main job in one command, on this machine, in a few seconds:
   2. starts it on a free loopback port;
   3. runs the example HTTPS service in a sandbox Keep (donjon run --steward):
      the Keep attests, gets its certificate, and serves TLS that ends inside it;
-  4. calls the service as a client that trusts only the Steward's CA;
-  5. verifies it as donjon verify does: chain, tier, measurement, workload;
+  4. calls the service as a client that trusts only the Steward's CA and
+     checks the Steward's CRL (GET /api/v1/crl): the certificate is not revoked;
+  5. verifies it as donjon verify does: chain, revocation, tier, measurement,
+     workload;
   6. says what that proved, and what it did not (a sandbox is software:
      no hardware confidentiality), then stops everything.
 
@@ -192,14 +194,28 @@ export async function demo(argv: readonly string[], ctx: DemoContext): Promise<n
       `${INDENT}listening on ${address.host}:${address.port} (TLS inside the Keep); the Keep attests to the Steward before it serves`,
     );
 
-    // 4. A client that trusts only the Steward's CA.
+    // 4. A client that trusts only the Steward's CA, with the Steward's CRL fetched now.
     const ca = new TextDecoder().decode(ctx.readFile(init.files.caCert));
+    const crlUrl = `${running.url}/api/v1/crl`;
+    const { ClientError, fetchStewardCrl } = await import("@donjon/client");
+    let crl: Uint8Array;
+    try {
+      crl = await fetchStewardCrl(crlUrl, { ca, timeoutMs: REQUEST_TIMEOUT_MS });
+    } catch (e) {
+      if (e instanceof ClientError) {
+        throw new CliError("KEEP", `step 4 (the Steward's CRL): ${e.message} [${e.code}]`, {
+          cause: e,
+        });
+      }
+      throw e;
+    }
     say(`[4/6] Client: GET ${url} with @donjon/client's keepAgent`);
     say(
-      `${INDENT}(it trusts only the Steward's CA, expects workload ${identity.slice(0, 16)}…, allows the software tier)`,
+      `${INDENT}(it trusts only the Steward's CA, expects workload ${identity.slice(0, 16)}…, allows the software tier,`,
     );
+    say(`${INDENT} and checks the Steward's CRL, fetched from ${crlUrl})`);
     const answer = await Promise.race([
-      keepGet({ host: address.host, port: address.port, ca, identity, path: "/" }),
+      keepGet({ host: address.host, port: address.port, ca, identity, crl, path: "/" }),
       keep.failed,
     ]).catch(async (e: unknown) => {
       // A Keep the Steward refused closes the connection: its own reasons say more.
@@ -228,6 +244,8 @@ export async function demo(argv: readonly string[], ctx: DemoContext): Promise<n
       "--workload",
       identity,
       "--allow-software-tier",
+      "--crl",
+      crlUrl,
     ];
     say(
       `[5/6] Verify: donjon ${verifyArgs.map((x) => (x === init.files.caCert ? rel(x) : x)).join(" ")}`,
@@ -246,6 +264,8 @@ export async function demo(argv: readonly string[], ctx: DemoContext): Promise<n
       "  sandbox key, bound to the Keep's own key and to the workload, allowed by the policy",
       "✓ TLS ended inside the Keep, with a key generated there that never left it: this host relayed",
       "  encrypted bytes only",
+      "✓ the Steward has not revoked the certificate: it is not on the Steward's CRL, signed by its CA and",
+      "  current (checked by the client and by donjon verify --crl)",
     ])
       say(`${INDENT}${line}`);
     say("      What it did NOT prove:");
@@ -255,7 +275,7 @@ export async function demo(argv: readonly string[], ctx: DemoContext): Promise<n
       "  key that signs its evidence is a file on this machine",
       "✗ anything about hardware: run the same workload on an SEV-SNP, TDX or SGX Keep (donjon platform",
       "  info) with a Steward whose policy refuses the software tier (the default of steward init)",
-      "✗ that the certificate was not revoked since (the Steward's CRL was not consulted)",
+      "✗ that it stays unrevoked: the CRL was read now and is valid one hour; a client fetches it again",
     ])
       say(`${INDENT}${line}`);
     say();
@@ -457,13 +477,15 @@ interface KeepAnswer {
 
 /**
  * One GET through @donjon/client's keepAgent: the request is written only
- * once the peer's certificate chains to `ca` and its claims name `identity`.
+ * once the peer's certificate chains to `ca`, `crl` does not list it and its
+ * claims name `identity`.
  */
 async function keepGet(o: {
   host: string;
   port: number;
   ca: string;
   identity: string;
+  crl: Uint8Array;
   path: string;
 }): Promise<KeepAnswer> {
   const [https, { keepAgent }] = await Promise.all([
@@ -478,6 +500,7 @@ async function keepGet(o: {
     workload: o.identity,
     // A sandbox Keep is the software tier: refused unless allowed, and this demo has no other.
     policy: { allowSoftware: true, tees: ["sandbox"] },
+    crl: o.crl,
     timeoutMs: REQUEST_TIMEOUT_MS,
     onVerified: (v, socket) => {
       verdict = v;
