@@ -5,7 +5,9 @@
  * with examples/https-hello.toml. The Keep attests, gets its certificate and
  * serves HTTPS with TLS that ends inside it. Clients: curl, `donjon verify`,
  * Node through @donjon/client's keepAgent, and clients trusting another CA
- * (refused). An expired certificate is judged at an injected time. And the
+ * (refused). An expired certificate is judged at an injected time; `donjon
+ * verify --crl` passes with the Steward's CRL until the Steward revokes the
+ * Keep's certificate (POST /api/v1/admin/revoke), then refuses it. And the
  * host's view: every byte of the sallyport channel (runKeep's tap) while the
  * workload serves holds neither what it served nor what the client sent.
  */
@@ -51,6 +53,8 @@ const BWRAP =
 let steward: RunningSteward;
 let caFile: string;
 let ca: string;
+/** The Steward's admin token (its config.toml, written by initSteward). */
+let adminToken: string;
 let otherCaFile: string;
 let identity: string;
 let keep: ChildProcess;
@@ -177,6 +181,7 @@ before(async () => {
       `workload_identities = ["${identity}"]\nsan = ["${NAME}"]\n`,
   );
   caFile = init.files.caCert;
+  adminToken = /tokens = \["([^"]+)"\]/.exec(fs.readFileSync(init.files.config, "utf8"))![1]!;
   ca = fs.readFileSync(caFile, "utf8");
   // Another Steward's CA: clients that trust it must refuse the Keep.
   otherCaFile = (await initSteward({ dir: path.join(TMP, "other"), now: new Date() })).files.caCert;
@@ -426,6 +431,62 @@ describe("the example HTTPS service in a sandbox Keep, certified by a Steward", 
         return true;
       },
     );
+  });
+
+  it("donjon verify --crl <steward>/api/v1/crl: passes; once the Steward revokes the Keep's certificate, exit 1 with client.revoked", async () => {
+    const url = `https://${NAME}:${port}`;
+    // The Steward serves HTTPS (its CA, given by --steward-ca, is trusted to fetch the CRL).
+    const args = [
+      "verify",
+      url,
+      "--steward-ca",
+      caFile,
+      "--workload",
+      identity,
+      "--allow-software-tier",
+      "--crl",
+      `${steward.url}/api/v1/crl`,
+    ];
+    const before = await donjon(args);
+    assert.equal(before.status, 0, before.stdout + before.stderr);
+    assert.match(
+      before.stdout,
+      /^ {2}- the Steward has not revoked the certificate: not on its CRL /m,
+    );
+    const serial = new X509Certificate(
+      (await fetchPeerChain(url)).chain[0]!,
+    ).serialNumber.toLowerCase();
+    const revoked = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const body = JSON.stringify({ serial, reason: "keyCompromise" });
+      const req = https.request(
+        `${steward.url}/api/v1/admin/revoke`,
+        {
+          method: "POST",
+          ca,
+          headers: {
+            authorization: `Bearer ${adminToken}`,
+            "content-type": "application/json",
+            "content-length": Buffer.byteLength(body),
+          },
+        },
+        (res) => {
+          let text = "";
+          res.setEncoding("utf8").on("data", (t: string) => (text += t));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+    assert.equal(revoked.status, 200, revoked.body);
+    const after = await donjon(args);
+    assert.equal(after.status, 1, after.stdout + after.stderr);
+    assert.match(after.stdout, /^FAIL client\.revoked \(client\.revocation\)$/m);
+    assert.match(
+      after.stdout,
+      new RegExp(`actual: +revoked: serial ${serial}, on \\S+, reason keyCompromise$`, "m"),
+    );
+    assert.match(after.stderr, /refused: 1 check failed \(client\.revoked\)/);
   });
 
   it("an expired certificate (and one not yet valid) is refused with client.expired at the time it is judged", async () => {
