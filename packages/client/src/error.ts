@@ -85,7 +85,7 @@ export const CLIENT_ERRORS = {
   },
   "client.crl_unavailable": {
     summary:
-      "The Steward's CRL could not be fetched: unreachable, timed out, an answer other than 200, a media type other than application/pkix-crl, an empty body, or more than 1 MiB.",
+      "The Steward's CRL could not be fetched: unreachable, timed out, an answer other than 200, a media type that is not a CRL's (application/pkix-crl, or application/octet-stream), an empty body, or more than 1 MiB.",
     remedy:
       "Check the URL (a Steward's base URL, or its /api/v1/crl) and that the Steward is running; plain http:// is fine, the CRL is signed.",
   },
