@@ -14,12 +14,15 @@
 
 import type { Duplex } from "node:stream";
 import { Worker } from "node:worker_threads";
+import { CERT_DIR } from "./_cert.ts";
+// The main-thread half only: the worker's half loads WASI modules.
+import { STDIN_CHUNK, StdinServer, stdinChannel } from "./_stdin_server.ts";
 import { KeepError } from "./error.ts";
-import { CERT_DIR, type GuestPlan, type Outcome, type StdioKind } from "./guest.ts";
+import type { GuestPlan, Outcome, StdioKind } from "./guest.ts";
 import { generateKeepKey, type KeepKey, reportData, workloadIdentity } from "./identity.ts";
 import { prepareModule } from "./module.ts";
 import type { KeepNet, KeepTlsIdentity } from "./net.ts";
-import { type NetChannel, type NetFdPlan, type NetRequest, netChannel } from "./net_bridge.ts";
+import type { NetChannel, NetFdPlan, NetRequest } from "./net_bridge.ts";
 import { type ConnectEntry, type NetPlan, netPlanOf } from "./net_config.ts";
 import { KeepSockets } from "./relay.ts";
 import { RingReader, ringChannel } from "./ring.ts";
@@ -37,7 +40,6 @@ import {
   STEWARD_TIMEOUT_MS,
   writeHeader,
 } from "./sallyport.ts";
-import { STDIN_CHUNK, StdinServer, stdinChannel } from "./stdin_bridge.ts";
 import type { StewardCheck, StewardTarget } from "./steward_client.ts";
 import { MAX_PAGES_32 } from "./wasm.ts";
 
@@ -288,8 +290,13 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
       } else {
         const pins = plan.entries.some((e) => e.kind === "listen" && e.clientWorkload !== null);
         const pin = pins ? (await import("./peer_pin.ts")).pinRefusal : null;
-        // Loaded only by Keeps with sockets, like TLS itself.
-        const { KeepNet } = await import("./net.ts");
+        // Loaded only by Keeps with sockets, like TLS itself; so are the
+        // bridge's shared buffers, which reach the worker with its module.
+        const [{ KeepNet }, { netChannel }] = await Promise.all([
+          import("./net.ts"),
+          import("./net_bridge.ts"),
+        ]);
+        netCh = netChannel();
         net = new KeepNet({
           plan,
           channel: netCh!,
@@ -492,6 +499,7 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
         module: prepared.module,
         plan: s.plan,
         net: fds,
+        netChannel: netCh,
         cert,
       });
       void (async () => {
@@ -624,7 +632,6 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
       const output = ringChannel();
       reader = new RingReader(output);
       const stdin = stdinChannel();
-      netCh = netChannel();
       stdinServer = new StdinServer(stdin, () => ({
         next: () =>
           new Promise<Uint8Array | null>((res) => {
@@ -635,7 +642,7 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
           }),
         close: () => {},
       }));
-      const data = { output, stdin, net: netCh };
+      const data = { output, stdin };
       /** The workload's outcome arrived; the worker may exit before EXIT is sent. */
       let settling = false;
       const w = options.startWorker

@@ -60,13 +60,9 @@ const STACK_FRAMES = 64;
 export interface GuestExtras {
   /** The workload's sockets, at fds 3… (before the preopens). */
   sockets?: WasiSockets;
-  /** Preopens after the plan's (the Keep's certificate directory, `CERT_DIR`). */
+  /** Preopens after the plan's (the Keep's certificate directory, `CERT_DIR` in `_cert.ts`). */
   preopens?: Preopen[];
 }
-
-/** Where the workload reads the Keep's certificate chain. */
-export const CERT_DIR = "/donjon";
-export const CERT_PATH = `${CERT_DIR}/cert.pem`;
 
 /** Build the WASI host, instantiate, start. Never throws for anything the guest does. */
 export function runGuest(

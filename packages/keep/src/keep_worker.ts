@@ -6,8 +6,8 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { type Preopen, streamHandle } from "@donjon/wasi";
-import { CERT_DIR, CERT_PATH, type GuestPlan, type Outcome, runGuest } from "./guest.ts";
-import { bridgedSockets, type NetChannel, type NetFdPlan, type NetRequest } from "./net_bridge.ts";
+import { type GuestPlan, type Outcome, runGuest } from "./guest.ts";
+import type { NetChannel, NetFdPlan, NetRequest } from "./net_bridge.ts";
 import { nodePlatform } from "./node_platform.ts";
 import { type RingChannel, RingWriter } from "./ring.ts";
 import { bridgedStdin, type StdinChannel } from "./stdin_bridge.ts";
@@ -16,7 +16,6 @@ import { bridgedStdin, type StdinChannel } from "./stdin_bridge.ts";
 export interface KeepWorkerInput {
   output: RingChannel;
   stdin: StdinChannel;
-  net: NetChannel;
 }
 
 /** The message that starts the workload, once the Keep has checked and proved it. */
@@ -26,6 +25,8 @@ export interface KeepWorkerStart {
   plan: GuestPlan;
   /** Sockets at fds 3… from the Keep's own reading of the config. */
   net: NetFdPlan;
+  /** The socket bridge's shared buffers: made only for a workload with sockets, else null. */
+  netChannel: NetChannel | null;
   /** The Keep's certificate chain for `/donjon/cert.pem`, or null. */
   cert: string | null;
 }
@@ -49,7 +50,7 @@ const writer = (stream: 1 | 2) =>
       return buf.length;
     },
   });
-const { module, plan, net, cert } = await new Promise<KeepWorkerStart>((resolve) =>
+const { module, plan, net, netChannel, cert } = await new Promise<KeepWorkerStart>((resolve) =>
   port.once("message", resolve),
 );
 const platform = await nodePlatform(plan, {
@@ -61,14 +62,20 @@ const platform = await nodePlatform(plan, {
 post({ type: "started" });
 const preopens: Preopen[] = [];
 if (cert !== null) {
-  const { MemoryFs } = await import("@donjon/wasi/memfs");
+  const [{ MemoryFs }, { CERT_DIR, CERT_PATH }] = await Promise.all([
+    import("@donjon/wasi/memfs"),
+    import("./_cert.ts"),
+  ]);
   const fs = new MemoryFs({ readonly: true });
   fs.writeFile(CERT_PATH.slice(CERT_DIR.length), cert);
   preopens.push({ path: CERT_DIR, fs, readonly: true });
 }
+// The bridge is loaded only by a workload with sockets.
 const sockets =
   net.length > 0
-    ? bridgedSockets(input.net, net, (req, transfer) => post({ type: "net", req }, transfer))
+    ? (await import("./net_bridge.ts")).bridgedSockets(netChannel!, net, (req, transfer) =>
+        post({ type: "net", req }, transfer),
+      )
     : undefined;
 post({
   type: "done",

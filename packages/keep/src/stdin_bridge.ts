@@ -12,36 +12,30 @@
  * WAITING; the main thread writes up to MAX bytes into `data`, the count (0
  * at end of input, -1 on error) into COUNT, sets STATE to READY and notifies.
  */
-// Subpaths, not the package index: the Keep's I/O thread uses this module and
-// must not load the whole WASI host.
-
+// Subpaths, not the package index: a host's main thread that imports this
+// module for StdinServer must not load the whole WASI host.
 import type { Handle } from "@donjon/wasi";
 import { EIO } from "@donjon/wasi/constants";
 import { FsError } from "@donjon/wasi/error";
 import { streamHandle } from "@donjon/wasi/streams";
 
-/** Largest read served at once. */
-export const STDIN_CHUNK = 65536;
+import {
+  COUNT,
+  IDLE,
+  MAX,
+  STATE,
+  STDIN_CHUNK,
+  type StdinChannel,
+  WAITING,
+} from "./_stdin_server.ts";
 
-const STATE = 0;
-const MAX = 1;
-const COUNT = 2;
-const IDLE = 0;
-const WAITING = 1;
-const READY = 2;
-
-/** The shared buffers; structured-cloneable, so they travel in `workerData`. */
-export interface StdinChannel {
-  control: SharedArrayBuffer;
-  data: SharedArrayBuffer;
-}
-
-export function stdinChannel(): StdinChannel {
-  return {
-    control: new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT),
-    data: new SharedArrayBuffer(STDIN_CHUNK),
-  };
-}
+export {
+  STDIN_CHUNK,
+  type StdinChannel,
+  StdinServer,
+  type StdinSource,
+  stdinChannel,
+} from "./_stdin_server.ts";
 
 /** Worker side: a stdin stream that asks the main thread with `request()` and waits. */
 export function bridgedStdin(channel: StdinChannel, request: () => void): Handle {
@@ -62,57 +56,4 @@ export function bridgedStdin(channel: StdinChannel, request: () => void): Handle
       return n;
     },
   });
-}
-
-/** The host's stdin as the main thread reads it. */
-export interface StdinSource {
-  /** The next chunk, or null at end of input. */
-  next(): Promise<Uint8Array | null>;
-  /** Stop reading now, even with a read pending, so stdin no longer keeps the process alive. */
-  close(): void;
-}
-
-/** Main side: answers the worker's requests from `open()`, opened on the first one. */
-export class StdinServer {
-  readonly #control: Int32Array;
-  readonly #data: Uint8Array;
-  readonly #open: () => StdinSource;
-  #source: StdinSource | null = null;
-  #left: Uint8Array = new Uint8Array(0);
-  #ended = false;
-
-  constructor(channel: StdinChannel, open: () => StdinSource) {
-    this.#control = new Int32Array(channel.control);
-    this.#data = new Uint8Array(channel.data);
-    this.#open = open;
-  }
-
-  /** Serve one request; call when the worker posts one. */
-  async serve(): Promise<void> {
-    let n: number;
-    try {
-      if (this.#left.length === 0 && !this.#ended) {
-        this.#source ??= this.#open();
-        const chunk = await this.#source.next();
-        if (chunk === null) this.#ended = true;
-        else this.#left = chunk;
-      }
-      n = Math.min(this.#left.length, Atomics.load(this.#control, MAX));
-      this.#data.set(this.#left.subarray(0, n));
-      this.#left = this.#left.subarray(n);
-    } catch {
-      n = -1;
-    }
-    Atomics.store(this.#control, COUNT, n);
-    Atomics.store(this.#control, STATE, READY);
-    Atomics.notify(this.#control, STATE);
-  }
-
-  /** Stop reading the host's stdin so that it no longer keeps the process alive. */
-  close(): void {
-    const s = this.#source;
-    this.#source = null;
-    this.#ended = true;
-    s?.close();
-  }
 }
