@@ -483,6 +483,10 @@ export function runAgent(channel: KeepChannel, options: AgentOptions): Promise<E
         fail(e);
         return;
       }
+      // Measured, read and compiled: the bytes are not needed again, and the
+      // I/O thread should not hold a large module for the whole run.
+      module = new Uint8Array(0);
+      config = new Uint8Array(0);
       if (state !== "proving") return;
       let fds: NetFdPlan;
       let cert: string | null;

@@ -5,12 +5,12 @@
  * (`keep_main.ts`) builds them over the real ports; the contract suite
  * (`keep.contract.test.ts`) builds the same ones over the testkit fakes.
  */
+// The hardware backends' modules are loaded by their sources when they
+// collect: a sandbox Keep, the common case, never evaluates them.
 import type { EvidenceSource } from "./agent.ts";
 import type { GraminePort } from "./gramine/port.ts";
-import { getGramineQuote } from "./gramine/quote.ts";
 import { createSandboxEvidence, type SandboxSigner } from "./sandbox_evidence.ts";
 import type { TsmPort } from "./tsm/port.ts";
-import { getTsmReport } from "./tsm/report.ts";
 
 /** Software evidence signed by the host's sandbox key; `now` stamps `issued_at`. */
 export function sandboxEvidenceSource(o: {
@@ -41,6 +41,7 @@ export function tsmEvidenceSource(port: TsmPort, tee: "snp" | "tdx"): EvidenceSo
   return {
     tee,
     collect: async ({ reportData }) => {
+      const { getTsmReport } = await import("./tsm/report.ts");
       const r = await getTsmReport(port, { inblob: reportData, getAuxblob: tee === "snp" });
       const certs: Uint8Array[] = [];
       if (tee === "snp" && r.auxblob && r.auxblob.length > 0) {
@@ -58,9 +59,9 @@ export function tsmEvidenceSource(port: TsmPort, tee: "snp" | "tdx"): EvidenceSo
 export function gramineEvidenceSource(port: GraminePort): EvidenceSource {
   return {
     tee: "sgx",
-    collect: async ({ reportData }) => ({
-      evidence: (await getGramineQuote(port, { reportData })).quote,
-      certs: [],
-    }),
+    collect: async ({ reportData }) => {
+      const { getGramineQuote } = await import("./gramine/quote.ts");
+      return { evidence: (await getGramineQuote(port, { reportData })).quote, certs: [] };
+    },
   };
 }
