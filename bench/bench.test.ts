@@ -190,6 +190,37 @@ describe("bench/tree-rss.mjs", () => {
   });
 });
 
+describe("bench/tree-rss.mjs across an exec", () => {
+  it("counts only the last program a process ran, not the image it replaced", () => {
+    const report = path.join(tmp, "tree-exec.json");
+    // A Node child that touches 64 MiB, lives long enough to be polled, then
+    // execs sleep in the same pid (as a forked copy of the donjon host becomes bwrap).
+    const inner = `Buffer.alloc(64 << 20, 1); setTimeout(() => process.execve("/bin/sleep", ["sleep", "0.3"]), 200);`;
+    const outer = `require("node:child_process").spawnSync(process.execPath, ["--disable-warning=ExperimentalWarning", "-e", ${JSON.stringify(inner)}], { stdio: "inherit" });`;
+    const r = spawnSync(
+      process.execPath,
+      [
+        ...NODE_ARGS,
+        path.join(ROOT, "bench/tree-rss.mjs"),
+        report,
+        "--",
+        process.execPath,
+        "-e",
+        outer,
+      ],
+      { stdio: ["ignore", "pipe", "pipe"], timeout: 30_000 },
+    );
+    assert.equal(r.status, 0, r.stderr.toString());
+    const t = JSON.parse(fs.readFileSync(report, "utf8")) as {
+      processes: { name: string; hwmKiB: number }[];
+    };
+    assert.equal(t.processes.length, 2, JSON.stringify(t));
+    const child = t.processes[1]!;
+    assert.equal(child.name, "sleep", JSON.stringify(t));
+    assert.ok(child.hwmKiB < 16 * 1024, JSON.stringify(t));
+  });
+});
+
 describe("bench/sandbox-phases.mjs", () => {
   it("--reps 1 times the process floor, the host's steps and the Keep's phases", () => {
     const r = spawnSync(

@@ -6,8 +6,9 @@
 // Runs PROGRAM with this process's stdio, and while it runs polls its process
 // tree from /proc every millisecond: the children of every thread
 // (/proc/PID/task/TID/children), recursively, and each process's VmHWM (its
-// own peak resident set, which only grows) and VmRSS. A process's peak is its
-// last VmHWM reading before it exited; a process that lived less than a poll
+// own peak resident set, which only grows until it execs another program) and
+// VmRSS. A process's peak is its last VmHWM reading before it exited (that of
+// the last program it ran); a process that lived less than a poll
 // interval can be missed, and growth in the last interval before an exit is
 // not seen (bench/run.ts cross-checks the root against the exact figure that
 // bench/rss-probe.mjs reads at exit). The report gives, in KiB:
@@ -57,10 +58,13 @@ function poll(root) {
     if (s === null) continue;
     const hwm = kib(s, "VmHWM");
     // A zombie (exited, not yet reaped) has no memory fields: keep the last reading.
+    // The last reading, not the largest: VmHWM only grows within one program,
+    // but execve starts it afresh, and what a poll sees before the exec is the
+    // forked copy of the parent (bwrap's pid first reads as a copy of the donjon
+    // host, its VmHWM up to 6 MiB, then as bwrap with 2 MiB).
     if (hwm !== null) {
       const name = /^Name:\s+(.*)$/m.exec(s)?.[1] ?? "?";
-      const prev = seen.get(pid);
-      seen.set(pid, { name, hwmKiB: Math.max(hwm, prev?.hwmKiB ?? 0) });
+      seen.set(pid, { name, hwmKiB: hwm });
       sumRss += kib(s, "VmRSS") ?? 0;
     }
     let tasks = [];
