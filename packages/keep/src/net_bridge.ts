@@ -63,7 +63,10 @@ export const IDLE = 0;
 export const WAITING = 1;
 export const READY = 2;
 
-/** The shared buffers; structured-cloneable, so they travel in `workerData`. */
+/**
+ * The shared buffers; structured-cloneable, so they travel to the worker with
+ * its module (`KeepWorkerStart`), made only for a workload with sockets.
+ */
 export interface NetChannel {
   control: SharedArrayBuffer;
   data: SharedArrayBuffer;
