@@ -158,25 +158,30 @@ describe("bench/drain.mjs", () => {
   });
 });
 
+/** Run `node -e script` under bench/tree-rss.mjs, writing its report to `report`. */
+function treeRss(report: string, script: string) {
+  return spawnSync(
+    process.execPath,
+    [
+      ...NODE_ARGS,
+      path.join(ROOT, "bench/tree-rss.mjs"),
+      report,
+      "--",
+      process.execPath,
+      "-e",
+      script,
+    ],
+    { stdio: ["ignore", "pipe", "pipe"], timeout: 30_000 },
+  );
+}
+
 describe("bench/tree-rss.mjs", () => {
   it("finds a child's child, reads every process's peak, passes the exit status on", () => {
     const report = path.join(tmp, "tree.json");
     // A Node process that starts a Node process that lives ~300 ms, then exits with 3.
     const inner = "setTimeout(() => {}, 300)";
     const outer = `require("node:child_process").spawnSync(process.execPath, ["-e", ${JSON.stringify(inner)}]); process.exitCode = 3;`;
-    const r = spawnSync(
-      process.execPath,
-      [
-        ...NODE_ARGS,
-        path.join(ROOT, "bench/tree-rss.mjs"),
-        report,
-        "--",
-        process.execPath,
-        "-e",
-        outer,
-      ],
-      { stdio: ["ignore", "pipe", "pipe"], timeout: 30_000 },
-    );
+    const r = treeRss(report, outer);
     assert.equal(r.status, 3, r.stderr.toString());
     const t = JSON.parse(fs.readFileSync(report, "utf8")) as {
       sumPeakKiB: number;
@@ -197,19 +202,7 @@ describe("bench/tree-rss.mjs across an exec", () => {
     // execs sleep in the same pid (as a forked copy of the donjon host becomes bwrap).
     const inner = `Buffer.alloc(64 << 20, 1); setTimeout(() => process.execve("/bin/sleep", ["sleep", "0.3"]), 200);`;
     const outer = `require("node:child_process").spawnSync(process.execPath, ["--disable-warning=ExperimentalWarning", "-e", ${JSON.stringify(inner)}], { stdio: "inherit" });`;
-    const r = spawnSync(
-      process.execPath,
-      [
-        ...NODE_ARGS,
-        path.join(ROOT, "bench/tree-rss.mjs"),
-        report,
-        "--",
-        process.execPath,
-        "-e",
-        outer,
-      ],
-      { stdio: ["ignore", "pipe", "pipe"], timeout: 30_000 },
-    );
+    const r = treeRss(report, outer);
     assert.equal(r.status, 0, r.stderr.toString());
     const t = JSON.parse(fs.readFileSync(report, "utf8")) as {
       processes: { name: string; hwmKiB: number }[];
