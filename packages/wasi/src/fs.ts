@@ -55,6 +55,13 @@ export interface OpenFlags {
   directory: boolean;
   /** Writes go to the end of the file. */
   append: boolean;
+  /**
+   * The caller can do without the filetype for now: an implementation may
+   * skip looking it up (HostFs saves an fstat per open) and return a handle
+   * with `settle`, whose `filetype` says FILETYPE_REGULAR_FILE until then.
+   * Default false: `filetype` is exact and a directory opens as a DirHandle.
+   */
+  presume?: boolean;
 }
 
 /** An open file, directory or stream. */
@@ -80,6 +87,16 @@ export interface Handle {
   datasync(): void;
   /** Turn append mode on or off: in append mode every write goes to the end, whatever the position. */
   setAppend?(append: boolean): void;
+  /**
+   * On a handle opened with `presume`: look up what is open and return the
+   * handle to use from now on — this one, its `filetype` now exact, or a
+   * DirHandle for the same open directory (this one is then spent: EBADF).
+   * Until it is called, `read` and `write` (at `position` null or at the
+   * handle's own cursor, which starts at 0 and moves with every byte
+   * transferred) and `close` behave as on what is really open; call it before
+   * relying on `filetype` or calling anything else. Calling it again is free.
+   */
+  settle?(): Handle;
   /**
    * True when a read would not block (data, end of file, or an error waiting).
    * Regular files and directories are always ready.

@@ -17,9 +17,10 @@ import { after, describe, it } from "node:test";
 import * as C from "./_constants.ts";
 import { errnoOf } from "./_errno.ts";
 import { FOLLOW, walk } from "./_resolve.ts";
+import { type Guest, runGuest } from "./_testguest.ts";
 import { WasiError } from "./error.ts";
 import { fsContract } from "./fs.contract.ts";
-import type { DirHandle, Handle, OpenFlags } from "./fs.ts";
+import { type DirHandle, type Handle, isDir, type OpenFlags } from "./fs.ts";
 import { HOSTFS_TIME_PRECISION_NS, HostFs } from "./hostfs.ts";
 
 const tmpRoots: string[] = [];
@@ -732,6 +733,178 @@ describe("HostFs: files", () => {
     assert.notEqual(root.fsId, other.fsId);
     assert.equal(root.fsId, sub.fsId);
     for (const h of [sub, root, other]) h.close();
+  });
+});
+
+describe("HostFs: opened without looking (OpenFlags.presume)", () => {
+  const PRESUME: OpenFlags = { ...READ, presume: true };
+
+  it("a file: reads and writes at the handle's cursor, elsewhere after one look", () => {
+    const t = tree();
+    nodefs.writeFileSync(path.join(t.jail, "f"), "hello");
+    const root = new HostFs({ path: t.jail }).openRoot();
+    const f = root.openAt("f", { ...PRESUME, write: true });
+    assert.equal(f.filetype, C.FILETYPE_REGULAR_FILE, "presumed");
+    const buf = new Uint8Array(8);
+    assert.equal(dec.decode(buf.subarray(0, f.read(buf.subarray(0, 2), 0))), "he");
+    assert.equal(f.write(enc.encode("L"), 2), 1, "at the cursor");
+    assert.equal(dec.decode(buf.subarray(0, f.read(buf, 1))), "eLlo", "not at the cursor");
+    assert.equal(f.write(enc.encode("!"), 5), 1);
+    assert.equal(f.settle?.(), f, "a file settles as itself");
+    assert.equal(f.filetype, C.FILETYPE_REGULAR_FILE);
+    f.close();
+    assert.equal(nodefs.readFileSync(path.join(t.jail, "f"), "utf8"), "heLlo!");
+    root.close();
+  });
+
+  it("a directory: EISDIR until settled, then a DirHandle on the same fd, leaking none", () => {
+    const t = tree();
+    nodefs.mkdirSync(path.join(t.jail, "d"));
+    nodefs.writeFileSync(path.join(t.jail, "d", "inner"), "in");
+    const root = new HostFs({ path: t.jail }).openRoot();
+    const fds = fdCount();
+    const h = root.openAt("d", PRESUME);
+    assert.ok(!isDir(h));
+    throwsErrno(() => h.read(new Uint8Array(4), 0), C.EISDIR);
+    throwsErrno(() => h.write(new Uint8Array(4), 0), C.EISDIR);
+    const d = h.settle?.() as DirHandle;
+    assert.ok(isDir(d));
+    assert.equal(d.filetype, C.FILETYPE_DIRECTORY);
+    assert.deepEqual(
+      d.readdir().map((e) => e.name),
+      [".", "..", "inner"],
+    );
+    const inner = d.openAt("inner", READ);
+    assert.equal(readAll(inner), "in");
+    inner.close();
+    throwsErrno(() => h.read(new Uint8Array(4), 0), C.EBADF, "the presumed handle is spent");
+    d.close();
+    assert.equal(fdCount(), fds);
+    root.close();
+  });
+
+  it("a FIFO reads and writes through the kernel until settled, then is a stream", () => {
+    const t = tree();
+    const fifo = path.join(t.jail, "fifo");
+    execFileSync("mkfifo", [fifo]);
+    const root = new HostFs({ path: t.jail }).openRoot();
+    const reader = nodefs.openSync(fifo, nodefs.constants.O_RDONLY | nodefs.constants.O_NONBLOCK);
+    try {
+      const w = root.openAt("fifo", { ...PRESUME, read: false, write: true });
+      assert.equal(w.write(enc.encode("ping"), 0), 4);
+      assert.equal(w.write(enc.encode("pong"), 4), 4);
+      assert.equal(nodefs.readSync(reader, Buffer.alloc(16)), 8);
+      throwsErrno(() => w.write(enc.encode("x"), 0), C.ESPIPE, "a position that is not the cursor");
+      assert.equal(w.filetype, C.FILETYPE_UNKNOWN, "looked");
+      assert.equal(w.settle?.(), w);
+      w.close();
+    } finally {
+      nodefs.closeSync(reader);
+    }
+    root.close();
+  });
+});
+
+describe("HostFs under WASI: path_open looks up what it opened only when needed", () => {
+  const RO =
+    C.RIGHTS_ALL &
+    ~(
+      C.RIGHTS_FD_WRITE |
+      C.RIGHTS_FD_DATASYNC |
+      C.RIGHTS_FD_ALLOCATE |
+      C.RIGHTS_FD_FILESTAT_SET_SIZE
+    );
+  const WO = (C.RIGHTS_ALL & ~(C.RIGHTS_FD_READ | C.RIGHTS_FD_READDIR)) | C.RIGHTS_FD_WRITE;
+  const fdstat = (g: Guest, fd: number): [number, number, bigint, bigint] => {
+    const st = g.alloc(24);
+    return [g.call("fd_fdstat_get", fd, st), g.u8(st), g.u64(st + 8), g.u64(st + 16)];
+  };
+  const seek = (g: Guest, fd: number) => g.call("fd_seek", fd, 1n, C.WHENCE_SET, g.alloc(8));
+  const tell = (g: Guest, fd: number) => g.call("fd_tell", fd, g.alloc(8));
+
+  it("a FIFO without O_DIRECTORY: an unknown-type stream, whichever call comes first", () => {
+    const t = tree();
+    const fifo = path.join(t.jail, "fifo");
+    execFileSync("mkfifo", [fifo]);
+    const file = RO & C.RIGHTS_FILE_BASE;
+    const preopens = [{ path: "/j", fs: new HostFs({ path: t.jail }) }];
+    const reader = nodefs.openSync(fifo, nodefs.constants.O_RDONLY | nodefs.constants.O_NONBLOCK);
+    try {
+      runGuest({ preopens }, (g) => {
+        for (const first of ["fd_read", "fd_fdstat_get", "fd_seek", "fd_tell"]) {
+          const [e, fd] = g.open(3, "fifo", 0, RO);
+          assert.equal(e, 0);
+          if (first === "fd_read") assert.deepEqual(g.read(fd, 8), [0, ""], "nothing written yet");
+          if (first === "fd_seek") assert.equal(seek(g, fd), C.ESPIPE);
+          if (first === "fd_tell") assert.equal(tell(g, fd), C.ESPIPE);
+          assert.deepEqual(fdstat(g, fd), [0, C.FILETYPE_UNKNOWN, file, 0n], `after ${first}`);
+          assert.equal(seek(g, fd), C.ESPIPE, `after ${first}`);
+          g.call("fd_close", fd);
+        }
+        // The write end: positions are never used, before or after settling.
+        const [e, w] = g.open(3, "fifo", C.OFLAGS_TRUNC, WO);
+        assert.equal(e, 0);
+        assert.deepEqual(g.write(w, "ping"), [0, 4]);
+        assert.deepEqual(g.write(w, "pong"), [0, 4]);
+        const buf = Buffer.alloc(16);
+        assert.equal(buf.toString("utf8", 0, nodefs.readSync(reader, buf)), "pingpong");
+        const [p, n] = g.put("x");
+        const [iov] = g.iovs([[p, n]]);
+        assert.equal(g.call("fd_pwrite", w, iov, 1, 0n, g.alloc(4)), C.ESPIPE);
+        assert.deepEqual(g.write(w, "after"), [0, 5]);
+        assert.equal(buf.toString("utf8", 0, nodefs.readSync(reader, buf)), "after");
+        assert.deepEqual(fdstat(g, w), [0, C.FILETYPE_UNKNOWN, WO & C.RIGHTS_FILE_BASE, 0n]);
+        g.call("fd_close", w);
+        // A call that fails half-way (a full pipe, an empty one: EAGAIN on the
+        // second iovec) leaves a stream that goes on as one.
+        const PIPE = 65536; // Linux's default pipe capacity
+        const [, w2] = g.open(3, "fifo", 0, WO);
+        const big = g.alloc(PIPE);
+        const [one] = g.put("1");
+        const [iovs] = g.iovs([
+          [big, PIPE],
+          [one, 1],
+        ]);
+        assert.equal(g.call("fd_write", w2, iovs, 2, g.alloc(4)), C.EAGAIN);
+        assert.equal(nodefs.readSync(reader, Buffer.alloc(2 * PIPE)), PIPE);
+        assert.deepEqual(g.write(w2, "more"), [0, 4]);
+        const [, r2] = g.open(3, "fifo", 0, RO);
+        const [iovr] = g.iovs([
+          [g.alloc(4), 4],
+          [g.alloc(4), 4],
+        ]);
+        assert.equal(g.call("fd_read", r2, iovr, 2, g.alloc(4)), C.EAGAIN, "4 bytes, then none");
+        assert.deepEqual(g.write(w2, "again"), [0, 5]);
+        assert.deepEqual(g.read(r2, 8), [0, "again"]);
+      });
+    } finally {
+      nodefs.closeSync(reader);
+    }
+  });
+
+  it("a character device (/dev, read-only): a stream with the tty-less file rights", () => {
+    const preopens = [{ path: "/dev", fs: new HostFs({ path: "/dev", readonly: true }) }];
+    runGuest({ preopens }, (g) => {
+      const ro = RO & ~C.RIGHTS_MUTATING;
+      for (const first of ["fd_read", "fd_fdstat_get", "fd_seek", "fd_filestat_get"]) {
+        const [e, fd] = g.open(3, "zero", 0, RO);
+        assert.equal(e, 0);
+        if (first === "fd_read") assert.deepEqual(g.read(fd, 4), [0, "\0\0\0\0"]);
+        if (first === "fd_seek") assert.equal(seek(g, fd), C.ESPIPE);
+        if (first === "fd_filestat_get") {
+          const st = g.alloc(64);
+          assert.equal(g.call("fd_filestat_get", fd, st), 0);
+          assert.equal(g.u8(st + 16), C.FILETYPE_CHARACTER_DEVICE);
+        }
+        const want = [0, C.FILETYPE_CHARACTER_DEVICE, ro & C.RIGHTS_FILE_BASE, 0n];
+        assert.deepEqual(fdstat(g, fd), want, `after ${first}`);
+        assert.equal(tell(g, fd), C.ESPIPE, `after ${first}`);
+        g.call("fd_close", fd);
+      }
+      const [, nul] = g.open(3, "null", 0, RO);
+      assert.deepEqual(g.read(nul, 4), [0, ""]);
+      assert.equal(fdstat(g, nul)[1], C.FILETYPE_CHARACTER_DEVICE);
+    });
   });
 });
 

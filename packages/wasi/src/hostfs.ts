@@ -335,12 +335,25 @@ class HostHandle {
   }
 }
 
-/** An open non-directory: a regular file, or a device, FIFO, … found in the tree. */
+/**
+ * An open non-directory: a regular file, or a device, FIFO, … found in the
+ * tree. Or, opened with `presume` (see `OpenFlags.presume`), anything at all
+ * until `settle()`: a directory opened without O_DIRECTORY too.
+ */
 class HostFile extends HostHandle implements Handle {
-  readonly filetype: number;
+  /** Presumed FILETYPE_REGULAR_FILE while `#presumed`; exact otherwise. */
+  filetype: number;
   /** The access mode the fd was opened with, kept for `setAppend`'s reopen. */
   readonly #access: number;
   #append: boolean;
+  /**
+   * Opened without an fstat: the filetype is not known yet. Reads and writes
+   * then go through the kernel's own file position, which for a regular file
+   * is the cursor below (both start at 0, without O_APPEND) and for a stream
+   * is what it uses anyway, so the same call is right whatever is open; a
+   * directory answers EISDIR by itself. Anything else looks first (`#learn`).
+   */
+  #presumed: boolean;
   /**
    * A regular file's cursor for null-position reads and writes, kept here
    * rather than in the kernel: Node has no lseek to place it, and
@@ -350,16 +363,47 @@ class HostFile extends HostHandle implements Handle {
    */
   #pos = 0;
 
-  constructor(fs: HostFs, fd: number, filetype: number, access: number, append: boolean) {
+  constructor(
+    fs: HostFs,
+    fd: number,
+    filetype: number,
+    access: number,
+    append: boolean,
+    presumed = false,
+  ) {
     super(fs, fd);
     this.filetype = filetype;
     this.#access = access;
     this.#append = append;
+    this.#presumed = presumed;
+  }
+
+  /** Find out what a presumed handle has open: one fstat. */
+  #learn(): void {
+    this.filetype = filetypeOfMode(fstatSync(this.live()).mode);
+    this.#presumed = false;
+  }
+
+  settle(): Handle {
+    if (this.#presumed) this.#learn();
+    if (this.filetype !== FILETYPE_DIRECTORY) return this;
+    const dir = new HostDir(this.fs, this.live(), false);
+    this.fd = -1; // the directory handle owns the fd now
+    return dir;
   }
 
   read(buf: Uint8Array, position: number | null): number {
     const fd = this.live();
+    if (this.#presumed) {
+      if (position === null || position === this.#pos) {
+        const n = readSync(fd, buf, 0, buf.length, null);
+        this.#pos += n;
+        return n;
+      }
+      this.#learn();
+    }
     if (position !== null || this.filetype !== FILETYPE_REGULAR_FILE) {
+      if (this.filetype === FILETYPE_DIRECTORY) fail(EISDIR, "is a directory");
       return readSync(fd, buf, 0, buf.length, position);
     }
     if (this.#pos < 0) this.#pos = fstatSync(fd).size;
@@ -376,6 +420,17 @@ class HostFile extends HostHandle implements Handle {
    */
   write(buf: Uint8Array, position: number | null): number {
     const fd = this.live();
+    if (this.#presumed) {
+      // Opened for writing, it cannot be a directory (the kernel says EISDIR).
+      if (position === this.#pos && this.#access !== O_RDONLY) {
+        this.writable();
+        const n = writeSync(fd, buf, 0, buf.length, null);
+        this.#pos += n;
+        return n;
+      }
+      this.#learn();
+    }
+    if (this.filetype === FILETYPE_DIRECTORY) fail(EISDIR, "is a directory");
     this.writable();
     if (position !== null || this.filetype !== FILETYPE_REGULAR_FILE) {
       return writeSync(fd, buf, 0, buf.length, position);
@@ -393,6 +448,8 @@ class HostFile extends HostHandle implements Handle {
 
   truncate(size: bigint): void {
     const fd = this.live();
+    if (this.#presumed) this.#learn();
+    if (this.filetype === FILETYPE_DIRECTORY) fail(EISDIR, "is a directory");
     this.writable();
     if (size > MAX_SIZE) fail(EFBIG, "file would exceed 2^53 bytes");
     ftruncateSync(fd, Number(size));
@@ -408,6 +465,8 @@ class HostFile extends HostHandle implements Handle {
    */
   setAppend(append: boolean): void {
     const fd = this.live();
+    if (this.#presumed) this.#learn(); // the reopen below starts the kernel's position over
+    if (this.filetype === FILETYPE_DIRECTORY) fail(EISDIR, "is a directory");
     if (append === this.#append) return;
     const flags = this.#access | O_NONBLOCK | (append ? O_APPEND : 0);
     const next = openSync(`${PROC_FD}${fd}`, flags);
@@ -536,6 +595,11 @@ class HostDir extends HostHandle implements DirHandle {
     if (flags.directory) return new HostDir(this.fs, fd, false);
     if (flags.create && flags.exclusive) {
       return new HostFile(this.fs, fd, FILETYPE_REGULAR_FILE, access, flags.append);
+    }
+    // The caller will ask when it needs to know (HostFile.settle). Not in
+    // append mode, where the kernel's position is not the file's cursor.
+    if (flags.presume && !flags.append) {
+      return new HostFile(this.fs, fd, FILETYPE_REGULAR_FILE, access, false, true);
     }
     let filetype: number;
     try {

@@ -64,6 +64,21 @@ function sink(): { handle: ReturnType<typeof streamHandle>; text: () => string }
   };
 }
 
+/** fd_readdir from cookie 0 into a large buffer: [errno, ...names sorted after "." and ".."]. */
+function readdirNames(g: Guest, fd: number): unknown[] {
+  const buf = g.alloc(4096);
+  const used = g.alloc(4);
+  const e = g.call("fd_readdir", fd, buf, 4096, 0n, used);
+  if (e !== 0) return [e];
+  const names: string[] = [];
+  for (let at = 0; at + 24 <= g.u32(used); ) {
+    const len = g.u32(buf + at + 16);
+    names.push(g.text(buf + at + 24, len));
+    at += 24 + len;
+  }
+  return [e, ...names.slice(0, 2), ...names.slice(2).sort()];
+}
+
 /** A clock whose sleep advances time instead of waiting. */
 function fakeClock(): Clock & { slept: bigint[] } {
   let t = 1_000_000_000n;
@@ -641,6 +656,142 @@ for (const [fsName, makeFs] of filesystems) {
         assert.equal(g.call("fd_filestat_set_size", ro, 0n), C.ENOTCAPABLE);
         // A file is not a directory.
         assert.deepEqual(g.open(ro, "x"), [C.ENOTDIR, -1]);
+      });
+    });
+
+    it("what path_open opened is exact whichever call comes first: a directory without O_DIRECTORY, a file", () => {
+      // HostFs looks up what it opened only when a call needs to know
+      // (Handle.settle); MemoryFs always knows. Every call below comes
+      // first after the open, and every filesystem must answer the same.
+      const RO =
+        C.RIGHTS_ALL &
+        ~(
+          C.RIGHTS_FD_WRITE |
+          C.RIGHTS_FD_DATASYNC |
+          C.RIGHTS_FD_ALLOCATE |
+          C.RIGHTS_FD_FILESTAT_SET_SIZE
+        );
+      const kinds = {
+        dir: {
+          name: "d",
+          filetype: C.FILETYPE_DIRECTORY,
+          base: RO & C.RIGHTS_DIR_BASE,
+          inheriting: RO & C.RIGHTS_DIR_INHERITING,
+        },
+        file: {
+          name: "f.txt",
+          filetype: C.FILETYPE_REGULAR_FILE,
+          base: RO & C.RIGHTS_FILE_BASE,
+          inheriting: 0n,
+        },
+      };
+      type Probe = (g: Guest, fd: number) => unknown;
+      const probes: [string, Probe, { dir: unknown; file: unknown }][] = [
+        ["fd_fdstat_get", (g, fd) => g.call("fd_fdstat_get", fd, g.alloc(24)), { dir: 0, file: 0 }],
+        [
+          "fd_filestat_get",
+          (g, fd) => {
+            const st = g.alloc(64);
+            return [g.call("fd_filestat_get", fd, st), g.u8(st + 16)];
+          },
+          { dir: [0, C.FILETYPE_DIRECTORY], file: [0, C.FILETYPE_REGULAR_FILE] },
+        ],
+        [
+          "fd_readdir",
+          (g, fd) => readdirNames(g, fd),
+          { dir: [0, ".", "..", "inner.txt"], file: [C.ENOTCAPABLE] },
+        ],
+        [
+          "path_open beneath it",
+          (g, fd) => {
+            const [e, inner] = g.open(fd, "inner.txt", 0, RO);
+            return e === 0 ? g.read(inner, 10) : e;
+          },
+          { dir: [0, "hi"], file: C.ENOTDIR },
+        ],
+        ["fd_read", (g, fd) => g.read(fd, 10), { dir: [C.ENOTCAPABLE, ""], file: [0, "hello"] }],
+        [
+          "fd_read into no buffer",
+          (g, fd) => g.call("fd_read", fd, g.alloc(8), 0, g.alloc(4)),
+          { dir: C.ENOTCAPABLE, file: 0 },
+        ],
+        [
+          "fd_seek",
+          (g, fd) => [g.call("fd_seek", fd, 2n, C.WHENCE_SET, g.alloc(8)), g.read(fd, 10)[1]],
+          { dir: [C.ENOTCAPABLE, ""], file: [0, "llo"] },
+        ],
+        ["fd_tell", (g, fd) => g.call("fd_tell", fd, g.alloc(8)), { dir: C.ENOTCAPABLE, file: 0 }],
+        [
+          "fd_pread",
+          (g, fd) => {
+            const buf = g.alloc(8);
+            const [iov, n] = g.iovs([[buf, 8]]);
+            return [g.call("fd_pread", fd, iov, n, 1n, g.alloc(4)), g.text(buf, 4)];
+          },
+          { dir: [C.ENOTCAPABLE, "\0\0\0\0"], file: [0, "ello"] },
+        ],
+        [
+          "fd_fdstat_set_flags",
+          (g, fd) => g.call("fd_fdstat_set_flags", fd, C.FDFLAGS_APPEND),
+          { dir: C.EISDIR, file: 0 },
+        ],
+        [
+          "fd_advise",
+          (g, fd) => g.call("fd_advise", fd, 0n, 1n, 0),
+          { dir: C.ENOTCAPABLE, file: 0 },
+        ],
+        [
+          "poll_oneoff",
+          (g, fd) => {
+            const sub = g.alloc(48);
+            new DataView(g.mem.buffer).setUint8(sub + 8, C.EVENTTYPE_FD_READ);
+            new DataView(g.mem.buffer).setUint32(sub + 16, fd, true);
+            const ev = g.alloc(32);
+            return [g.call("poll_oneoff", sub, ev, 1, g.alloc(4)), g.u16(ev + 8), g.u64(ev + 16)];
+          },
+          { dir: [0, C.ENOTCAPABLE, 0n], file: [0, 0, 5n] },
+        ],
+        [
+          "fd_close",
+          (g, fd) => [g.call("fd_close", fd), g.call("fd_close", fd)],
+          { dir: [0, C.EBADF], file: [0, C.EBADF] },
+        ],
+      ];
+      run(rw(), (g) => {
+        const [dp, dl] = g.put("d");
+        assert.equal(g.call("path_create_directory", 3, dp, dl), 0);
+        const [, inner] = g.open(3, "d/inner.txt", C.OFLAGS_CREAT);
+        g.write(inner, "hi");
+        g.call("fd_close", inner);
+        const [, f] = g.open(3, "f.txt", C.OFLAGS_CREAT);
+        g.write(f, "hello");
+        g.call("fd_close", f);
+        for (const [what, probe, want] of probes) {
+          for (const [kind, k] of Object.entries(kinds) as [
+            keyof typeof kinds,
+            (typeof kinds)["dir"],
+          ][]) {
+            const [e, fd] = g.open(3, k.name, 0, RO);
+            assert.equal(e, 0);
+            assert.deepEqual(probe(g, fd), want[kind], `${kind}: ${what} first`);
+            if (what === "fd_close") continue;
+            const st = g.alloc(24);
+            assert.equal(g.call("fd_fdstat_get", fd, st), 0);
+            assert.deepEqual(
+              [g.u8(st), g.u64(st + 8), g.u64(st + 16)],
+              [k.filetype, k.base, k.inheriting],
+              `${kind}: filetype and rights after ${what}`,
+            );
+            if (kind === "dir") {
+              // Still a directory to list and to open names beneath.
+              assert.deepEqual(readdirNames(g, fd), [0, ".", "..", "inner.txt"], `after ${what}`);
+              const [ie, ifd] = g.open(fd, "inner.txt", 0, RO);
+              assert.deepEqual([ie, g.read(ifd, 10)], [0, [0, "hi"]], `after ${what}`);
+              g.call("fd_close", ifd);
+            }
+            assert.equal(g.call("fd_close", fd), 0);
+          }
+        }
       });
     });
 

@@ -107,6 +107,14 @@ interface Fd {
   dirents: DirEntry[] | null;
   /** The socket behind a socket fd (then `handle` is only its stand-in, see `socketFd`). */
   socket: GuestSocket | null;
+  /**
+   * Set while the handle's filetype is only presumed (`Handle.settle`): the
+   * rights path_open granted before narrowing them to a file's, so that
+   * `settle` can narrow them to what is really open. Until then `filetype`,
+   * `base`, `inheriting` and `stream` are a regular file's, and only fd_read,
+   * fd_write and the table calls use the fd without settling it.
+   */
+  lazy: { base: bigint; inheriting: bigint } | null;
 }
 
 const enc = new TextEncoder();
@@ -215,6 +223,7 @@ export class Wasi {
           preopen: p.path,
           dirents: null,
           socket: null,
+          lazy: null,
         });
       }
     } catch (e) {
@@ -317,8 +326,42 @@ export class Wasi {
     return fd;
   }
 
+  /**
+   * The fd `n` with what it is settled (see `Fd.lazy`), checked for `rights`:
+   * for every call that depends on the filetype, the rights or `stream`.
+   */
+  private known(n: number, rights: bigint): Fd {
+    const fd = this.fds[n];
+    if (fd === undefined) fail(C.EBADF);
+    if (fd.lazy !== null) this.settle(fd);
+    if ((fd.base & rights) !== rights) fail(C.ENOTCAPABLE);
+    return fd;
+  }
+
+  /** Look up what a lazily opened fd has open, and give it that filetype's rights. */
+  private settle(fd: Fd): void {
+    const asked = fd.lazy!;
+    const h = fd.handle.settle!();
+    fd.handle = h;
+    fd.lazy = null;
+    opened(fd, h.filetype, asked.base, asked.inheriting);
+  }
+
+  /**
+   * `settle` where a failure is already being reported: that failure is
+   * what the guest hears of. Returns the filetype, or -1 if still unknown.
+   */
+  private settleQuietly(fd: Fd): number {
+    try {
+      this.settle(fd);
+      return fd.filetype;
+    } catch {
+      return -1;
+    }
+  }
+
   private dir(n: number, rights: bigint): DirHandle {
-    const fd = this.fd(n, 0n);
+    const fd = this.known(n, 0n);
     if (!isDir(fd.handle)) fail(C.ENOTDIR);
     if ((fd.base & rights) !== rights) fail(C.ENOTCAPABLE);
     return fd.handle;
@@ -563,7 +606,14 @@ export class Wasi {
     if (this.held !== null && this.held !== h) this.flushHeld();
     if (h.flush !== undefined) this.held = h;
     const append = fd.stream || (fd.flags & C.FDFLAGS_APPEND) !== 0;
-    const total = this.transfer(h, true, iovs, iovsLen, append ? null : fd.pos);
+    let total: number;
+    try {
+      total = this.transfer(h, true, iovs, iovsLen, append ? null : fd.pos);
+    } catch (e) {
+      // A lazy fd that fails is settled, so that a stream gets no more positions.
+      if (fd.lazy !== null) this.settleQuietly(fd);
+      throw e;
+    }
     if (!fd.stream) {
       // After an append the position is the end of file, looked up only if asked.
       fd.pos = append ? -1 : this.ioEnd;
@@ -576,7 +626,7 @@ export class Wasi {
   fd_pwrite(n: number, iovs: number, iovsLen: number, offset: bigint, out: number): number {
     // A socket has no offsets, whatever its rights say (lseek(2) on a socket: ESPIPE).
     if (this.fds[n]?.socket) return C.ESPIPE;
-    const fd = this.fd(n, C.RIGHTS_FD_WRITE | C.RIGHTS_FD_SEEK);
+    const fd = this.known(n, C.RIGHTS_FD_WRITE | C.RIGHTS_FD_SEEK);
     if (fd.stream) return C.ESPIPE;
     const total = this.transfer(fd.handle, true, iovs, iovsLen, toPos(offset));
     this.syncAfterWrite(fd);
@@ -593,13 +643,21 @@ export class Wasi {
     if (this.fds[n]?.socket) return this.sockRecvFd(n, iovs, iovsLen, 0, out, null);
     const fd = this.fd(n, C.RIGHTS_FD_READ);
     if (fd.filetype === C.FILETYPE_DIRECTORY) return C.EISDIR;
-    const total = this.transfer(
-      fd.handle,
-      false,
-      iovs,
-      iovsLen,
-      fd.stream ? null : this.position(fd),
-    );
+    let total: number;
+    try {
+      total = this.transfer(fd.handle, false, iovs, iovsLen, fd.stream ? null : this.position(fd));
+    } catch (e) {
+      // EISDIR: a directory opened without O_DIRECTORY. Its rights (no
+      // FD_READ) answer instead, as they would have had it been known at open.
+      if (fd.lazy !== null && this.settleQuietly(fd) === C.FILETYPE_DIRECTORY)
+        return this.fd_read(n, iovs, iovsLen, out);
+      throw e;
+    }
+    // Nothing read tells nothing (empty iovecs never reach the host): find out.
+    if (total === 0 && fd.lazy !== null) {
+      this.settle(fd);
+      if (fd.filetype === C.FILETYPE_DIRECTORY) return this.fd_read(n, iovs, iovsLen, out);
+    }
     if (!fd.stream) fd.pos = this.ioEnd;
     this.dv.setUint32(out, total, true);
     return C.ESUCCESS;
@@ -607,7 +665,7 @@ export class Wasi {
 
   fd_pread(n: number, iovs: number, iovsLen: number, offset: bigint, out: number): number {
     if (this.fds[n]?.socket) return C.ESPIPE;
-    const fd = this.fd(n, C.RIGHTS_FD_READ | C.RIGHTS_FD_SEEK);
+    const fd = this.known(n, C.RIGHTS_FD_READ | C.RIGHTS_FD_SEEK);
     if (fd.stream) return C.ESPIPE;
     if (fd.filetype === C.FILETYPE_DIRECTORY) return C.EISDIR;
     const total = this.transfer(fd.handle, false, iovs, iovsLen, toPos(offset));
@@ -617,7 +675,7 @@ export class Wasi {
 
   fd_seek(n: number, offset: bigint, whence: number, out: number): number {
     // A zero move from the current position is a tell, which needs only FD_TELL.
-    const fd = this.fd(n, 0n);
+    const fd = this.known(n, 0n);
     // Streams cannot seek whatever their rights; say so first, as wasmtime does.
     if (fd.stream) return C.ESPIPE;
     const rights = offset === 0n && whence === C.WHENCE_CUR ? C.RIGHTS_FD_TELL : C.RIGHTS_FD_SEEK;
@@ -645,7 +703,7 @@ export class Wasi {
   }
 
   fd_tell(n: number, out: number): number {
-    const fd = this.fd(n, 0n);
+    const fd = this.known(n, 0n);
     if (fd.stream) return C.ESPIPE;
     if ((fd.base & C.RIGHTS_FD_TELL) === 0n) return C.ENOTCAPABLE;
     this.view().setBigUint64(out, BigInt(this.position(fd)), true);
@@ -655,7 +713,7 @@ export class Wasi {
   // ---- fd: attributes ----------------------------------------------------
 
   fd_fdstat_get(n: number, out: number): number {
-    const fd = this.fd(n, 0n);
+    const fd = this.known(n, 0n);
     const dv = this.view();
     dv.setUint8(out, fd.filetype);
     dv.setUint8(out + 1, 0);
@@ -667,7 +725,7 @@ export class Wasi {
   }
 
   fd_fdstat_set_flags(n: number, flags: number): number {
-    const fd = this.fd(n, C.RIGHTS_FD_FDSTAT_SET_FLAGS);
+    const fd = this.known(n, C.RIGHTS_FD_FDSTAT_SET_FLAGS);
     if (fd.socket) {
       // Only NONBLOCK means anything on a socket; wasi-common refuses the
       // rest with EINVAL ("cannot set anything else than NONBLOCK").
@@ -691,7 +749,7 @@ export class Wasi {
   }
 
   fd_fdstat_set_rights(n: number, base: bigint, inheriting: bigint): number {
-    const fd = this.fd(n, 0n);
+    const fd = this.known(n, 0n);
     if ((base & ~fd.base) !== 0n || (inheriting & ~fd.inheriting) !== 0n) return C.ENOTCAPABLE;
     fd.base = base;
     fd.inheriting = inheriting;
@@ -699,13 +757,13 @@ export class Wasi {
   }
 
   fd_filestat_get(n: number, out: number): number {
-    const fd = this.fd(n, C.RIGHTS_FD_FILESTAT_GET);
+    const fd = this.known(n, C.RIGHTS_FD_FILESTAT_GET);
     this.writeStat(out, fd.handle.stat());
     return C.ESUCCESS;
   }
 
   fd_filestat_set_size(n: number, size: bigint): number {
-    const fd = this.fd(n, C.RIGHTS_FD_FILESTAT_SET_SIZE);
+    const fd = this.known(n, C.RIGHTS_FD_FILESTAT_SET_SIZE);
     if (fd.filetype === C.FILETYPE_DIRECTORY) return C.EISDIR;
     if (size > MAX_SAFE) return C.EFBIG;
     fd.handle.truncate(size);
@@ -713,14 +771,14 @@ export class Wasi {
   }
 
   fd_filestat_set_times(n: number, atim: bigint, mtim: bigint, fstflags: number): number {
-    const fd = this.fd(n, C.RIGHTS_FD_FILESTAT_SET_TIMES);
+    const fd = this.known(n, C.RIGHTS_FD_FILESTAT_SET_TIMES);
     const [a, m] = times(atim, mtim, fstflags);
     fd.handle.setTimes(a, m);
     return C.ESUCCESS;
   }
 
   fd_advise(n: number, offset: bigint, len: bigint, advice: number): number {
-    const fd = this.fd(n, C.RIGHTS_FD_ADVISE);
+    const fd = this.known(n, C.RIGHTS_FD_ADVISE);
     if (advice > C.ADVICE_NOREUSE) return C.EINVAL;
     if (offset + len > U64_MAX) return C.EINVAL;
     if (fd.filetype === C.FILETYPE_DIRECTORY) return C.EBADF;
@@ -730,7 +788,7 @@ export class Wasi {
   }
 
   fd_allocate(n: number, offset: bigint, len: bigint): number {
-    const fd = this.fd(n, C.RIGHTS_FD_ALLOCATE);
+    const fd = this.known(n, C.RIGHTS_FD_ALLOCATE);
     if (fd.filetype === C.FILETYPE_DIRECTORY) return C.EBADF;
     if (fd.stream) return C.ESPIPE;
     if (len === 0n) return C.EINVAL;
@@ -742,12 +800,12 @@ export class Wasi {
   }
 
   fd_sync(n: number): number {
-    this.fd(n, C.RIGHTS_FD_SYNC).handle.sync();
+    this.known(n, C.RIGHTS_FD_SYNC).handle.sync();
     return C.ESUCCESS;
   }
 
   fd_datasync(n: number): number {
-    this.fd(n, C.RIGHTS_FD_DATASYNC).handle.datasync();
+    this.known(n, C.RIGHTS_FD_DATASYNC).handle.datasync();
     return C.ESUCCESS;
   }
 
@@ -809,7 +867,7 @@ export class Wasi {
   }
 
   fd_readdir(n: number, buf: number, bufLen: number, cookie: bigint, out: number): number {
-    const fd = this.fd(n, C.RIGHTS_FD_READDIR);
+    const fd = this.known(n, C.RIGHTS_FD_READDIR);
     if (!isDir(fd.handle)) return C.ENOTDIR;
     // Cookie k means "after the k-th entry" of a snapshot taken at cookie 0,
     // so cookies stay valid while the guest pages through the directory.
@@ -910,6 +968,9 @@ export class Wasi {
       truncate: (oflags & C.OFLAGS_TRUNC) !== 0,
       directory,
       append: (fdflags & C.FDFLAGS_APPEND) !== 0,
+      // What is open is looked up only when a call needs it (see Fd.lazy):
+      // most files are opened, read or written, and closed, none of which do.
+      presume: true,
     };
     const follow = (dirflags & C.LOOKUPFLAGS_SYMLINK_FOLLOW) !== 0;
     const handle = walk(dir, path, follow, (d, name, slash) => {
@@ -934,20 +995,20 @@ export class Wasi {
         throw e;
       }
     });
-    const filetype = handle.filetype;
-    const dirOpened = filetype === C.FILETYPE_DIRECTORY;
     const entry: Fd = {
       handle,
-      filetype,
-      base: base & (dirOpened ? C.RIGHTS_DIR_BASE : C.RIGHTS_FILE_BASE),
-      inheriting: dirOpened ? inheriting : 0n,
+      filetype: 0,
+      base: 0n,
+      inheriting: 0n,
       flags: fdflags,
       pos: 0,
-      stream: filetype !== C.FILETYPE_REGULAR_FILE && filetype !== C.FILETYPE_DIRECTORY,
+      stream: false,
       preopen: null,
       dirents: null,
       socket: null,
+      lazy: handle.settle !== undefined ? { base, inheriting } : null,
     };
+    opened(entry, handle.filetype, base, inheriting);
     if (flags.append) entry.pos = -1;
     this.view().setUint32(out, this.alloc(entry), true);
     return C.ESUCCESS;
@@ -1152,6 +1213,14 @@ export class Wasi {
       } else if (type === C.EVENTTYPE_FD_READ || type === C.EVENTTYPE_FD_WRITE) {
         const n = dv.getUint32(s + 16, true);
         const fd = this.fds[n];
+        if (fd?.lazy) {
+          try {
+            this.settle(fd);
+          } catch (e) {
+            ready.push({ userdata, error: errnoOf(e), type, nbytes: 0n, flags: 0 });
+            continue;
+          }
+        }
         if (fd === undefined) {
           ready.push({ userdata, error: C.EBADF, type, nbytes: 0n, flags: 0 });
         } else if (fd.socket) {
@@ -1581,6 +1650,7 @@ function socketFd(sock: GuestSocket, flags: number): Fd {
     preopen: null,
     dirents: null,
     socket: sock,
+    lazy: null,
   };
 }
 
@@ -1622,7 +1692,21 @@ function stdio(handle: Handle, direction: bigint): Fd {
     preopen: null,
     dirents: null,
     socket: null,
+    lazy: null,
   };
+}
+
+/**
+ * Give an fd that path_open opened the filetype of what it has open, and
+ * the rights it asked for (`base`, `inheriting`, already within what its
+ * directory passes on) that such a file can have: a directory's, or a file's.
+ */
+function opened(fd: Fd, filetype: number, base: bigint, inheriting: bigint): void {
+  const dir = filetype === C.FILETYPE_DIRECTORY;
+  fd.filetype = filetype;
+  fd.base = base & (dir ? C.RIGHTS_DIR_BASE : C.RIGHTS_FILE_BASE);
+  fd.inheriting = dir ? inheriting : 0n;
+  fd.stream = filetype !== C.FILETYPE_REGULAR_FILE && !dir;
 }
 
 function cstr(s: string, what: string): Uint8Array {
