@@ -214,6 +214,34 @@ describe("bench/tree-rss.mjs across an exec", () => {
   });
 });
 
+describe("bench/rss-probe.mjs", () => {
+  it("reports the peak at exit and loads nothing the measured program did not", () => {
+    const report = path.join(tmp, "probe.json");
+    const loaded = path.join(tmp, "probe-loaded.json");
+    // The program notes what is loaded before it exits (the probe's exit
+    // handler runs first, so anything it loaded then would show up after).
+    const program = path.join(tmp, "probe-program.mjs");
+    fs.writeFileSync(
+      program,
+      `Buffer.alloc(32 << 20, 1);
+process.getBuiltinModule("node:fs").writeFileSync(${JSON.stringify(loaded)}, JSON.stringify(process.moduleLoadList));
+`,
+    );
+    const r = spawnSync(
+      process.execPath,
+      ["--import", path.join(ROOT, "bench/rss-probe.mjs"), program],
+      { env: { ...process.env, DONJON_BENCH_RSS: report }, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    assert.equal(r.status, 0, r.stderr.toString());
+    const { maxRssKiB } = JSON.parse(fs.readFileSync(report, "utf8")) as { maxRssKiB: number };
+    assert.ok(maxRssKiB > 32 * 1024 && maxRssKiB < 256 * 1024, String(maxRssKiB));
+    const list = JSON.parse(fs.readFileSync(loaded, "utf8")) as string[];
+    for (const m of ["stream", "worker_threads", "internal/fs/streams", "internal/fs/promises"]) {
+      assert.equal(list.includes(`NativeModule ${m}`), false, `the probe loaded ${m}`);
+    }
+  });
+});
+
 describe("bench/sandbox-phases.mjs", () => {
   it("--reps 1 times the process floor, the host's steps and the Keep's phases", () => {
     const r = spawnSync(
