@@ -39,7 +39,7 @@ const utf8 = new TextEncoder();
 export async function main(argv: readonly string[]): Promise<number> {
   // Straight to fd 2, not `process.stderr.write`: the first use of
   // `process.stderr` builds a stream (node:stream and, for a pipe, node:net
-  // with its socket wrap) — ≈ 1.5 MiB of peak memory for `donjon run`'s one
+  // with its socket wrap) — ≈ 1.5–2 MiB of peak memory for `donjon run`'s one
   // note, which is written synchronously either way (stdio pipes, files and
   // terminals are synchronous in Node on Linux), as the guest's own stderr is.
   const err = (text: string): void => writeAll(2, utf8.encode(text));

@@ -39,7 +39,7 @@ it("donjon run --backend nil hello.wasm loads no HTTP client, no streams, no soc
     assert.equal(loaded(heavy), false, `${heavy} was loaded at start-up`);
   }
   // Its note goes to stderr: through `process.stderr` that would build a
-  // stream (node:stream) over a pipe socket (node:net), ≈ 1.5 MiB of peak memory.
+  // stream (node:stream) over a pipe socket (node:net), ≈ 1.5–2 MiB of peak memory.
   for (const heavy of ["stream", "net"]) {
     assert.equal(
       builtins.includes(`NativeModule ${heavy}`),
