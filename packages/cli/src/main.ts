@@ -42,7 +42,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   // with its socket wrap) — ≈ 1.5–2 MiB of peak memory for `donjon run`'s one
   // note, which is written synchronously either way (stdio pipes, files and
   // terminals are synchronous in Node on Linux), as the guest's own stderr is.
-  const err = (text: string): void => writeAll(2, utf8.encode(text));
+  // A message that cannot be written (stderr closed: EPIPE, EBADF) is lost,
+  // but the exit status still says what happened.
+  const err = (text: string): void => {
+    try {
+      writeAll(2, utf8.encode(text));
+    } catch {}
+  };
   try {
     return await dispatch(argv, {
       cwd: process.cwd(),

@@ -4,7 +4,8 @@
  * into the real CLI reports at exit what got loaded.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
 import * as path from "node:path";
 import { it } from "node:test";
 
@@ -52,4 +53,15 @@ it("donjon run --backend nil hello.wasm loads no HTTP client, no streams, no soc
     "undefined",
     "@peculiar/x509 (reflect-metadata) was loaded by donjon run",
   );
+});
+
+it("a broken stderr loses donjon's message, not its exit status", async () => {
+  // A usage error (exit 2) whose stderr pipe has no reader: writing the message fails with EPIPE.
+  const child = spawn(process.execPath, ["packages/cli/bin/donjon.js", "run", "--no-such-flag"], {
+    cwd: ROOT,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  child.stderr.destroy(); // closes the read end long before the CLI has started
+  const [status] = (await once(child, "exit")) as [number | null];
+  assert.equal(status, 2);
 });
