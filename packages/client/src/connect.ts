@@ -18,6 +18,8 @@
 import * as https from "node:https";
 import type { Socket } from "node:net";
 import * as tls from "node:tls";
+import { type CrlKeeper, crlKeeper } from "./_crlkeeper.ts";
+import type { CrlFetch } from "./crl.ts";
 import { ClientError } from "./error.ts";
 import {
   judge,
@@ -30,8 +32,41 @@ import {
   type VerifyKeepOptions,
 } from "./verify.ts";
 
+/**
+ * Where an agent fetches the Steward's CRL, and how ({@link fetchStewardCrl}).
+ * The agent fetches it before judging its first peer and again once it is
+ * past the middle of its validity (the Steward's: half an hour into its hour).
+ */
+export interface KeepCrlSource {
+  /** The CRL's URL, or the Steward's base URL (`https://steward:8443` → `…/api/v1/crl`). Required. */
+  url: string | URL;
+  /**
+   * For an https:// URL: CA certificates (PEM) to trust for the Steward's TLS,
+   * besides the system's roots. Default: `stewardCa` (the Steward's ca.pem
+   * issued its own TLS certificate). Unused when `fetch` is given.
+   */
+  ca?: string;
+  /** The fetch to use. Default: the global `fetch`, or Node's https trusting `ca` for an https:// URL. */
+  fetch?: CrlFetch;
+  /** Time for one fetch (request and body), in milliseconds. Default 10 000. */
+  timeoutMs?: number;
+}
+
 /** Options of {@link connectKeep} and {@link keepAgent}: the verifier's, plus the connection's. */
-export interface KeepConnectOptions extends Omit<VerifyKeepOptions, "host"> {
+export interface KeepConnectOptions extends Omit<VerifyKeepOptions, "host" | "crl"> {
+  /**
+   * The Steward's CRL. Bytes or PEM text (as {@link VerifyKeepOptions.crl}):
+   * read once, and it must stay current (the Steward's is valid one hour).
+   * Or `{ url, … }` ({@link KeepCrlSource}): fetched before the first peer
+   * is judged and kept fresh — fetched again past the middle of its
+   * validity, one fetch at a time shared by every connection waiting for it,
+   * at most every 30 s by `now`. A failed refresh keeps the held CRL while it
+   * is current (the `client.revocation.crl` check says the refresh failed);
+   * once it is stale every peer is refused (`client.crl`), and with none
+   * fetched yet, `client.crl_unavailable`. Not checked if unset: the
+   * verdict's `notChecked` then says revocation was not consulted.
+   */
+  crl?: string | Uint8Array | KeepCrlSource;
   /**
    * Time for TCP, the TLS handshake and the verdict together, in milliseconds.
    * Default 10 000.
@@ -64,8 +99,9 @@ export async function connectKeep(
 ): Promise<tls.TLSSocket> {
   const { host, port } = parseTarget(url);
   const trust = stewardTrust(options.stewardCa);
-  const resolved = resolveOptions({ ...options, host });
-  return verifiedConnect({ host, port, servername: sni(host) }, trust, resolved, options);
+  const { bytes, keeper } = crlOption(options, trust);
+  const resolved = resolveOptions({ ...options, crl: bytes, host });
+  return verifiedConnect({ host, port, servername: sni(host) }, trust, resolved, options, keeper);
 }
 
 /**
@@ -73,21 +109,24 @@ export async function connectKeep(
  * written: a refused Keep fails the request with a `ClientError` (its `verdict`
  * lists every check) and never receives a byte of it.
  *
- * With `crl` (the Steward's CRL, {@link fetchStewardCrl}), a Keep whose
- * certificate it lists is refused (`client.revoked`). The CRL is read when the
- * agent is made and must stay current: the Steward's is valid one hour, so
- * make a new agent with a fresh CRL before it goes stale (`client.crl`).
+ * With `crl`, a Keep whose certificate the Steward's CRL lists is refused
+ * (`client.revoked`). Give it as `{ url }` ({@link KeepCrlSource}) and the
+ * agent fetches the CRL and keeps it fresh for as long as it lives; given as
+ * bytes it is read when the agent is made and goes stale an hour later.
  *
  * ```ts
- * https.get("https://keep.example:8443/", { agent: keepAgent({ stewardCa, workload }) }, …)
+ * const agent = keepAgent({ stewardCa, workload, crl: { url: "https://steward.example:8443" } });
+ * https.get("https://keep.example:8443/", { agent }, …)
  * ```
  *
  * @throws {ClientError} `client.options` for invalid options (when called).
  */
 export function keepAgent(options: KeepAgentOptions): https.Agent {
   const trust = stewardTrust(options.stewardCa);
-  // Checked and read once (the CRL too), not per connection; each connection adds its host.
-  const base = resolveOptions(options);
+  // Checked and read once (CRL bytes too), not per connection; each connection
+  // adds its host, and with a CRL source the CRL the keeper holds then.
+  const { bytes, keeper } = crlOption(options, trust);
+  const base = resolveOptions({ ...options, crl: bytes });
   checkTimeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   const agent = new https.Agent({ ...options.agent, maxCachedSessions: 0 });
   // The Agent calls createConnection(options, callback) and waits for the
@@ -98,7 +137,7 @@ export function keepAgent(options: KeepAgentOptions): https.Agent {
   ): undefined => {
     const host = (opts.host ?? "localhost").replace(/^\[(.*)\]$/, "$1");
     const resolved: ResolvedVerifyOptions = { ...base, host: opts.servername || host };
-    verifiedConnect(opts, trust, resolved, options).then(
+    verifiedConnect(opts, trust, resolved, options, keeper).then(
       (s) => callback(null, s),
       (e: Error) => callback(e),
     );
@@ -106,6 +145,71 @@ export function keepAgent(options: KeepAgentOptions): https.Agent {
   };
   (agent as unknown as { createConnection: typeof create }).createConnection = create;
   return agent;
+}
+
+/**
+ * The `crl` option split: bytes for {@link resolveOptions}, or a keeper that
+ * fetches from a {@link KeepCrlSource}. The source is checked here, so that
+ * a mistake is `client.options` when the agent is made, not a refused peer.
+ */
+function crlOption(
+  options: KeepConnectOptions,
+  trust: StewardTrust,
+): { bytes: string | Uint8Array | undefined; keeper: CrlKeeper | undefined } {
+  const c = options.crl;
+  if (c === undefined || typeof c === "string" || c instanceof Uint8Array) {
+    return { bytes: c, keeper: undefined };
+  }
+  const bad = (m: string): never => {
+    throw new ClientError("client.options", `crl: ${m}`);
+  };
+  if (typeof c !== "object" || c === null) {
+    bad(
+      "expected the Steward's CRL as PEM text or bytes (Uint8Array: DER or PEM), or { url } to fetch it",
+    );
+  }
+  const source = c as Partial<KeepCrlSource>;
+  if (typeof source.url !== "string" && !(source.url instanceof URL)) {
+    bad(
+      `url: expected the Steward's CRL URL or base URL (http(s)://STEWARD[:PORT][/api/v1/crl]), got ${JSON.stringify(source.url)}`,
+    );
+  }
+  let u: URL | undefined;
+  try {
+    u = new URL(String(source.url));
+  } catch {
+    u = undefined;
+  }
+  if (u === undefined || (u.protocol !== "https:" && u.protocol !== "http:")) {
+    bad(
+      `url: expected an http:// or https:// URL (http(s)://STEWARD[:PORT][/api/v1/crl]), got ${JSON.stringify(String(source.url))}`,
+    );
+  }
+  if (source.ca !== undefined && typeof source.ca !== "string") {
+    bad("ca: expected PEM text (the Steward's ca.pem)");
+  }
+  if (source.fetch !== undefined && typeof source.fetch !== "function") {
+    bad("fetch: expected a function with the shape of the global fetch");
+  }
+  const t = source.timeoutMs;
+  if (t !== undefined && (typeof t !== "number" || !Number.isFinite(t) || t <= 0)) {
+    bad(`timeoutMs: expected a positive number, got ${t}`);
+  }
+  if (options.now !== undefined && typeof options.now !== "function") {
+    throw new ClientError("client.options", "now: expected a function returning a Date");
+  }
+  const keeper = crlKeeper(
+    {
+      url: source.url!,
+      // The Steward's ca.pem issued its own TLS certificate too.
+      ca: source.ca ?? trust.certs.map((x) => x.toString()).join(""),
+      ...(source.fetch === undefined ? {} : { fetch: source.fetch }),
+      ...(t === undefined ? {} : { timeoutMs: t }),
+    },
+    trust,
+    options.now ?? (() => new Date()),
+  );
+  return { bytes: undefined, keeper };
 }
 
 /**
@@ -168,9 +272,13 @@ async function verifiedConnect(
   trust: StewardTrust,
   resolved: ResolvedVerifyOptions,
   options: KeepConnectOptions,
+  keeper: CrlKeeper | undefined,
 ): Promise<tls.TLSSocket> {
   const { session: _session, ...rest } = opts;
-  const socket = await handshake(
+  // The CRL is fetched (when due) while the handshake runs, and awaited
+  // before the verdict: the socket reaches nobody until both are done.
+  const crl = keeper?.current();
+  const handshaken = handshake(
     {
       ...rest,
       ca: trust.certs.map((c) => c.toString()),
@@ -180,7 +288,12 @@ async function verifiedConnect(
     },
     options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
   );
-  const verdict = judge(peerChain(socket), trust, resolved);
+  const [socket, held] = await Promise.all([handshaken, crl]);
+  const verdict = judge(
+    peerChain(socket),
+    trust,
+    held === undefined ? resolved : { ...resolved, crl: held },
+  );
   try {
     throwIfRefused(verdict);
     options.onVerified?.(verdict, socket);

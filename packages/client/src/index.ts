@@ -7,6 +7,7 @@ export type {
   FetchPeerChainOptions,
   KeepAgentOptions,
   KeepConnectOptions,
+  KeepCrlSource,
 } from "./connect.ts";
 export { connectKeep, fetchPeerChain, keepAgent, parseTarget, peerChain } from "./connect.ts";
 export type { CrlFetch, FetchStewardCrlOptions } from "./crl.ts";

@@ -240,8 +240,17 @@ export interface ResolvedVerifyOptions {
   ignoreHostname: boolean;
   now: () => Date;
   /** The CRL given, read once: what it says, or why it could not be read. Undefined: none given. */
-  crl: { crl: ParsedCrl } | { error: string } | undefined;
+  crl: ResolvedCrl | undefined;
 }
+
+/**
+ * A CRL to judge with, or why there is none. `note` is appended to the
+ * `client.revocation.crl` check's actual (a refresh that failed); `code` is the
+ * failed check's code when there is no CRL (default `client.crl`). @internal
+ */
+export type ResolvedCrl =
+  | { crl: ParsedCrl; note?: string }
+  | { error: string; code?: "client.crl" | "client.crl_unavailable" };
 
 /** Check options once (an agent checks them when it is made). @internal */
 export function resolveOptions(o: Omit<VerifyKeepOptions, "stewardCa">): ResolvedVerifyOptions {
@@ -632,10 +641,21 @@ function revocationChecks(
 ): void {
   const ca = oneLine(anchor.subject);
   const expected = `a current CRL issued and signed by the Steward CA (${ca}), at ${now.toISOString()}`;
-  const crl = "crl" in given ? given.crl : null;
-  const problem = crl === null ? (given as { error: string }).error : crlProblem(crl, anchor, now);
-  if (crl === null || problem !== null) {
-    failCheck("client.revocation.crl", "client.crl", expected, problem!);
+  if ("error" in given) {
+    const code = given.code ?? "client.crl";
+    failCheck("client.revocation.crl", code, expected, given.error);
+    notChecked.push(
+      code === "client.crl"
+        ? "revocation: not checked, the CRL given cannot be used (client.crl)"
+        : `revocation: not checked, there is no CRL to use (${code})`,
+    );
+    return;
+  }
+  const crl = given.crl;
+  const note = given.note === undefined ? "" : `; ${given.note}`;
+  const problem = crlProblem(crl, anchor, now);
+  if (problem !== null) {
+    failCheck("client.revocation.crl", "client.crl", expected, problem + note);
     notChecked.push("revocation: not checked, the CRL given cannot be used (client.crl)");
     return;
   }
@@ -644,7 +664,7 @@ function revocationChecks(
   pass(
     "client.revocation.crl",
     expected,
-    `signed by ${ca}; thisUpdate ${crl.thisUpdate.toISOString()}, nextUpdate ${crl.nextUpdate!.toISOString()}; ${count}`,
+    `signed by ${ca}; thisUpdate ${crl.thisUpdate.toISOString()}, nextUpdate ${crl.nextUpdate!.toISOString()}; ${count}${note}`,
   );
   const serial = normalizeSerial(leaf.serialNumber);
   const listed = crl.entries.find((e) => e.serial === serial);
@@ -665,8 +685,8 @@ function revocationChecks(
   }
 }
 
-/** Why `crl` cannot be used to judge a certificate `anchor` issued, at `now`; null when it can. */
-function crlProblem(crl: ParsedCrl, anchor: X509Certificate, now: Date): string | null {
+/** Why `crl` cannot be used to judge a certificate `anchor` issued, at `now`; null when it can. @internal */
+export function crlProblem(crl: ParsedCrl, anchor: X509Certificate, now: Date): string | null {
   const ca = oneLine(anchor.subject);
   const window = `thisUpdate ${crl.thisUpdate.toISOString()}, nextUpdate ${crl.nextUpdate?.toISOString() ?? "none"}`;
   let subject: Uint8Array;
