@@ -62,7 +62,8 @@ export function crlKeeper(
       const at = now();
       // Signed by one of the CAs trusted, and current: what a verdict would accept.
       const problems = trust.certs.map((c) => crlProblem(parsed, c, at));
-      if (!problems.includes(null)) throw new Error(`the CRL fetched ${problems[0]}`);
+      if (!problems.includes(null))
+        throw new Error(`the CRL fetched cannot be used: ${problems[0]}`);
       if (held !== null && parsed.thisUpdate < held.thisUpdate) {
         throw new Error(
           `the CRL fetched (thisUpdate ${parsed.thisUpdate.toISOString()}) is older than the one held (thisUpdate ${held.thisUpdate.toISOString()})`,
