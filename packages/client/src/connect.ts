@@ -90,8 +90,8 @@ const DEFAULT_TIMEOUT_MS = 10_000;
  *
  * @throws {ClientError} (rejects) `client.options`, `client.connect`,
  * `client.tls`, or the code of the first failed check (`client.chain`,
- * `client.expired`, `client.revoked`, `client.crl`, `client.policy.workload`…)
- * with the `verdict`.
+ * `client.expired`, `client.revoked`, `client.crl`, `client.crl_unavailable`,
+ * `client.policy.workload`…) with the `verdict`.
  */
 export async function connectKeep(
   url: string | URL,

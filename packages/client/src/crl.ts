@@ -283,8 +283,8 @@ const CRL_TYPES = new Set([
  * party in the middle can withhold a fresh CRL (then the old one goes stale
  * and is refused) but cannot forge one.
  *
- * The Steward's CRL is valid one hour: fetch it again before its nextUpdate,
- * and make a new agent with it (an agent reads its CRL once).
+ * The Steward's CRL is valid one hour: fetch it again before its nextUpdate.
+ * An agent given `crl: { url }` does that itself (`KeepCrlSource`).
  *
  * @throws {ClientError} (rejects) `client.options` for a URL that is not
  * http(s) or a bad timeout; `client.crl_unavailable` when the CRL cannot be

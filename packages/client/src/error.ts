@@ -79,13 +79,13 @@ export const CLIENT_ERRORS = {
   },
   "client.crl": {
     summary:
-      "The CRL given (crl, --crl) cannot be used: not a DER or PEM X.509 CRL, not issued and signed by the Steward CA the Keep chains to, not current (stale, not yet valid, or without nextUpdate), or with an unknown critical CRL or entry extension (RFC 5280 §5.2, §5.3).",
+      "The CRL given (crl, --crl), or the one an agent holds (crl: { url }), cannot be used: not a DER or PEM X.509 CRL, not issued and signed by the Steward CA the Keep chains to, not current (stale, not yet valid, or without nextUpdate; an agent's goes stale when its refreshes keep failing, and the check says why), or with an unknown critical CRL or entry extension (RFC 5280 §5.2, §5.3).",
     remedy:
-      "Fetch the current CRL of the Steward that certified the Keep (GET /api/v1/crl, fetchStewardCrl, donjon verify --crl https://STEWARD/api/v1/crl): it is valid one hour; check the clocks (NTP).",
+      "Fetch the current CRL of the Steward that certified the Keep (GET /api/v1/crl, fetchStewardCrl, donjon verify --crl https://STEWARD/api/v1/crl), or give an agent crl: { url } to keep it fresh: it is valid one hour; check the clocks (NTP) and that the agent can reach the Steward.",
   },
   "client.crl_unavailable": {
     summary:
-      "The Steward's CRL could not be fetched: unreachable, timed out, an answer other than 200, a media type that is not a CRL's (application/pkix-crl, or application/octet-stream), an empty body, or more than 1 MiB.",
+      "The Steward's CRL could not be fetched: unreachable, timed out, an answer other than 200, a media type that is not a CRL's (application/pkix-crl, or application/octet-stream), an empty body, or more than 1 MiB; or an agent with crl: { url } has no CRL yet (none of its fetches gave a current one signed by the Steward CA), so it refuses every peer.",
     remedy:
       "Check the URL (a Steward's base URL, or its /api/v1/crl) and that the Steward is running; plain http:// is fine, the CRL is signed.",
   },
@@ -102,7 +102,7 @@ export const CLIENT_ERRORS = {
   },
   "client.options": {
     summary:
-      "An option is invalid: a Steward CA that is not PEM or DER of a CA certificate, a workload identity that is not 64 hex digits, a URL that is not https://HOST:PORT, a crl that is neither PEM text nor bytes.",
+      "An option is invalid: a Steward CA that is not PEM or DER of a CA certificate, a workload identity that is not 64 hex digits, a URL that is not https://HOST:PORT, a crl that is neither PEM text nor bytes nor { url } with an http(s) URL.",
     remedy: "Fix the option the message names.",
   },
 } as const satisfies Record<string, ClientCodeInfo>;

@@ -89,8 +89,9 @@ export interface VerifyKeepOptions {
   /**
    * The Steward's CRL: PEM text (`-----BEGIN X509 CRL-----`) or bytes (DER, or
    * PEM text), as GET /api/v1/crl serves it ({@link fetchStewardCrl}). Read
-   * once (an agent reads it when it is made); it must be current at each
-   * verification (the Steward's is valid one hour). Not checked if unset:
+   * once; it must be current at each verification (the Steward's is valid one
+   * hour). An agent also takes `{ url }` and keeps it fresh
+   * (`KeepCrlSource`). Not checked if unset:
    * the verdict's `notChecked` then says revocation was not consulted.
    */
   crl?: string | Uint8Array;
