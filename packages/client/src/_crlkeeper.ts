@@ -73,7 +73,11 @@ export function crlKeeper(
       failure = null;
       // crlProblem refused a CRL without nextUpdate.
       const half = (parsed.thisUpdate.getTime() + parsed.nextUpdate!.getTime()) / 2;
-      dueAt = Math.max(half, started.getTime() + MIN_FETCH_INTERVAL_MS);
+      // Not later than it goes stale, even for a CRL valid less than a minute.
+      dueAt = Math.min(
+        parsed.nextUpdate!.getTime(),
+        Math.max(half, started.getTime() + MIN_FETCH_INTERVAL_MS),
+      );
     } catch (e) {
       failure = { at: started, reason: (e as Error).message };
       dueAt = started.getTime() + MIN_FETCH_INTERVAL_MS;

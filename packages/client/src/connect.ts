@@ -288,7 +288,11 @@ async function verifiedConnect(
     },
     options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
   );
-  const [socket, held] = await Promise.all([handshaken, crl]);
+  const [socket, held] = await Promise.all([handshaken, crl]).catch((e: unknown) => {
+    // Only the caller's `now` can make the CRL's side throw; the socket is nobody's then.
+    handshaken.then(close, () => {});
+    throw e;
+  });
   const verdict = judge(
     peerChain(socket),
     trust,
