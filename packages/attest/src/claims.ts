@@ -23,6 +23,7 @@
  */
 import { bytesEqual } from "./_bytes.ts";
 import type { EvidenceCode } from "./codes.ts";
+import { ACCEPTABLE_TCB_STATUSES } from "./dcap/types.ts";
 import { EvidenceError } from "./error.ts";
 
 /**
@@ -61,20 +62,15 @@ export const KEEP_CLAIMS_TCB_STATUSES = [
   "none",
   "meets-minimum",
   "not-checked",
-  "UpToDate",
-  "SWHardeningNeeded",
-  "ConfigurationNeeded",
-  "ConfigurationAndSWHardeningNeeded",
-  "OutOfDate",
-  "OutOfDateConfigurationNeeded",
+  ...ACCEPTABLE_TCB_STATUSES,
 ] as const;
 
 /** Which TCB statuses each TEE can record: a status of another TEE's kind is malformed. */
 const TCB_STATUSES_OF: Readonly<Record<(typeof KEEP_CLAIMS_TEES)[number], readonly string[]>> = {
   sandbox: ["none"],
   snp: ["meets-minimum", "not-checked"],
-  tdx: KEEP_CLAIMS_TCB_STATUSES.slice(3),
-  sgx: KEEP_CLAIMS_TCB_STATUSES.slice(3),
+  tdx: ACCEPTABLE_TCB_STATUSES,
+  sgx: ACCEPTABLE_TCB_STATUSES,
 };
 
 /** What a Keep certificate records about the attested Keep. All byte strings are lowercase hex. */

@@ -83,6 +83,7 @@ export type {
   TdxModuleIdentity,
 } from "./dcap/index.ts";
 export {
+  ACCEPTABLE_TCB_STATUSES,
   attestDcap,
   createDcapCollateralVerifier,
   createDcapQuoteVerifier,

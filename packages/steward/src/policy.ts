@@ -57,6 +57,7 @@
  * `host_keys` given as paths); this module imports nothing from `node:*`.
  */
 import { isIP } from "node:net";
+import { ACCEPTABLE_TCB_STATUSES } from "@donjon/attest";
 import { parse, TomlError } from "smol-toml";
 import { StewardError } from "./error.ts";
 
@@ -99,15 +100,8 @@ export interface SnpTeePolicy extends TeePolicy {
   requireCrl: boolean;
 }
 
-/** Intel's TCB statuses a policy may accept (`Revoked` is never accepted). */
-export const INTEL_TCB_STATUSES = [
-  "UpToDate",
-  "SWHardeningNeeded",
-  "ConfigurationNeeded",
-  "ConfigurationAndSWHardeningNeeded",
-  "OutOfDate",
-  "OutOfDateConfigurationNeeded",
-] as const;
+/** Intel's TCB statuses a policy may accept (`Revoked` is never accepted): attest's list. */
+export const INTEL_TCB_STATUSES = ACCEPTABLE_TCB_STATUSES;
 
 /** An Intel TCB status a policy may accept. */
 export type IntelTcbStatus = (typeof INTEL_TCB_STATUSES)[number];

@@ -30,7 +30,7 @@ import { EvidenceError } from "../error.ts";
 import { decodePem, looksLikePem, parseCertificate } from "../snp/_amdcerts.ts";
 import type { Check } from "../verdict.ts";
 import { INTEL_SGX_ROOT_CA } from "./roots/intel.ts";
-import type { DcapCollateral, TcbStatus } from "./types.ts";
+import { type DcapCollateral, TCB_STATUSES, type TcbStatus } from "./types.ts";
 
 // ───────────────────────────────────────────────────────────────────────────
 // Parsed collateral
@@ -375,15 +375,6 @@ function dateText(v: Json | undefined, path: string): string {
   return v as string;
 }
 
-const PLATFORM_STATUSES: readonly TcbStatus[] = [
-  "UpToDate",
-  "SWHardeningNeeded",
-  "ConfigurationNeeded",
-  "ConfigurationAndSWHardeningNeeded",
-  "OutOfDate",
-  "OutOfDateConfigurationNeeded",
-  "Revoked",
-];
 /** QE Identity and TDX module identity levels: PCS v4 "Enclave Identity" tcbStatus. */
 const IDENTITY_STATUSES: readonly TcbStatus[] = ["UpToDate", "OutOfDate", "Revoked"];
 
@@ -590,7 +581,7 @@ function tcbLevel(o: Obj, path: string, version: 2 | 3, tdx: boolean): TcbLevel 
     pceSvn: int(tcb.pcesvn, `${tp}.pcesvn`, 0xffff),
     tdxComponents,
     tcbDate: dateText(o.tcbDate, `${path}.tcbDate`),
-    tcbStatus: status(o.tcbStatus, `${path}.tcbStatus`, PLATFORM_STATUSES),
+    tcbStatus: status(o.tcbStatus, `${path}.tcbStatus`, TCB_STATUSES),
     advisoryIds: advisories(o.advisoryIDs, `${path}.advisoryIDs`),
   };
 }

@@ -105,6 +105,7 @@ export type {
   TcbStatus,
   TdReportBody,
 } from "./types.ts";
+export { ACCEPTABLE_TCB_STATUSES, TCB_STATUSES } from "./types.ts";
 export type {
   DcapAllowed,
   DcapBytesLike,

@@ -118,15 +118,24 @@ export interface DcapCollateral {
   pckCrlIssuerChain: Uint8Array[] | null;
 }
 
+/**
+ * Intel's TCB statuses that a policy may accept: every one but `Revoked`. The
+ * one list the verifier, the CLI, the Steward and the Keep claims use.
+ */
+export const ACCEPTABLE_TCB_STATUSES = [
+  "UpToDate",
+  "SWHardeningNeeded",
+  "ConfigurationNeeded",
+  "ConfigurationAndSWHardeningNeeded",
+  "OutOfDate",
+  "OutOfDateConfigurationNeeded",
+] as const;
+
 /** Intel's TCB statuses (TCB Info levels and QE Identity levels). */
-export type TcbStatus =
-  | "UpToDate"
-  | "SWHardeningNeeded"
-  | "ConfigurationNeeded"
-  | "ConfigurationAndSWHardeningNeeded"
-  | "OutOfDate"
-  | "OutOfDateConfigurationNeeded"
-  | "Revoked";
+export const TCB_STATUSES = [...ACCEPTABLE_TCB_STATUSES, "Revoked"] as const;
+
+/** An Intel TCB status. */
+export type TcbStatus = (typeof TCB_STATUSES)[number];
 
 /** What the TCB evaluation (`tcb.ts`) found for one quote. */
 export interface TcbEvaluation {

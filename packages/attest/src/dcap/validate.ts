@@ -16,7 +16,15 @@ import { bytesEqual, fromHex, toHex } from "../_bytes.ts";
 import { CODES, type PolicyCode } from "../codes.ts";
 import { OptionsError } from "../error.ts";
 import type { Check } from "../verdict.ts";
-import type { DcapQuote, SgxReportBody, TcbEvaluation, TcbStatus, TdReportBody } from "./types.ts";
+import {
+  ACCEPTABLE_TCB_STATUSES,
+  type DcapQuote,
+  type SgxReportBody,
+  TCB_STATUSES,
+  type TcbEvaluation,
+  type TcbStatus,
+  type TdReportBody,
+} from "./types.ts";
 
 /** Bytes, or the same bytes as a hex string (either case, no `0x`). */
 export type DcapBytesLike = Uint8Array | string;
@@ -98,16 +106,6 @@ export interface DcapValidateOptions {
   /** XFAM (8 bytes, as in the quote: little-endian), exact. Not checked if unset. */
   xfam?: DcapBytesLike;
 }
-
-const TCB_STATUSES: readonly TcbStatus[] = [
-  "UpToDate",
-  "SWHardeningNeeded",
-  "ConfigurationNeeded",
-  "ConfigurationAndSWHardeningNeeded",
-  "OutOfDate",
-  "OutOfDateConfigurationNeeded",
-  "Revoked",
-];
 
 /** The byte-valued options: option, TEE, spec name, size, code, the field of the report body. */
 const BYTE_FIELDS = [
@@ -455,7 +453,7 @@ export function resolveDcapValidateOptions(
       if (x === "Revoked") invalid("allowedTcbStatuses: Revoked can never be accepted");
       if (!TCB_STATUSES.includes(x)) {
         invalid(
-          `allowedTcbStatuses: unknown status ${JSON.stringify(x)} (expected one of ${TCB_STATUSES.slice(0, -1).join(", ")})`,
+          `allowedTcbStatuses: unknown status ${JSON.stringify(x)} (expected one of ${ACCEPTABLE_TCB_STATUSES.join(", ")})`,
         );
       }
     }

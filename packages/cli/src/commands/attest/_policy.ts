@@ -57,11 +57,11 @@
  * Strict: an unknown key, a wrong type or a malformed value is an error that
  * names the key, the file and the line.
  */
-import type {
-  DcapValidateOptions,
-  SnpPlatformFlag,
-  SnpValidateOptions,
-  TcbStatus,
+import {
+  ACCEPTABLE_TCB_STATUSES,
+  type DcapValidateOptions,
+  type SnpPlatformFlag,
+  type SnpValidateOptions,
 } from "@donjon/attest";
 import { type Path, readStrictToml, show, typeName } from "../../_toml_strict.ts";
 
@@ -85,14 +85,6 @@ export interface DcapPolicy {
   requireCollateral: boolean;
 }
 
-const INTEL_STATUSES: readonly Exclude<TcbStatus, "Revoked">[] = [
-  "UpToDate",
-  "SWHardeningNeeded",
-  "ConfigurationNeeded",
-  "ConfigurationAndSWHardeningNeeded",
-  "OutOfDate",
-  "OutOfDateConfigurationNeeded",
-];
 const DCAP_COMMON = ["tcb_statuses", "advisory_ids", "debug", "report_data", "require_collateral"];
 /** Byte-valued keys: TOML key → [option, size in bytes]. */
 const DCAP_BYTES = {
@@ -273,11 +265,11 @@ export function parsePolicy(source: string, file: string): AttestPolicy {
     const v: DcapValidateOptions = {};
     if (t.tcb_statuses !== undefined) {
       v.allowedTcbStatuses = strings(t.tcb_statuses, [tee, "tcb_statuses"]).map((x, i) =>
-        (INTEL_STATUSES as readonly string[]).includes(x)
-          ? (x as (typeof INTEL_STATUSES)[number])
+        (ACCEPTABLE_TCB_STATUSES as readonly string[]).includes(x)
+          ? (x as (typeof ACCEPTABLE_TCB_STATUSES)[number])
           : fail(
               [tee, "tcb_statuses", i],
-              `"${tee}.tcb_statuses[${i}]" must be one of ${INTEL_STATUSES.join(", ")}, got ${JSON.stringify(x)}${x === "Revoked" ? " (a revoked TCB is never accepted)" : ""}`,
+              `"${tee}.tcb_statuses[${i}]" must be one of ${ACCEPTABLE_TCB_STATUSES.join(", ")}, got ${JSON.stringify(x)}${x === "Revoked" ? " (a revoked TCB is never accepted)" : ""}`,
             ),
       );
     }
