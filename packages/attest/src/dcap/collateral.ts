@@ -25,10 +25,10 @@
  */
 import { fromHex, toHex } from "../_bytes.ts";
 import { X509Certificate, X509Crl } from "../_x509.ts";
-import { CODES, type EvidenceCode } from "../codes.ts";
+import { CODES } from "../codes.ts";
 import { EvidenceError } from "../error.ts";
 import { decodePem, looksLikePem, parseCertificate } from "../snp/_amdcerts.ts";
-import type { Check } from "../verdict.ts";
+import { type Check, failed as fail, passed as pass } from "../verdict.ts";
 import { INTEL_SGX_ROOT_CA } from "./roots/intel.ts";
 import { type DcapCollateral, TCB_STATUSES, type TcbStatus } from "./types.ts";
 
@@ -1420,21 +1420,6 @@ function certDer(input: Uint8Array | string): Uint8Array {
 
 // ───────────────────────────────────────────────────────────────────────────
 // Check helpers
-
-function pass(id: string): Check {
-  return { id, ok: true };
-}
-
-function fail(id: string, code: EvidenceCode, detail: { expected: string; actual: string }): Check {
-  return {
-    id,
-    ok: false,
-    code,
-    expected: detail.expected,
-    actual: detail.actual,
-    remedy: CODES[code].remedy,
-  };
-}
 
 function validity(id: string, what: string, cert: Cert, now: Date): Check {
   const t = now.getTime();

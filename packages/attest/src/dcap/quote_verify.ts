@@ -32,9 +32,9 @@ import {
   X509Certificate,
   X509Crl,
 } from "../_x509.ts";
-import { CODES, type EvidenceCode } from "../codes.ts";
+import { CODES } from "../codes.ts";
 import { EvidenceError } from "../error.ts";
-import type { Check } from "../verdict.ts";
+import { type Check, failed as fail, passed as pass } from "../verdict.ts";
 import { parsePckExtensions } from "./abi.ts";
 import { INTEL_SGX_ROOT_CA } from "./roots/intel.ts";
 import type { DcapQuote, PckExtensions } from "./types.ts";
@@ -678,14 +678,6 @@ class Verifier implements DcapQuoteVerifier {
 }
 
 // ── checks that need no crypto ──────────────────────────────────────────────
-
-function pass(id: string): Check {
-  return { id, ok: true };
-}
-
-function fail(id: string, code: EvidenceCode, detail: { expected: string; actual: string }): Check {
-  return { id, ok: false, code, ...detail, remedy: CODES[code].remedy };
-}
 
 /**
  * A CA must say so (basicConstraints cA, keyCertSign when keyUsage is

@@ -32,8 +32,7 @@
  * are the validator's business); it reports every check that ran.
  */
 import { bytesEqual, toHex } from "../_bytes.ts";
-import { CODES, type EvidenceCode } from "../codes.ts";
-import type { Check } from "../verdict.ts";
+import { type Check, failed as fail, passed as pass } from "../verdict.ts";
 import type { QeIdentity, TcbInfo, TcbLevel, TdxModuleIdentity } from "./collateral.ts";
 import type {
   PckExtensions,
@@ -418,19 +417,4 @@ function qeReportChecks(id: QeIdentity, qe: SgxReportBody): Check[] {
       actual: String(qe.isvProdId),
     })),
   ];
-}
-
-function pass(id: string): Check {
-  return { id, ok: true };
-}
-
-function fail(id: string, code: EvidenceCode, detail: { expected: string; actual: string }): Check {
-  return {
-    id,
-    ok: false,
-    code,
-    expected: detail.expected,
-    actual: detail.actual,
-    remedy: CODES[code].remedy,
-  };
 }

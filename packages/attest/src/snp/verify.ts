@@ -17,8 +17,8 @@
  */
 import { bytesEqual, toHex } from "../_bytes.ts";
 import { X509Certificate, X509Crl } from "../_x509.ts";
-import { CODES, type EvidenceCode, type PolicyCode } from "../codes.ts";
-import type { Check } from "../verdict.ts";
+import { CODES } from "../codes.ts";
+import { type Check, failed as fail, passed as pass } from "../verdict.ts";
 import {
   OID_BL_SPL,
   OID_CSP_ID,
@@ -584,19 +584,6 @@ class Verifier implements SnpVerifier {
 }
 
 // ── checks that need no crypto ──────────────────────────────────────────────
-
-function pass(id: string): Check {
-  return { id, ok: true };
-}
-
-/** A failed check. Verification reports evidence codes, and the one policy it applies (cspID). */
-function fail(
-  id: string,
-  code: EvidenceCode | PolicyCode,
-  detail: { expected: string; actual: string },
-): Check {
-  return { id, ok: false, code, ...detail, remedy: CODES[code].remedy };
-}
 
 function productCheck(
   reportProduct: SnpProduct,
