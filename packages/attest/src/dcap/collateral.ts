@@ -24,6 +24,7 @@
  * freshness are judged at every call's `now`.
  */
 import { fromHex, toHex } from "../_bytes.ts";
+import { Lru } from "../_lru.ts";
 import { X509Certificate, X509Crl } from "../_x509.ts";
 import { CODES } from "../codes.ts";
 import { EvidenceError } from "../error.ts";
@@ -859,24 +860,6 @@ function makeCert(der: Uint8Array): Cert {
   };
 }
 
-/** A bounded map that drops its oldest entry when full. */
-class Lru<K, V> {
-  readonly #max: number;
-  readonly #map = new Map<K, V>();
-  constructor(max: number) {
-    this.#max = max;
-  }
-  get(key: K): V | undefined {
-    return this.#map.get(key);
-  }
-  set(key: K, value: V): void {
-    if (this.#max <= 0) return;
-    this.#map.delete(key);
-    this.#map.set(key, value);
-    if (this.#map.size > this.#max) this.#map.delete(this.#map.keys().next().value as K);
-  }
-}
-
 /**
  * One-shot verification with a fresh verifier (no warm cache). Prefer
  * {@link createDcapCollateralVerifier} when verifying many quotes.
@@ -908,10 +891,10 @@ export function createDcapCollateralVerifier(
       { cause: e },
     );
   }
-  const certs = new Lru<string, Cert>(size * 4);
-  const tcbInfos = new Lru<string, TcbInfo | EvidenceError>(size);
-  const qeIdentities = new Lru<string, QeIdentity | EvidenceError>(size);
-  const crls = new Lru<string, DcapCrl | EvidenceError>(size);
+  const certs = new Lru<Cert>(size * 4);
+  const tcbInfos = new Lru<TcbInfo | EvidenceError>(size);
+  const qeIdentities = new Lru<QeIdentity | EvidenceError>(size);
+  const crls = new Lru<DcapCrl | EvidenceError>(size);
 
   function certKey(der: Uint8Array): string {
     // Certificates end in their signature: length + last 32 bytes pick the entry, a byte compare confirms it.
@@ -996,7 +979,7 @@ export function createDcapCollateralVerifier(
     });
   }
 
-  function cachedParse<T>(cache: Lru<string, T | EvidenceError>, key: string, parse: () => T): T {
+  function cachedParse<T>(cache: Lru<T | EvidenceError>, key: string, parse: () => T): T {
     const hit = cache.get(key);
     if (hit instanceof EvidenceError) throw hit;
     if (hit !== undefined) return hit;
@@ -1085,7 +1068,7 @@ export function createDcapCollateralVerifier(
     body: string,
     chain: Uint8Array[] | null,
     parse: (body: string) => T,
-    cache: Lru<string, T | EvidenceError>,
+    cache: Lru<T | EvidenceError>,
     rootCrl: DcapCrl | null,
     checks: Step[],
   ): Promise<T | null> {

@@ -25,6 +25,7 @@
  * quote (see `createDcapQuoteVerifier`).
  */
 import { bytesEqual, toHex } from "../_bytes.ts";
+import { cachedSignature, Lru } from "../_lru.ts";
 import {
   BasicConstraintsExtension,
   KeyUsageFlags,
@@ -178,27 +179,6 @@ interface Root {
   cert: Cert;
   /** null when it is a self-signed CA; else why not. */
   problem: string | null;
-}
-
-/** A bounded map that drops its oldest entry when full. */
-class Lru<V> {
-  readonly #max: number;
-  readonly #map = new Map<string, V>();
-  constructor(max: number) {
-    this.#max = max;
-  }
-  get(key: string): V | undefined {
-    return this.#map.get(key);
-  }
-  delete(key: string): void {
-    this.#map.delete(key);
-  }
-  set(key: string, value: V): void {
-    if (this.#max <= 0) return;
-    this.#map.delete(key);
-    this.#map.set(key, value);
-    if (this.#map.size > this.#max) this.#map.delete(this.#map.keys().next().value!);
-  }
 }
 
 /** The chain roles, leaf first, as the quote carries them. */
@@ -644,36 +624,18 @@ class Verifier implements DcapQuoteVerifier {
    * ids of both: ids name exact byte strings, so an altered certificate never
    * meets a cached verdict.
    */
-  async #signedBy(child: Cert, issuer: Cert): Promise<boolean> {
-    const key = `${child.id}<${issuer.id}`;
-    const hit = this.#sigs.get(key);
-    if (hit !== undefined) return hit;
-    let ok: boolean;
-    try {
-      ok = await child.x509.verify({ publicKey: issuer.x509, signatureOnly: true }, this.#crypto);
-    } catch {
-      // The library throws on a signature or key it cannot convert: a failed signature.
-      ok = false;
-    }
-    this.#sigs.set(key, ok);
-    return ok;
+  #signedBy(child: Cert, issuer: Cert): Promise<boolean> {
+    return cachedSignature(this.#sigs, `${child.id}<${issuer.id}`, () =>
+      child.x509.verify({ publicKey: issuer.x509, signatureOnly: true }, this.#crypto),
+    );
   }
 
   async #crlSignedBy(crl: Crl, issuer: Cert): Promise<boolean> {
-    const key = `crl:${crl.id}<${issuer.id}`;
-    const hit = this.#sigs.get(key);
-    if (hit !== undefined) return hit;
-    let ok: boolean;
-    try {
+    // An issuer key that cannot verify this CRL's algorithm throws: a failed signature.
+    return cachedSignature(this.#sigs, `crl:${crl.id}<${issuer.id}`, async () =>
       // Import with the injected crypto ourselves: X509Crl.verify would use the global provider.
-      const publicKey = await this.#key(issuer);
-      ok = await crl.x509.verify({ publicKey }, this.#crypto);
-    } catch {
-      // An issuer key that cannot verify this CRL's algorithm: a failed signature.
-      ok = false;
-    }
-    this.#sigs.set(key, ok);
-    return ok;
+      crl.x509.verify({ publicKey: await this.#key(issuer) }, this.#crypto),
+    );
   }
 }
 

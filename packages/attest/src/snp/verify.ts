@@ -16,6 +16,7 @@
  * verifier spends one ECDSA verify per report (see `createSnpVerifier`).
  */
 import { bytesEqual, toHex } from "../_bytes.ts";
+import { cachedSignature, Lru } from "../_lru.ts";
 import { X509Certificate, X509Crl } from "../_x509.ts";
 import { CODES } from "../codes.ts";
 import { type Check, failed as fail, passed as pass } from "../verdict.ts";
@@ -148,24 +149,6 @@ interface Root {
   ark: Cert;
   ask: Cert | null;
   asvk: Cert | null;
-}
-
-/** A bounded map that drops its oldest entry when full. */
-class Lru<V> {
-  readonly #max: number;
-  readonly #map = new Map<string, V>();
-  constructor(max: number) {
-    this.#max = max;
-  }
-  get(key: string): V | undefined {
-    return this.#map.get(key);
-  }
-  set(key: string, value: V): void {
-    if (this.#max <= 0) return;
-    this.#map.delete(key);
-    this.#map.set(key, value);
-    if (this.#map.size > this.#max) this.#map.delete(this.#map.keys().next().value!);
-  }
 }
 
 /**
@@ -540,42 +523,24 @@ class Verifier implements SnpVerifier {
   }
 
   /** Whether `child`'s signature verifies under `issuer`'s key (cached by both hashes). */
-  async #signedBy(child: Cert, issuer: Cert): Promise<boolean> {
-    const key = `${child.hash}<${issuer.hash}`;
-    const hit = this.#sigs.get(key);
-    if (hit !== undefined) return hit;
-    let ok: boolean;
-    try {
-      ok = await child.x509.verify({ publicKey: issuer.x509, signatureOnly: true }, this.#crypto);
-      /* node:coverage ignore next 4 */
-    } catch {
-      // The library throws on a signature it cannot convert; that is a failed signature.
-      ok = false;
-    }
-    this.#sigs.set(key, ok);
-    return ok;
+  #signedBy(child: Cert, issuer: Cert): Promise<boolean> {
+    return cachedSignature(this.#sigs, `${child.hash}<${issuer.hash}`, () =>
+      child.x509.verify({ publicKey: issuer.x509, signatureOnly: true }, this.#crypto),
+    );
   }
 
   async #crlSignedBy(crl: X509Crl, ark: Cert): Promise<boolean> {
     const key = `crl:${await this.#sha256(new Uint8Array(crl.rawData))}<${ark.hash}`;
-    const hit = this.#sigs.get(key);
-    if (hit !== undefined) return hit;
-    let ok: boolean;
-    try {
+    // An ARK key that cannot verify this algorithm (caller-supplied roots) throws: a failed signature.
+    return cachedSignature(this.#sigs, key, async () => {
       // Import with the injected crypto ourselves: X509Crl.verify would use the global provider.
       const publicKey = await ark.x509.publicKey.export(
         { ...ark.x509.publicKey.algorithm, ...crl.signatureAlgorithm },
         ["verify"],
         this.#crypto,
       );
-      ok = await crl.verify({ publicKey }, this.#crypto);
-      /* node:coverage ignore next 4 */
-    } catch {
-      // An ARK key that cannot verify this algorithm (caller-supplied roots): a failed signature.
-      ok = false;
-    }
-    this.#sigs.set(key, ok);
-    return ok;
+      return crl.verify({ publicKey }, this.#crypto);
+    });
   }
 
   async #sha256(bytes: Uint8Array): Promise<string> {
