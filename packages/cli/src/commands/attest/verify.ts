@@ -27,6 +27,7 @@ import {
   createOfflineKds,
   createSnpVerifier,
   INTEL_PCS_URL,
+  type KeepBindingOptions,
   type KeepEvidence,
   OptionsError,
   parseCollateral,
@@ -189,7 +190,7 @@ export async function verify(argv: readonly string[], ctx: AttestContext): Promi
             new TextDecoder().decode(readInput(ctx, policyFile, "policy file")),
             policyFile,
           );
-    let verdict = await verifyDcap(
+    const verdict = await verifyDcap(
       {
         file,
         quote: wrapper ? wrapper.evidence : bare!,
@@ -205,19 +206,9 @@ export async function verify(argv: readonly string[], ctx: AttestContext): Promi
       },
       ctx,
     );
-    let keep: KeepFacts | undefined;
-    if (wrapper) {
-      keep = await keepFacts(wrapper);
-      if (verdict.claims) {
-        const b = await checkKeepBinding(wrapper, unhex(verdict.claims.report_data));
-        verdict = { ...verdict, ok: verdict.ok && b.ok, checks: [...verdict.checks, ...b.checks] };
-      }
-    }
-    if (json) {
-      const out = wrapper && keep ? { ...verdict, keep: wrapperJson(wrapper, keep) } : verdict;
-      ctx.out(`${JSON.stringify(out, null, 2)}\n`);
-    } else ctx.out(formatDcapVerdict(file, verdict, now, keepRows(keep)));
-    return conclude(file, verdict, ctx);
+    return report(file, verdict, wrapper, json, ctx, (v, keep) =>
+      formatDcapVerdict(file, v, now, keepRows(keep)),
+    );
   }
   const sandboxKeys = (a.values.get("--sandbox-key") ?? []).map((f) => ({
     name: f,
@@ -309,20 +300,39 @@ export async function verify(argv: readonly string[], ctx: AttestContext): Promi
     throw e;
   }
 
+  return report(file, verdict, wrapper, json, ctx, (v, keep) => formatVerdict(file, v, now, keep));
+}
+
+/**
+ * The end of every verify: with a Keep evidence wrapper, its facts, and the
+ * binding's checks added to the verdict; then the verdict printed (JSON, or
+ * `format`) and its exit status.
+ */
+async function report<
+  V extends { ok: boolean; checks: Check[]; claims: { report_data: string } | null },
+>(
+  file: string,
+  verdict: V,
+  wrapper: KeepEvidence | undefined,
+  json: boolean,
+  ctx: AttestContext,
+  format: (v: V, keep: KeepFacts | undefined) => string,
+  binding: (claims: NonNullable<V["claims"]>) => KeepBindingOptions = () => ({}),
+): Promise<number> {
   let keep: KeepFacts | undefined;
   if (wrapper) {
     keep = await keepFacts(wrapper);
-    // A report that did not parse has no report_data: its verdict has already failed.
+    // Evidence that did not parse has no report_data: its verdict has already failed.
     if (verdict.claims) {
-      const b = await checkKeepBinding(wrapper, unhex(verdict.claims.report_data));
+      const claims = verdict.claims as NonNullable<V["claims"]>;
+      const b = await checkKeepBinding(wrapper, unhex(claims.report_data), binding(claims));
       verdict = { ...verdict, ok: verdict.ok && b.ok, checks: [...verdict.checks, ...b.checks] };
     }
   }
-
   if (json) {
     const out = wrapper && keep ? { ...verdict, keep: wrapperJson(wrapper, keep) } : verdict;
     ctx.out(`${JSON.stringify(out, null, 2)}\n`);
-  } else ctx.out(formatVerdict(file, verdict, now, keep));
+  } else ctx.out(format(verdict, keep));
   return conclude(file, verdict, ctx);
 }
 
@@ -362,17 +372,16 @@ async function verifySandbox(
     }
     throw e;
   }
-  const keep = await keepFacts(wrapper);
-  if (verdict.claims) {
-    const b = await checkKeepBinding(wrapper, unhex(verdict.claims.report_data), {
-      evidenceWorkloadIdentity: unhex(verdict.claims.workload_identity),
-    });
-    verdict = { ...verdict, ok: verdict.ok && b.ok, checks: [...verdict.checks, ...b.checks] };
-  }
-  if (json)
-    ctx.out(`${JSON.stringify({ ...verdict, keep: wrapperJson(wrapper, keep) }, null, 2)}\n`);
-  else ctx.out(formatSandboxVerdict(file, verdict, now, keep));
-  return conclude(file, verdict, ctx);
+  return report(
+    file,
+    verdict,
+    wrapper,
+    json,
+    ctx,
+    // Sandbox evidence always comes in a wrapper, so its facts are always there.
+    (v, keep) => formatSandboxVerdict(file, v, now, keep!),
+    (claims) => ({ evidenceWorkloadIdentity: unhex(claims.workload_identity) }),
+  );
 }
 
 /** A public key file: PEM "PUBLIC KEY" or DER, as the SubjectPublicKeyInfo's DER. */
