@@ -20,6 +20,7 @@ import { after, before, describe, it } from "node:test";
 import { workloadIdentity } from "@donjon/attest/binding";
 import { decodeKeepEvidence } from "@donjon/attest/cmw";
 import { decodeKeepClaims } from "@donjon/steward";
+import { type DonjonResult, runDonjon } from "../../packages/cli/src/_donjon_child.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const BIN = path.join(ROOT, "packages/cli/bin/donjon.js");
@@ -31,29 +32,11 @@ const TMP = fs.mkdtempSync(path.join(os.tmpdir(), "donjon-e2e-steward-"));
 const STATE_HOME = path.join(TMP, "state");
 const PUBLIC_KEY = path.join(STATE_HOME, "donjon", "sandbox-key.pub.pem");
 
-interface Result {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function donjon(args: string[], cwd = TMP): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, XDG_STATE_HOME: STATE_HOME },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
-    child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
-    const kill = setTimeout(() => child.kill("SIGKILL"), 60_000);
-    child.on("error", reject);
-    child.on("close", (status) => {
-      clearTimeout(kill);
-      resolve({ status, stdout, stderr });
-    });
+function donjon(args: string[], cwd = TMP): Promise<DonjonResult> {
+  return runDonjon(args, {
+    cwd,
+    env: { ...process.env, XDG_STATE_HOME: STATE_HOME },
+    timeoutMs: 60_000,
   });
 }
 

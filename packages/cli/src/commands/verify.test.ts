@@ -6,7 +6,6 @@
  * `donjon verify` must send none.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { once } from "node:events";
 import * as fs from "node:fs";
@@ -27,9 +26,10 @@ import {
   type SanName,
   toPem,
 } from "@donjon/steward";
+import { type DonjonResult, runDonjon } from "../_donjon_child.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../../../..");
-const BIN = path.join(ROOT, "packages/cli/bin/donjon.js");
+const _BIN = path.join(ROOT, "packages/cli/bin/donjon.js");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "donjon-verify-"));
 const HOUR = 3_600_000;
 const NOW = new Date();
@@ -53,25 +53,8 @@ const SANDBOX: KeepCertClaims = {
   evidenceSha256: "56".repeat(32),
 };
 
-interface Result {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function donjon(args: string[]): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: tmp,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-  });
+function donjon(args: string[]): Promise<DonjonResult> {
+  return runDonjon(args, { cwd: tmp });
 }
 
 function file(name: string, text: string): string {

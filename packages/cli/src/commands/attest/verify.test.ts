@@ -4,37 +4,23 @@
  * or against a loopback fake KDS (tests never reach the network).
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { type DonjonResult, runDonjon } from "../../_donjon_child.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../../../../..");
-const BIN = path.join(ROOT, "packages/cli/bin/donjon.js");
+const _BIN = path.join(ROOT, "packages/cli/bin/donjon.js");
 const SNP = path.resolve(ROOT, "../shared/vectors/snp");
 const v = (p: string) => path.join(SNP, p);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "donjon-attest-"));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-interface Result {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function donjon(args: string[]): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-  });
+function donjon(args: string[]): Promise<DonjonResult> {
+  return runDonjon(args);
 }
 
 function file(name: string, text: string | Uint8Array): string {
@@ -307,7 +293,7 @@ describe("donjon attest verify", () => {
     assert.equal(snp.status, 1, "--format snp takes the bytes as they are");
   });
 
-  const oneLine = (r: Result) => {
+  const oneLine = (r: DonjonResult) => {
     assert.equal(r.stdout, "");
     assert.match(r.stderr, /^donjon: [^\n]+\n$/);
   };

@@ -7,37 +7,23 @@
  * network). Expected statuses are the vectors' README's.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { type DonjonResult, runDonjon } from "../../_donjon_child.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../../../../..");
-const BIN = path.join(ROOT, "packages/cli/bin/donjon.js");
+const _BIN = path.join(ROOT, "packages/cli/bin/donjon.js");
 const VECTORS = path.resolve(ROOT, "../shared/vectors");
 const v = (p: string) => path.join(VECTORS, p);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "donjon-attest-dcap-"));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-interface Result {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function donjon(args: string[]): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-  });
+function donjon(args: string[]): Promise<DonjonResult> {
+  return runDonjon(args);
 }
 
 function file(name: string, text: string | Uint8Array): string {
@@ -467,7 +453,7 @@ describe("donjon attest verify: SGX/TDX negatives", () => {
     assert.match(ok.stdout, /trailing bytes +\d+ \(covered by no signature\)/);
   });
 
-  const oneLine = (r: Result) => {
+  const oneLine = (r: DonjonResult) => {
     assert.equal(r.stdout, "");
     assert.match(r.stderr, /^donjon: [^\n]+\n$/);
   };
