@@ -1270,16 +1270,7 @@ export class Wasi {
     else
       for (;;) {
         const now = this.clock.monotonic();
-        for (const t of timers) {
-          if (t.deadline <= now)
-            ready.push({
-              userdata: t.userdata,
-              error: 0,
-              type: C.EVENTTYPE_CLOCK,
-              nbytes: 0n,
-              flags: 0,
-            });
-        }
+        pushDue(timers, now, ready);
         if (ready.length > 0 || (first === null && waiting.length === 0)) break;
         // Nothing yet: sleep until the first deadline, or, while a stream is
         // being watched, a millisecond at a time (there is no synchronous
@@ -1287,16 +1278,7 @@ export class Wasi {
         let nap = first === null ? POLL_STEP_NS : first - now;
         if (waiting.length > 0 && nap > POLL_STEP_NS) nap = POLL_STEP_NS;
         if (nap > 0n) this.clock.sleep(nap);
-        for (const w of waiting) {
-          if (w.handle.readReady?.() ?? true)
-            ready.push({
-              userdata: w.userdata,
-              error: 0,
-              type: C.EVENTTYPE_FD_READ,
-              nbytes: 0n,
-              flags: 0,
-            });
-        }
+        pushReadable(waiting, ready);
       }
     this.writeEvents(outPtr, outN, ready);
     return C.ESUCCESS;
@@ -1347,27 +1329,8 @@ export class Wasi {
         if (error !== 0 || got[i] === true)
           ready.push({ userdata: s.userdata, error, type: s.type, nbytes: 0n, flags: 0 });
       }
-      const after = this.clock.monotonic();
-      for (const t of timers) {
-        if (t.deadline <= after)
-          ready.push({
-            userdata: t.userdata,
-            error: 0,
-            type: C.EVENTTYPE_CLOCK,
-            nbytes: 0n,
-            flags: 0,
-          });
-      }
-      for (const w of waiting) {
-        if (w.handle.readReady?.() ?? true)
-          ready.push({
-            userdata: w.userdata,
-            error: 0,
-            type: C.EVENTTYPE_FD_READ,
-            nbytes: 0n,
-            flags: 0,
-          });
-      }
+      pushDue(timers, this.clock.monotonic(), ready);
+      pushReadable(waiting, ready);
       if (ready.length > 0) return;
     }
   }
@@ -1673,6 +1636,28 @@ interface PollSocket {
   userdata: bigint;
   type: number;
   interest: SocketInterest;
+}
+
+/** poll_oneoff: an event for every clock subscription due at `now`. */
+function pushDue(timers: readonly PollTimer[], now: bigint, ready: PollEvent[]): void {
+  for (const t of timers) {
+    if (t.deadline <= now)
+      ready.push({ userdata: t.userdata, error: 0, type: C.EVENTTYPE_CLOCK, nbytes: 0n, flags: 0 });
+  }
+}
+
+/** poll_oneoff: an event for every watched stream that says a read would not block (or cannot tell). */
+function pushReadable(waiting: readonly PollStream[], ready: PollEvent[]): void {
+  for (const w of waiting) {
+    if (w.handle.readReady?.() ?? true)
+      ready.push({
+        userdata: w.userdata,
+        error: 0,
+        type: C.EVENTTYPE_FD_READ,
+        nbytes: 0n,
+        flags: 0,
+      });
+  }
 }
 
 function stdio(handle: Handle, direction: bigint): Fd {
