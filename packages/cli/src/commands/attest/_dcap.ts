@@ -23,7 +23,7 @@ import {
   parsePckExtensions,
 } from "@donjon/attest";
 import { CliError } from "../../error.ts";
-import { type AttestContext, columns, flatten } from "./_io.ts";
+import { type AttestContext, columns, flatten, formatChecks } from "./_io.ts";
 import type { DcapPolicy } from "./_policy.ts";
 
 /** The quote header (Intel DCAP Quote Library, "Quote Header"; LAYOUTS.md §2.1). */
@@ -150,8 +150,6 @@ export function formatDcapVerdict(
   now: Date,
   keepRows: [string, string][] = [],
 ): string {
-  const failed = v.checks.filter((c) => !c.ok && c.severity !== "warning");
-  const passed = v.checks.filter((c) => c.ok).length;
   const c = v.claims;
   const name = v.tee ? DCAP_NAMES[v.tee] : "Intel DCAP";
   const what = c
@@ -160,10 +158,7 @@ export function formatDcapVerdict(
   const wrapped = keepRows.length ? " in a Keep evidence wrapper" : "";
   let s = `${file}: ${v.ok ? "ACCEPTED" : "REJECTED"} — ${what}${wrapped}, as of ${now.toISOString()}\n`;
   if (c) s += columns([...verdictRows(c), ...keepRows], "  ");
-  s += `  checks: ${passed} passed, ${failed.length} failed, ${v.warnings.length} warning${v.warnings.length === 1 ? "" : "s"}\n`;
-  for (const f of failed) s += formatCheck("FAIL", f);
-  for (const w of v.warnings) s += formatCheck("WARN", w);
-  return s;
+  return s + formatChecks(v);
 }
 
 function verdictRows(c: DcapClaims): [string, string][] {
@@ -209,14 +204,6 @@ function verdictRows(c: DcapClaims): [string, string][] {
   if (c.trailing_bytes > 0)
     rows.push(["trailing bytes", `${c.trailing_bytes} (covered by no signature)`]);
   return rows;
-}
-
-function formatCheck(tag: string, c: Check): string {
-  let s = `${tag} ${c.code ?? c.id} (${c.id})\n`;
-  if (c.expected !== undefined) s += `     expected: ${c.expected}\n`;
-  if (c.actual !== undefined) s += `     actual:   ${c.actual}\n`;
-  if (c.remedy !== undefined) s += `     remedy:   ${c.remedy}\n`;
-  return s;
 }
 
 /**

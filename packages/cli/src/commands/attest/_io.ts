@@ -4,7 +4,7 @@
  * the evidence format.
  */
 import * as path from "node:path";
-import type { SnpRootSet } from "@donjon/attest";
+import type { Check, SnpRootSet } from "@donjon/attest";
 import { CliError } from "../../error.ts";
 
 /** What the attest verbs need from the process; `main` makes the real one. */
@@ -79,4 +79,28 @@ export function flatten(value: unknown, prefix = ""): [string, string][] {
 export function columns(rows: readonly [string, string][], indent = ""): string {
   const w = Math.max(0, ...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${indent}${k.padEnd(w)}  ${v}\n`).join("");
+}
+
+/**
+ * A verdict's last lines: how many checks passed and failed, then every
+ * failed check and every warning with its code, expected and actual values
+ * and remedy. `passed` defaults to the checks that are ok.
+ */
+export function formatChecks(
+  v: { checks: readonly Check[]; warnings: readonly Check[] },
+  passed = v.checks.filter((c) => c.ok).length,
+): string {
+  const failed = v.checks.filter((c) => !c.ok && c.severity !== "warning");
+  let s = `  checks: ${passed} passed, ${failed.length} failed, ${v.warnings.length} warning${v.warnings.length === 1 ? "" : "s"}\n`;
+  for (const f of failed) s += formatCheck("FAIL", f);
+  for (const w of v.warnings) s += formatCheck("WARN", w);
+  return s;
+}
+
+function formatCheck(tag: string, c: Check): string {
+  let s = `${tag} ${c.code ?? c.id} (${c.id})\n`;
+  if (c.expected !== undefined) s += `     expected: ${c.expected}\n`;
+  if (c.actual !== undefined) s += `     actual:   ${c.actual}\n`;
+  if (c.remedy !== undefined) s += `     remedy:   ${c.remedy}\n`;
+  return s;
 }

@@ -38,7 +38,7 @@ import {
 import { CliError } from "../../error.ts";
 import { parseArgs } from "./_args.ts";
 import { DCAP_NAMES, dcapTeeOf, formatDcapVerdict, verifyDcap } from "./_dcap.ts";
-import { type AttestContext, columns, decodeEvidence, readInput } from "./_io.ts";
+import { type AttestContext, columns, decodeEvidence, formatChecks, readInput } from "./_io.ts";
 import { parsePolicy } from "./_policy.ts";
 import {
   decodeWrapper,
@@ -442,7 +442,7 @@ function layered(first: SnpCollateralSource, then: SnpCollateralSource): SnpColl
 
 /** The human-readable verdict; `keep` adds the rows of a Keep evidence wrapper. */
 export function formatVerdict(file: string, v: SnpVerdict, now: Date, keep?: KeepFacts): string {
-  const failed = v.checks.filter((c) => !c.ok && c.severity !== "warning");
+  // A check that is ok but carries a warning code is not counted as passed here.
   const passed = v.checks.filter((c) => c.ok && !(c.severity === "warning" && c.code)).length;
   const c = v.claims;
   const what = c
@@ -473,10 +473,7 @@ export function formatVerdict(file: string, v: SnpVerdict, now: Date, keep?: Kee
       "  ",
     );
   }
-  s += `  checks: ${passed} passed, ${failed.length} failed, ${v.warnings.length} warning${v.warnings.length === 1 ? "" : "s"}\n`;
-  for (const f of failed) s += formatCheck("FAIL", f);
-  for (const w of v.warnings) s += formatCheck("WARN", w);
-  return s;
+  return s + formatChecks(v, passed);
 }
 
 /** The human-readable verdict on sandbox evidence from a wrapper: never presented as hardware evidence. */
@@ -486,8 +483,6 @@ export function formatSandboxVerdict(
   now: Date,
   keep: KeepFacts,
 ): string {
-  const failed = v.checks.filter((c) => !c.ok && c.severity !== "warning");
-  const passed = v.checks.filter((c) => c.ok).length;
   const what =
     "sandbox evidence (software tier: NOT confidential, the host can read and change the Keep)";
   let s = `${file}: ${v.ok ? "ACCEPTED" : "REJECTED"} — ${what} in a Keep evidence wrapper, as of ${now.toISOString()}\n`;
@@ -501,10 +496,7 @@ export function formatSandboxVerdict(
       ]
     : [];
   s += columns([...rows, ...keepRows(keep)], "  ");
-  s += `  checks: ${passed} passed, ${failed.length} failed, ${v.warnings.length} warning${v.warnings.length === 1 ? "" : "s"}\n`;
-  for (const f of failed) s += formatCheck("FAIL", f);
-  for (const w of v.warnings) s += formatCheck("WARN", w);
-  return s;
+  return s + formatChecks(v);
 }
 
 function keepRows(keep: KeepFacts | undefined): [string, string][] {
@@ -513,14 +505,6 @@ function keepRows(keep: KeepFacts | undefined): [string, string][] {
     ["keep key", `sha256:${keep.keepKeySha256}`],
     ["workload identity", hex(keep.workloadIdentity)],
   ];
-}
-
-function formatCheck(tag: string, c: Check): string {
-  let s = `${tag} ${c.code ?? c.id} (${c.id})\n`;
-  if (c.expected !== undefined) s += `     expected: ${c.expected}\n`;
-  if (c.actual !== undefined) s += `     actual:   ${c.actual}\n`;
-  if (c.remedy !== undefined) s += `     remedy:   ${c.remedy}\n`;
-  return s;
 }
 
 function tcb(t: {
