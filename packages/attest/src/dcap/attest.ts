@@ -32,12 +32,13 @@ import {
   type DcapQuoteVerifier,
 } from "./quote_verify.ts";
 import { evaluateTcb } from "./tcb.ts";
-import type {
-  DcapCollateral,
-  DcapQuote,
-  PckExtensions,
-  TcbEvaluation,
-  TcbStatus,
+import {
+  type DcapCollateral,
+  type DcapQuote,
+  NO_COLLATERAL,
+  type PckExtensions,
+  type TcbEvaluation,
+  type TcbStatus,
 } from "./types.ts";
 import {
   type DcapValidateOptions,
@@ -271,16 +272,6 @@ const OPTION_KEYS: readonly string[] = [
   "crypto",
 ];
 
-const EMPTY: DcapCollateral = {
-  tcbInfo: null,
-  tcbInfoIssuerChain: null,
-  qeIdentity: null,
-  qeIdentityIssuerChain: null,
-  rootCaCrl: null,
-  pckCrl: null,
-  pckCrlIssuerChain: null,
-};
-
 /**
  * Per verifier: the collateral last merged from a source, and the PCK chain
  * certificates seen, so warm calls pass the same objects — the collateral
@@ -474,7 +465,7 @@ function resolveOptions(evidence: Uint8Array, options: AttestDcapOptions): Resol
   if (c !== undefined) {
     if (typeof c !== "object" || c === null)
       invalid("collateral: expected a DcapCollateral object");
-    for (const k of Object.keys(EMPTY) as (keyof DcapCollateral)[]) {
+    for (const k of Object.keys(NO_COLLATERAL) as (keyof DcapCollateral)[]) {
       if (!(k in c)) invalid(`collateral.${k}: missing (null when absent)`);
     }
   }
@@ -505,7 +496,7 @@ function resolveOptions(evidence: Uint8Array, options: AttestDcapOptions): Resol
   }
   return {
     now: options.now,
-    collateral: c ?? EMPTY,
+    collateral: c ?? NO_COLLATERAL,
     source: s,
     policy,
     requireCrl: bool("requireCrl", false),
@@ -629,7 +620,7 @@ async function gather(o: Resolved, quote: DcapQuote, pck: PckExtensions | null):
  */
 function reuse(verifier: DcapVerifier, c: DcapCollateral): DcapCollateral {
   const list = state.get(verifier)!.merged;
-  const parts = (Object.keys(EMPTY) as (keyof DcapCollateral)[]).map((k) => c[k]);
+  const parts = (Object.keys(NO_COLLATERAL) as (keyof DcapCollateral)[]).map((k) => c[k]);
   const hit = list.find((e) => e.parts.every((p, i) => p === parts[i]));
   if (hit) return hit.value;
   list.push({ parts, value: c });

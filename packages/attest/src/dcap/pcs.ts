@@ -21,7 +21,7 @@ import { CollateralError, OptionsError } from "../error.ts";
 import { decodePem, looksLikePem, parseCertificate } from "../snp/_amdcerts.ts";
 import { parseRetryAfter } from "../snp/kds.ts";
 import { parseDcapCrl, parseQeIdentity, parseTcbInfo } from "./collateral.ts";
-import type { DcapCollateral } from "./types.ts";
+import { type DcapCollateral, NO_COLLATERAL } from "./types.ts";
 
 /** Intel's Provisioning Certification Service. */
 export const INTEL_PCS_URL = "https://api.trustedservices.intel.com";
@@ -431,15 +431,7 @@ export type DcapCollateralFile = Uint8Array | { name: string; data: Uint8Array }
  * @throws {CollateralError} `dcap.collateral.malformed` naming the file and the problem.
  */
 export function offlineCollateral(files: readonly DcapCollateralFile[]): DcapCollateral {
-  const out: DcapCollateral = {
-    tcbInfo: null,
-    tcbInfoIssuerChain: null,
-    qeIdentity: null,
-    qeIdentityIssuerChain: null,
-    rootCaCrl: null,
-    pckCrl: null,
-    pckCrlIssuerChain: null,
-  };
+  const out: DcapCollateral = { ...NO_COLLATERAL };
   files.forEach((f, i) => {
     const name = f instanceof Uint8Array ? `#${i}` : f.name;
     const data = f instanceof Uint8Array ? f : f.data;

@@ -118,6 +118,17 @@ export interface DcapCollateral {
   pckCrlIssuerChain: Uint8Array[] | null;
 }
 
+/** Collateral with every item missing: what a source starts from. */
+export const NO_COLLATERAL: Readonly<DcapCollateral> = Object.freeze({
+  tcbInfo: null,
+  tcbInfoIssuerChain: null,
+  qeIdentity: null,
+  qeIdentityIssuerChain: null,
+  rootCaCrl: null,
+  pckCrl: null,
+  pckCrlIssuerChain: null,
+});
+
 /**
  * Intel's TCB statuses that a policy may accept: every one but `Revoked`. The
  * one list the verifier, the CLI, the Steward and the Keep claims use.
