@@ -53,6 +53,20 @@ interface Connection {
   settle: { resolve(d: Duplex): void; reject(e: Error): void } | null;
 }
 
+/** A connection's record as it starts: nothing closed, sent or credited yet, no stream. */
+function newConnection(id: number, state: Connection["state"]): Connection {
+  return {
+    id,
+    state,
+    keepClosed: false,
+    hostClosed: false,
+    outstanding: 0,
+    uncredited: 0,
+    stream: null,
+    settle: null,
+  };
+}
+
 /** Options of {@link KeepSockets}. */
 export interface KeepSocketsOptions {
   /** Queue a frame for the host; false when the channel is full. Never called after the Keep ended. */
@@ -90,16 +104,7 @@ export class KeepSockets {
       return Promise.reject(new KeepError("keep.relay", "the Keep has used up its connection ids"));
     }
     const id = this.#next++;
-    const c: Connection = {
-      id,
-      state: "connecting",
-      keepClosed: false,
-      hostClosed: false,
-      outstanding: 0,
-      uncredited: 0,
-      stream: null,
-      settle: null,
-    };
+    const c = newConnection(id, "connecting");
     this.#conns.set(id, c);
     return new Promise<Duplex>((resolve, reject) => {
       c.settle = { resolve, reject };
@@ -237,16 +242,7 @@ export class KeepSockets {
       );
     }
     this.#lastHostId = o.id;
-    const c: Connection = {
-      id: o.id,
-      state: "open",
-      keepClosed: false,
-      hostClosed: false,
-      outstanding: 0,
-      uncredited: 0,
-      stream: null,
-      settle: null,
-    };
+    const c = newConnection(o.id, "open");
     c.stream = this.#stream(c);
     this.#conns.set(c.id, c);
     if (this.#o.onAccepted?.(o.fd, c.stream) !== true) {
